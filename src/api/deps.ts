@@ -1,0 +1,35 @@
+// What routes reach through `app.deps`: built by server.ts (or a test) and handed to app.ts.
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import type { EmbeddingCache } from '../lookup/cache.js';
+import type { BackendInfo } from '../model/index.js';
+import { getSpace, type SpaceRow } from '../db/spaces.js';
+import { notFound } from './errors.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  cache: EmbeddingCache;
+  backend(): BackendInfo | null;
+  llmBreaker(): string | null;
+  /** Tells every API process (and this one) that these items' embeddings changed. */
+  publish(space: string, ids: string[]): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { deps: AppDeps }
+}
+
+// A space's id, dim and scorer never change after creation, so they are safe to keep.
+const spaceMemo = new Map<string, SpaceRow>();
+
+export async function requireSpace(deps: AppDeps, id: string): Promise<SpaceRow> {
+  const hit = spaceMemo.get(id);
+  if (hit) return hit;
+  const s = await getSpace(deps.db, id);
+  if (!s) throw notFound(`space "${id}"`);
+  spaceMemo.set(id, s);
+  return s;
+}

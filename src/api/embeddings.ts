@@ -1,0 +1,77 @@
+// Reading embeddings: one item, or the ranking-time batch lookup (the hot path).
+// Lookups are served from the process's cache; misses cost one batched query.
+// `Accept: application/octet-stream` gets packed little-endian float32 rows instead
+// of JSON, in request order, NaN-filled for missing ids.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { getItem } from '../db/items.js';
+import { latestEmbeddings } from '../db/embeddings.js';
+import { ApiError, ErrorBody, notFound } from './errors.js';
+import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
+import { requireSpace, type AppDeps } from './deps.js';
+import { checkBatch } from './validate.js';
+import type { CachedEmbedding } from '../lookup/cache.js';
+
+const Embedding = Type.Object({
+  id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: EmbeddingKind,
+  interactions: Type.Integer(), modelVersion: Type.Union([Type.Integer(), Type.Null()]), updatedAt: Type.String(),
+});
+const LookupBody = Type.Object({ ids: Type.Array(Id) }, { additionalProperties: false });
+const LookupAnswer = Type.Object({
+  embeddings: Type.Array(Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() })),
+  missing: Type.Array(Type.String()),
+});
+
+async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<string, CachedEmbedding>> {
+  const found = new Map<string, CachedEmbedding>();
+  const misses: string[] = [];
+  for (const id of ids) {
+    const hit = deps.cache.get(space, id);
+    if (hit) found.set(id, hit); else misses.push(id);
+  }
+  if (misses.length) {
+    const epoch = deps.cache.epoch;
+    const rows = await latestEmbeddings(deps.db, space, [...new Set(misses)]);
+    deps.cache.fill(space, rows, epoch);
+    for (const r of rows) found.set(r.id, r);
+  }
+  return found;
+}
+
+export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/spaces/:space/items/:id/embedding', {
+    schema: { tags: ['embeddings'], summary: "An item's newest embedding", params: ItemParams, response: { 200: Embedding, 404: ErrorBody } },
+  }, async (req) => {
+    const space = await requireSpace(app.deps, req.params.space);
+    const [emb] = await latestEmbeddings(app.deps.db, space.id, [req.params.id]);
+    if (emb) return { ...emb, vector: Array.from(emb.vector), updatedAt: emb.updatedAt.toISOString() };
+    const item = await getItem(app.deps.db, space.id, req.params.id);
+    if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
+    throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${space.activeModel === null ? '; the space has no trained model: POST /v1/spaces/' + space.id + '/train' : ''})`, { state: item.state });
+  });
+
+  app.post('/v1/spaces/:space/embeddings/lookup', {
+    schema: {
+      tags: ['embeddings'], summary: `Newest embeddings of up to ${LIMITS.lookup} ids (ranking-time hot path)`,
+      params: SpaceParams, body: LookupBody, response: { 200: LookupAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const space = await requireSpace(app.deps, req.params.space);
+    const { ids } = req.body;
+    checkBatch('ids', ids.length, LIMITS.lookup);
+    const found = await lookup(app.deps, space.id, ids);
+    if (req.headers.accept === 'application/octet-stream') {
+      const out = new Float32Array(ids.length * space.dim).fill(NaN);
+      ids.forEach((id, i) => { const e = found.get(id); if (e) out.set(e.vector, i * space.dim); });
+      return reply.header('content-type', 'application/octet-stream').header('x-emerflow-dim', String(space.dim))
+        .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
+    }
+    const embeddings: { id: string; vector: number[]; version: number; kind: string }[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const e = found.get(id);
+      if (e) embeddings.push({ id, vector: Array.from(e.vector), version: e.version, kind: e.kind }); else missing.push(id);
+    }
+    return { embeddings, missing };
+  });
+};

@@ -1,0 +1,34 @@
+// One error shape for every route: { error: <code>, message: <what is wrong, naming
+// the field> }. 4xx say what to fix; 5xx never leak internals.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
+
+export class ApiError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) { super(message); }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) return reply.status(err.statusCode).send({ error: err.code, message: err.message, ...err.extra });
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const v = fe.validation[0];
+      const where = `${fe.validationContext ?? 'body'}${v?.instancePath ? v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]') : ''}`;
+      const extra = v?.keyword === 'required' && v.params && 'missingProperty' in v.params ? `.${String(v.params['missingProperty'])}` : '';
+      return reply.status(400).send({ error: 'invalid_request', message: `${where}${extra} ${v?.message ?? 'is invalid'}` });
+    }
+    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && /JSON/i.test(fe.message))) {
+      return reply.status(400).send({ error: 'malformed_json', message: `body is not valid JSON: ${fe.message}` });
+    }
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'payload_too_large', message: fe.message });
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'unsupported_media_type', message: fe.message });
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: 'bad_request', message: fe.message });
+    req.log.error({ err }, 'request failed');
+    return reply.status(503).send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+}

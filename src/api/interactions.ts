@@ -1,0 +1,49 @@
+// POST /v1/spaces/:space/interactions: event pipelines push user-item events here.
+// The event id is the idempotency key; each emerging item touched gets one refine
+// task (coalesced however many events it received).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { withTx } from '../db/pool.js';
+import { insertEvents } from '../db/interactions.js';
+import { addInteractionCounts } from '../db/items.js';
+import { enqueueTasks } from '../db/tasks.js';
+import { taskKey } from '../jobs/queues.js';
+import { ApiError, ErrorBody } from './errors.js';
+import { Id, LIMITS, SpaceParams } from './schemas.js';
+import { requireSpace } from './deps.js';
+import { checkBatch } from './validate.js';
+
+const Event = Type.Object({
+  id: Id, userId: Id, itemId: Id,
+  label: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 positive (click, like, rating ≥ 4), 0 negative' }),
+  ts: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO 8601); default: now' })),
+}, { additionalProperties: false });
+
+export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/spaces/:space/interactions', {
+    schema: {
+      tags: ['interactions'], summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
+      params: SpaceParams, body: Type.Object({ events: Type.Array(Event) }, { additionalProperties: false }),
+      response: { 202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const space = await requireSpace(app.deps, req.params.space);
+    const { events } = req.body;
+    checkBatch('events', events.length, LIMITS.events);
+    const now = new Date();
+    const parsed = events.map((e, i) => {
+      const ts = e.ts === undefined ? now : new Date(e.ts);
+      if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
+      return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
+    });
+    const accepted = await withTx(app.deps.db, async (tx) => {
+      const perItem = await insertEvents(tx, space.id, parsed);
+      const emerging = await addInteractionCounts(tx, space.id, perItem);
+      await enqueueTasks(tx, 'refine', emerging.map((id) => ({ key: taskKey.refine(space.id, id), payload: { space: space.id, item: id } })));
+      let n = 0;
+      for (const c of perItem.values()) n += c;
+      return n;
+    });
+    return reply.status(202).send({ accepted, duplicates: events.length - accepted });
+  });
+};

@@ -1,0 +1,51 @@
+// Training: POST starts a run (a task in Postgres, a job in BullMQ); GET /v1/jobs/:id
+// reads the run's record, which outlives Redis.
+import crypto from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { withTx } from '../db/pool.js';
+import { createRun, getRun } from '../db/train-runs.js';
+import { enqueueTasks } from '../db/tasks.js';
+import { taskKey } from '../jobs/queues.js';
+import { ErrorBody, notFound } from './errors.js';
+import { SpaceParams } from './schemas.js';
+import { requireSpace } from './deps.js';
+
+const JobView = Type.Object({
+  id: Type.String(), space: Type.String(),
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+  progress: Type.Object({ fraction: Type.Number(), phase: Type.String() }),
+  result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(), updatedAt: Type.String(),
+});
+
+export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/spaces/:space/train', {
+    schema: {
+      tags: ['training'], summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
+      params: SpaceParams, body: Type.Optional(Type.Object({ seed: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+      response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const space = await requireSpace(app.deps, req.params.space);
+    const run = crypto.randomUUID();
+    const seed = req.body?.seed ?? app.deps.config.TRAIN_SEED;
+    await withTx(app.deps.db, async (tx) => {
+      await createRun(tx, run, space.id);
+      await enqueueTasks(tx, 'train', [{ key: taskKey.train(space.id, run), payload: { space: space.id, run, seed } }]);
+    });
+    return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
+  });
+
+  app.get('/v1/jobs/:id', {
+    schema: { tags: ['training'], summary: 'A training run: state, progress (fraction, phase), result or error', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: JobView, 404: ErrorBody } },
+  }, async (req) => {
+    const r = await getRun(app.deps.db, req.params.id);
+    if (!r) throw notFound(`job "${req.params.id}"`);
+    return {
+      id: r.id, space: r.spaceId, state: r.state, progress: r.progress, result: (r.result ?? null) as Record<string, unknown> | null,
+      error: r.error, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString(),
+    };
+  });
+};

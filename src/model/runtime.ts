@@ -1,0 +1,80 @@
+// A loaded model as the workers and the evaluation use it: synchronous align
+// and refine. Dot-scorer refinement runs in plain JS (no tensor kernels: an
+// item with 200 interactions costs ~S·n·d ≈ 40k multiply-adds); other scorers
+// go through the batched TF.js rule.
+import { tf, gradientsReady } from './tf.js';
+import { unpackWeights, validateArtifact, type ModelArtifact } from './artifact.js';
+import { alignForward, type Params } from './aligner.js';
+import type { EncoderState } from './encoder.js';
+import { dotScorer, type Scorer } from './scorer.js';
+import { adaptTf, refineDotJs, type MetaValues } from './refine-rule.js';
+import { concat } from './plain-refine.js';
+
+export interface EmerFlowRuntime {
+  readonly dim: number;
+  readonly inputDim: number;
+  readonly encoder: EncoderState;
+  align(r: Float32Array[]): Float32Array[];
+  refine(cold: Float32Array, interactions: { ctx: Float32Array; label: 0 | 1 }[]): Float32Array;
+  dispose(): void;
+}
+
+export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): EmerFlowRuntime {
+  validateArtifact(artifact);
+  const w = unpackWeights(artifact.weights);
+  const { dim, inputDim } = artifact;
+  const steps = Number(artifact.hyper.steps ?? 5);
+  const params: Params = {};
+  for (const [name, v] of Object.entries(w)) {
+    if (name.startsWith('align/')) params[name] = tf.keep(tf.tensor(v.values, v.shape));
+  }
+  const gate = w['meta/gate']!.values;
+  const metaValues: MetaValues = {
+    lr: w['meta/logLr']!.values.map(Math.exp),
+    pull: Math.exp(w['meta/logPull']!.values[0] as number),
+    gateA: gate[0] as number,
+    gateB: gate[1] as number,
+  };
+  let disposed = false;
+  const live = () => {
+    if (disposed) throw new Error('EmerFlow runtime used after dispose()');
+  };
+
+  return {
+    dim,
+    inputDim,
+    encoder: artifact.encoder,
+    align(r) {
+      live();
+      if (r.length === 0) return [];
+      for (const x of r) if (x.length !== inputDim) throw new Error(`align: input has ${x.length} dims, model expects ${inputDim}`);
+      const flat = tf.tidy(() => alignForward(params, tf.tensor2d(concat(r), [r.length, inputDim])).dataSync() as Float32Array);
+      return r.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+    },
+    refine(cold, interactions) {
+      live();
+      if (cold.length !== dim) throw new Error(`refine: embedding has ${cold.length} dims, model expects ${dim}`);
+      if (interactions.length === 0) return Float32Array.from(cold);
+      if (scorer.dotProduct) {
+        return refineDotJs(metaValues, steps, cold, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
+      }
+      if (!gradientsReady()) throw new Error('refine with a custom scorer needs initBackend() first');
+      const n = interactions.length;
+      return tf.tidy(() => {
+        const meta = {
+          logLr: tf.tensor1d(w['meta/logLr']!.values),
+          logPull: tf.tensor1d(w['meta/logPull']!.values),
+          gate: tf.tensor1d(gate),
+        };
+        const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, interactions[0]!.ctx.length]);
+        const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
+        return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer }).dataSync() as Float32Array;
+      });
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const t of Object.values(params)) t.dispose();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// Stage 2: meta-learn the refinement by replaying established items' early
+// life. A task is (item, phase p): adapt from align(r) on the first p·K
+// interactions with the rule in refine-rule.ts, then score the next Q. The
+// outer loss trains the aligner (as initialiser), the per-dimension step
+// sizes, the pull and the trust gate together. p = 0 is the cold start.
+import { tf } from './tf.js';
+import { alignForward, l2Penalty } from './aligner.js';
+import { adaptTf, type MetaTensors } from './refine-rule.js';
+import type { Scorer } from './scorer.js';
+import type { Hyper } from './train-types.js';
+import { eligible, phaseBatch, type PreparedItem } from './tasks.js';
+import { bce, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
+import { shuffle, type Rng } from './prng.js';
+
+export function metaOf(vars: Vars): MetaTensors {
+  return { logLr: vars['meta/logLr'] as tf.Variable<tf.Rank.R1>, logPull: vars['meta/logPull'] as tf.Variable<tf.Rank.R1>, gate: vars['meta/gate'] as tf.Variable<tf.Rank.R1> };
+}
+
+/** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */
+function phaseLoss(vars: Vars, items: PreparedItem[], n: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, firstOrder: boolean) {
+  const b = phaseBatch(items, n, h.queryK, ctxDim);
+  const dim = items[0]!.base.length;
+  const E0 = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
+  const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder });
+  const tiled = tf.reshape(tf.tile(tf.reshape(E, [b.B, 1, dim]), [1, b.q, 1]), [b.B * b.q, dim]) as tf.Tensor2D;
+  const query = bce(scorer.logits(tiled, tf.tensor2d(b.cq, [b.B * b.q, ctxDim])), tf.tensor1d(b.yq));
+  const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(E0, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
+  return { query, mse };
+}
+
+export interface MetaStageResult {
+  steps: number;
+  bestStep: number;
+  valLoss: number;
+  perPhase: number[]; // best validation query loss per phase
+  flops: number;
+  phases: number;
+}
+
+export function phasesAvailable(items: PreparedItem[], h: Hyper): number {
+  let p = 0;
+  while (p < h.maxPhases && eligible(items, p * h.k, h.queryK).length > 0) p++;
+  return p;
+}
+
+/** Mean query loss per phase on `items` (no gradients). */
+export function evalPhases(vars: Vars, items: PreparedItem[], phases: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < phases; p++) {
+    const its = eligible(items, p * h.k, h.queryK);
+    if (!its.length) break;
+    out.push(tf.tidy(() => phaseLoss(vars, its, p * h.k, h, scorer, ctxDim, baseScale, true).query.dataSync()[0] as number));
+  }
+  return out;
+}
+
+export function trainMeta(
+  vars: Vars,
+  train: PreparedItem[],
+  val: PreparedItem[],
+  ctxDim: number,
+  scorer: Scorer,
+  h: Hyper,
+  baseScale: number,
+  rng: Rng,
+  progress: (f: number) => void,
+  signal?: AbortSignal,
+): MetaStageResult {
+  const phases = phasesAvailable(train, h);
+  const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate'].map((k) => vars[k] as tf.Variable);
+  const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
+  const optMeta = tf.train.adam(h.metaLr);
+  const optAlign = tf.train.adam(h.metaAlignLr);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const valPhases = Math.min(phases, phasesAvailable(val, h));
+  let best = { loss: Infinity, step: -1, perPhase: [] as number[], weights: snapshot(vars) };
+  if (valPhases > 0) {
+    const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
+    best = { loss: mean(pp), step: 0, perPhase: pp, weights: snapshot(vars) };
+  }
+  const inputDim = train[0]!.r.length;
+  const dim = train[0]!.base.length;
+  let flops = 0;
+  let order: number[] = [];
+  let step = 0;
+  try {
+    for (; step < h.metaSteps && phases > 0; step++) {
+      throwIfAborted(signal);
+      if (!order.length) order = shuffle([...Array(phases).keys()], rng);
+      const p = order.pop() as number;
+      const pool = shuffle([...eligible(train, p * h.k, h.queryK)], rng).slice(0, h.metaBatch);
+      const { value, grads } = tf.variableGrads(() => {
+        const { query, mse } = phaseLoss(vars, pool, p * h.k, h, scorer, ctxDim, baseScale, h.order === 'first');
+        return tf.addN([query, tf.mul(mse, h.mseWeight), tf.mul(l2Penalty(vars), h.weightDecay)]) as tf.Scalar;
+      }, [...metaVars, ...alignVars]);
+      const pick = (vs: tf.Variable[]) => vs.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor }));
+      optMeta.applyGradients(pick(metaVars));
+      optAlign.applyGradients(pick(alignVars));
+      tf.dispose(grads);
+      value.dispose();
+      const n = p * h.k;
+      // forward: aligner + S inner steps (2 matvecs each) + query; backward ≈ 2× (first order) or 3× (second).
+      const fwd = 2 * pool.length * (inputDim * (dim + h.hidden) + h.steps * 2 * n * dim + h.queryK * dim);
+      flops += fwd * (h.order === 'first' ? 3 : 5);
+      if (valPhases > 0 && (step + 1) % h.evalEvery === 0) {
+        const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
+        const l = mean(pp);
+        if (l < best.loss - 1e-5) best = { loss: l, step: step + 1, perPhase: pp, weights: snapshot(vars) };
+        else if ((step + 1 - best.step) / h.evalEvery >= h.metaPatience) {
+          step++;
+          break;
+        }
+      }
+      progress((step + 1) / h.metaSteps);
+    }
+    if (valPhases > 0) assign(vars, best.weights);
+  } finally {
+    optMeta.dispose();
+    optAlign.dispose();
+  }
+  return { steps: step, bestStep: best.step, valLoss: best.loss, perPhase: best.perPhase, flops, phases };
+}

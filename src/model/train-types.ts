@@ -1,0 +1,72 @@
+// Public training types (kept apart so data-prep modules can import them
+// without pulling in the training loops).
+import type { EncoderState } from './encoder.js';
+import type { Scorer } from './scorer.js';
+
+export interface TrainingItem {
+  id: string;
+  r: Float32Array;
+  base: Float32Array;
+  interactions: { ctx: number; label: 0 | 1; ts: number }[];
+}
+
+export interface TrainingData {
+  dim: number;
+  items: TrainingItem[];
+  /** Context rows (e.g. user vectors); interaction.ctx indexes this. */
+  contexts: Float32Array[];
+}
+
+export interface Hyper {
+  k: number; // phase size: interactions per phase
+  queryK: number; // query interactions scored after each phase
+  maxPhases: number; // phases replayed: n = 0, K, …, (maxPhases-1)·K
+  steps: number; // inner gradient steps
+  order: 'first' | 'second'; // MAML order
+  hidden: number; // aligner hidden units (0 = linear aligner)
+  weightDecay: number; // L2 coefficient on weight matrices (sum of squares)
+  dropout: number; // input dropout on r while training
+  mseWeight: number; // weight of ‖align(r) − base‖² (normalised) next to the logistic loss
+  alignLr: number;
+  alignInteractions: number; // interactions per item per epoch in the aligner's logistic loss
+  alignEpochs: number;
+  alignPatience: number;
+  metaSteps: number;
+  metaBatch: number;
+  metaLr: number; // step size for the rule's own parameters
+  metaAlignLr: number; // step size for the aligner during meta-training
+  evalEvery: number;
+  metaPatience: number; // in evaluations
+  valFraction: number;
+}
+
+export const DEFAULT_HYPER: Hyper = {
+  k: 20,
+  queryK: 20,
+  maxPhases: 6,
+  steps: 5,
+  order: 'first',
+  hidden: 32,
+  weightDecay: 1e-4,
+  dropout: 0.1,
+  mseWeight: 1,
+  alignLr: 0.01,
+  alignInteractions: 64,
+  alignEpochs: 400,
+  alignPatience: 40,
+  metaSteps: 300,
+  metaBatch: 32,
+  metaLr: 0.03,
+  metaAlignLr: 0.002,
+  evalEvery: 10,
+  metaPatience: 8,
+  valFraction: 0.15,
+};
+
+export interface TrainOptions extends Partial<Hyper> {
+  seed: number;
+  scorer?: Scorer;
+  encoder: EncoderState;
+  onProgress?: (fraction: number, phase: string) => void;
+  signal?: AbortSignal;
+}

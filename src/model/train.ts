@@ -1,0 +1,104 @@
+// trainEmerFlow: data + seed → ModelArtifact. Stage 1 fits the aligner
+// (train-aligner.ts), stage 2 meta-learns the refinement together with the
+// aligner (train-meta.ts). Same data, seed and backend → same weights: every
+// random choice comes from the seeded PRNG.
+import { tf, ensureGradients } from './tf.js';
+import { packWeights, type ModelArtifact, type NamedWeight } from './artifact.js';
+import { initAligner } from './aligner.js';
+import { dotScorer } from './scorer.js';
+import { makeRng } from './prng.js';
+import { prepareItems, splitItems, type PreparedItem } from './tasks.js';
+import { toVariables, snapshot, disposeVars } from './vars.js';
+import { trainAligner } from './train-aligner.js';
+import { trainMeta, evalPhases } from './train-meta.js';
+import { DEFAULT_HYPER, type Hyper, type TrainingData, type TrainOptions } from './train-types.js';
+
+export type { TrainingItem, TrainingData, TrainOptions, Hyper } from './train-types.js';
+export { DEFAULT_HYPER } from './train-types.js';
+
+/** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
+function initMeta(items: PreparedItem[], dim: number): Record<string, NamedWeight> {
+  const sq = new Float64Array(dim);
+  let m = 0;
+  for (const it of items) for (const c of it.ctx) {
+    for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
+    m++;
+  }
+  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension; take half a Newton step.
+  const logLr = Float32Array.from(sq, (s) => Math.log(0.5 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
+  const meanH = sq.reduce((a, s) => a + 0.2 * (s / Math.max(1, m)), 0) / dim;
+  return {
+    'meta/logLr': { shape: [dim], values: logLr },
+    'meta/logPull': { shape: [1], values: Float32Array.of(Math.log(5 * meanH + 1e-6)) },
+    'meta/gate': { shape: [2], values: Float32Array.of(0.5, 0) },
+  };
+}
+
+export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Promise<ModelArtifact> {
+  await ensureGradients();
+  const h: Hyper = { ...DEFAULT_HYPER };
+  for (const key of Object.keys(DEFAULT_HYPER) as (keyof Hyper)[]) {
+    if (opts[key] !== undefined) (h as unknown as Record<string, unknown>)[key] = opts[key];
+  }
+  const scorer = opts.scorer ?? dotScorer;
+  const started = Date.now();
+  const rng = makeRng(opts.seed);
+  const items = prepareItems(data);
+  if (items.length < 2) throw new Error(`training needs at least 2 established items, got ${items.length}`);
+  const inputDim = items[0]!.r.length;
+  if (items.some((it) => it.r.length !== inputDim)) throw new Error('training items have encoder vectors of different sizes');
+  const ctxDim = data.contexts[0]?.length ?? data.dim;
+  const { train, val } = splitItems(items, h.valFraction, rng);
+  const dim = data.dim;
+  const meanBase = new Float32Array(dim);
+  let baseScale = 0;
+  for (const it of train) it.base.forEach((v, k) => { meanBase[k] = (meanBase[k] as number) + v / train.length; baseScale += (v * v) / train.length; });
+  baseScale = Math.max(baseScale, 1e-6);
+
+  const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim) });
+  if (h.hidden === 0) for (const k of ['align/W1', 'align/b1', 'align/W2']) { vars[k]!.dispose(); delete vars[k]; }
+  const progress = opts.onProgress ?? (() => {});
+  try {
+    const t0 = Date.now();
+    const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 * f, 'align'), opts.signal);
+    const t1 = Date.now();
+    const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale) : [];
+    const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 + 0.6 * f, 'meta'), opts.signal);
+    const t2 = Date.now();
+    progress(1, 'done');
+    const metrics: Record<string, number> = {
+      items: items.length,
+      trainItems: train.length,
+      valItems: val.length,
+      alignEpochs: a.epochs,
+      alignBestEpoch: a.bestEpoch,
+      alignValLoss: a.valLoss,
+      alignValLogistic: a.valLogistic,
+      alignValMse: a.valMse,
+      metaSteps: m.steps,
+      metaBestStep: m.bestStep,
+      metaValLoss: m.valLoss,
+      phases: m.phases,
+      alignMs: t1 - t0,
+      metaMs: t2 - t1,
+      trainMs: Date.now() - started,
+      approxGflop: (a.flops + m.flops) / 1e9,
+    };
+    m.perPhase.forEach((l, p) => { metrics[`valQueryLoss_n${p * h.k}`] = l; });
+    // Same phases scored with the stage-1 aligner and no refinement: the gain the meta stage bought.
+    coldVal.slice(0, m.perPhase.length).forEach((l, p) => { metrics[`valQueryLossStage1Cold_n${p * h.k}`] = l; });
+    return {
+      format: 'emerflow/1',
+      dim,
+      inputDim,
+      encoder: opts.encoder,
+      seed: opts.seed,
+      weights: packWeights(snapshot(vars)),
+      hyper: { ...h, scorer: scorer.name, backend: tf.getBackend() },
+      metrics,
+      trainedAt: new Date().toISOString(),
+    };
+  } finally {
+    disposeVars(vars);
+  }
+}

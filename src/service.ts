@@ -1,0 +1,108 @@
+// Composes a running service from a configuration: local Postgres/Redis when no URL is
+// given, migrations, the tensor backend, the LLM client, the outbox relay, workers
+// (ROLE worker|all) and the HTTP app (ROLE api|all). server.ts and the tests use it.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { buildApp } from './app.js';
+import { createPool, type Db } from './db/pool.js';
+import { migrate } from './db/migrate.js';
+import { pgLlmCache } from './db/llm-cache.js';
+import { startLocalPostgres } from './dev/postgres.js';
+import { startLocalRedis } from './dev/redis.js';
+import { EmbeddingCache } from './lookup/cache.js';
+import { createPublisher, subscribeInvalidations } from './lookup/invalidation.js';
+import { initBackend, type BackendInfo } from './model/index.js';
+import { createLlmClient, defaultLlmOptions, type LlmClient } from './llm/index.js';
+import { createQueues } from './jobs/queues.js';
+import { OutboxRelay } from './jobs/relay.js';
+import { ModelCache } from './jobs/model-cache.js';
+import { startWorkers, type Workers } from './jobs/workers.js';
+
+export interface Service {
+  config: Config;
+  db: Db;
+  app: FastifyInstance | null;
+  relay: OutboxRelay;
+  workers: Workers | null;
+  llm: LlmClient | null;
+  backend: BackendInfo;
+  /** Graceful: stops taking work, lets in-flight requests and jobs finish, closes connections. */
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, log: Logger, opts: { logRequests?: boolean } = {}): Promise<Service> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => { for (const c of closers.reverse()) await c().catch((err) => log.warn({ err }, 'close failed')); };
+  try {
+    let dbUrl = config.DATABASE_URL;
+    if (!dbUrl) {
+      const pg = await startLocalPostgres(path.join(config.DATA_DIR, 'postgres'), { log: (m) => log.debug(m) });
+      closers.push(() => pg.stop());
+      dbUrl = pg.url;
+      log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL unset: started the embedded PostgreSQL');
+    }
+    let redisUrl = config.REDIS_URL;
+    if (!redisUrl) {
+      const r = await startLocalRedis(path.join(config.DATA_DIR, 'redis'), { log: (m) => log.info(m) });
+      closers.push(() => r.stop());
+      redisUrl = r.url;
+      log.info({ dataDir: config.DATA_DIR }, 'REDIS_URL unset: started a local redis-server (AOF, noeviction)');
+    }
+    const db = createPool(dbUrl);
+    closers.push(() => db.end());
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+
+    const backend = await initBackend();
+    log.info({ backend }, 'tensor backend');
+
+    const llm = config.LLM_BASE_URL
+      ? createLlmClient({
+        ...defaultLlmOptions, baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY, model: config.LLM_MODEL,
+        ...(config.EMBEDDING_MODEL ? { embeddingModel: config.EMBEDDING_MODEL } : {}),
+        timeoutMs: config.LLM_TIMEOUT_MS, maxRetries: config.LLM_MAX_RETRIES, requestsPerMinute: config.LLM_RPM,
+        tokensPerMinute: config.LLM_TPM, concurrency: config.LLM_CONCURRENCY,
+      }, { cache: pgLlmCache(db), log })
+      : null;
+    if (llm) closers.push(() => llm.close());
+
+    // Producers fail fast when Redis is down (the task stays in Postgres); see CONVENTIONS.md #12.
+    const producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    producer.on('error', () => {});
+    closers.push(async () => { producer.disconnect(); });
+    const queues = createQueues(producer, config.QUEUE_PREFIX);
+    closers.push(async () => { await Promise.all(Object.values(queues).map((q) => q.close())); });
+
+    const cache = new EmbeddingCache(config.LOOKUP_CACHE_ITEMS);
+    const publisher = createPublisher(redisUrl, config.QUEUE_PREFIX);
+    closers.push(() => publisher.close());
+    const publish = async (space: string, ids: string[]) => { cache.invalidate(space, ids); await publisher.publish(space, ids); };
+
+    const relay = new OutboxRelay(db, queues, log.child({ part: 'relay' }), { leaseMs: config.TASK_LEASE_MS });
+    await relay.start();
+    closers.push(() => relay.stop());
+
+    let workers: Workers | null = null;
+    if (config.ROLE !== 'api') {
+      const models = new ModelCache(db, llm);
+      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX);
+      closers.push(() => workers!.close());
+    }
+
+    let app: FastifyInstance | null = null;
+    if (config.ROLE !== 'worker') {
+      const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache);
+      closers.push(() => sub.close());
+      app = await buildApp({ config, db, redis: producer, cache, backend: () => backend, llmBreaker: () => llm?.breakerState() ?? null, publish },
+        opts.logRequests === false ? false : log);
+      closers.push(() => app!.close());
+    }
+    return { config, db, app, relay, workers, llm, backend, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
