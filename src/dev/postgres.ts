@@ -15,6 +15,7 @@ const DATABASE = 'emerflow';
 /** Starts (initialising on first use) a Postgres whose data lives in `dir`. */
 export async function startLocalPostgres(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalPostgres> {
   fs.mkdirSync(dir, { recursive: true });
+  if (process.getuid?.() === 0) allowTraverse(path.resolve(dir), opts.log);
   const port = opts.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
@@ -42,6 +43,22 @@ export async function startLocalPostgres(dir: string, opts: { port?: number; log
     await client.end();
   }
   return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop: () => pg.stop() };
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which must be able to reach `dir`:
+ * add the search (x) bit for others on ancestors that lack it (e.g. a 0700 mktemp
+ * folder). Only traversal is granted, never listing or reading.
+ */
+function allowTraverse(dir: string, log?: (msg: string) => void): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode;
+    if (!(mode & 0o001)) {
+      fs.chmodSync(d, mode | 0o001);
+      log?.(`gave others traverse permission on ${d} so the postgres user can reach the data directory`);
+    }
+    if (path.dirname(d) === d) break;
+  }
 }
 
 function removeStalePid(dir: string): void {

@@ -4,9 +4,8 @@ import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 
 export function runTrainingThread(input: TrainThreadInput, onProgress: (fraction: number, phase: string) => void): Promise<{ artifact: unknown; backend: string }> {
   return new Promise((resolve, reject) => {
-    // Under tsx the .ts file is loaded through the loader the thread inherits from
-    // process.execArgv; a compiled build would point at the .js file instead.
-    const url = new URL(`./train-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    // From source (tsx) the thread needs a bootstrap that registers the TS loader.
+    const url = new URL(import.meta.url.endsWith('.ts') ? './train-thread-boot.mjs' : './train-thread.js', import.meta.url);
     const worker = new Worker(url, { workerData: input });
     let settled = false;
     worker.on('message', (m: TrainThreadMessage) => {

@@ -18,7 +18,8 @@ export function normaliseFeatureName(name: string): string {
   let s = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '') // diacritics left by NFKD
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .replace(/([0-9])([A-Z][a-z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')

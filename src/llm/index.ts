@@ -1,5 +1,6 @@
 // Public surface of the LLM layer; the rest of the service imports from here only.
 export { defaultLlmOptions, resolveLlmOptions, type LlmOptions } from './options.js';
+export { llmOptionsFromConfig, type LlmEnv } from './from-config.js';
 export { LlmError, isLlmError, LLM_FAILURE_KINDS, parseRetryAfter, type LlmFailureKind } from './errors.js';
 export { MemoryLlmCache, cacheKey, sha256, type LlmCache } from './cache.js';
 export { createLlmClient, type LlmClient } from './client.js';

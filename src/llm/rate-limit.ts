@@ -62,7 +62,7 @@ export class RateLimiter {
   private readonly tokens: TokenBucket;
   private inFlight = 0;
   private readonly waiters: Waiter[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sleeping = new Map<NodeJS.Timeout, (e: Error) => void>();
   private closed = false;
 
   constructor(private readonly opts: { requestsPerMinute: number; tokensPerMinute: number; concurrency: number }, now: () => number = Date.now) {
@@ -105,8 +105,11 @@ export class RateLimiter {
       clearTimeout(w.timer);
       w.reject(new LlmError('connection', 'LLM client closed'));
     }
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const [t, reject] of this.sleeping) {
+      clearTimeout(t);
+      reject(new LlmError('connection', 'LLM client closed'));
+    }
+    this.sleeping.clear();
   }
 
   private slot(maxWaitMs: number): Promise<void> {
@@ -144,10 +147,10 @@ export class RateLimiter {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new LlmError('connection', 'LLM client closed'));
       const t = setTimeout(() => {
-        this.timers.delete(t);
+        this.sleeping.delete(t);
         resolve();
       }, ms);
-      this.timers.add(t);
+      this.sleeping.set(t, reject);
     });
   }
 }

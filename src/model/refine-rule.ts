@@ -11,7 +11,7 @@
 // interactions accumulate; the gate is how far to trust the adapted embedding
 // at a given count. Both, and the per-dimension step sizes, are learned.
 import { tf } from './tf.js';
-import type { Scorer } from './scorer.js';
+import { scoreEach, type Scorer } from './scorer.js';
 
 export interface MetaTensors {
   logLr: tf.Tensor1D; // [d]
@@ -38,7 +38,7 @@ const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
 
 /** Mean-over-interactions BCE gradient w.r.t. E [B,d] for C [B,n,d], Y [B,n]. */
 function lossGrad(E: tf.Tensor2D, C: tf.Tensor3D, Y: tf.Tensor2D, scorer: Scorer): tf.Tensor2D {
-  const [B, n, dc] = C.shape;
+  const [B, n] = C.shape;
   const d = E.shape[1];
   if (scorer.dotProduct) {
     // Closed form: (1/n) Cᵀ(σ(C e) − y); cheaper and still twice differentiable.
@@ -47,10 +47,8 @@ function lossGrad(E: tf.Tensor2D, C: tf.Tensor3D, Y: tf.Tensor2D, scorer: Scorer
     return tf.reshape(tf.matMul(tf.reshape(resid, [B, 1, n]), C), [B, d]) as tf.Tensor2D;
   }
   const f = (e: tf.Tensor): tf.Scalar => {
-    const tiled = tf.reshape(tf.tile(tf.reshape(e, [B, 1, d]), [1, n, 1]), [B * n, d]) as tf.Tensor2D;
-    const z = scorer.logits(tiled, tf.reshape(C, [B * n, dc]) as tf.Tensor2D);
-    const y = tf.reshape(Y, [B * n]);
-    return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z))) as tf.Scalar;
+    const z = scoreEach(scorer, e as tf.Tensor2D, C);
+    return tf.sum(tf.sub(tf.softplus(z), tf.mul(Y, z))) as tf.Scalar;
   };
   return tf.mul(tf.grad(f)(E), 1 / n) as tf.Tensor2D;
 }

@@ -19,3 +19,16 @@ export const dotScorer: Scorer = {
   dotProduct: true,
   logits: (items, ctx) => tf.sum(tf.mul(items, ctx), 1),
 };
+
+/**
+ * Scores each of B items against its own n contexts: E [B,d], C [B,n,dc] → [B,n].
+ * broadcastTo rather than tile: tile's gradient is a loop of slices (slow),
+ * broadcastTo's is one sum.
+ */
+export function scoreEach(scorer: Scorer, E: tf.Tensor2D, C: tf.Tensor3D): tf.Tensor2D {
+  const [B, n, dc] = C.shape;
+  const d = E.shape[1];
+  if (scorer.dotProduct) return tf.reshape(tf.matMul(C, tf.reshape(E, [B, d, 1])), [B, n]);
+  const rows = tf.reshape(tf.broadcastTo(tf.reshape(E, [B, 1, d]), [B, n, d]), [B * n, d]) as tf.Tensor2D;
+  return tf.reshape(scorer.logits(rows, tf.reshape(C, [B * n, dc]) as tf.Tensor2D), [B, n]);
+}

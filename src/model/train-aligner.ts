@@ -5,7 +5,7 @@
 // input dropout; early stopping on held-out items restores the best weights.
 import { tf } from './tf.js';
 import { alignForward, l2Penalty } from './aligner.js';
-import type { Scorer } from './scorer.js';
+import { scoreEach, type Scorer } from './scorer.js';
 import type { Hyper } from './train-types.js';
 import { sampledInteractions, type PreparedItem } from './tasks.js';
 import { dropoutMask, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
@@ -39,10 +39,7 @@ function disposeStage(d: StageData): void {
 export function alignLoss(vars: Vars, d: StageData, scorer: Scorer, h: Hyper, baseScale: number, rMask?: tf.Tensor2D) {
   const R = rMask ? (tf.mul(d.R, rMask) as tf.Tensor2D) : d.R;
   const A = alignForward(vars, R);
-  const [N, L, dc] = d.C.shape;
-  const dim = A.shape[1];
-  const tiled = tf.reshape(tf.tile(tf.reshape(A, [N, 1, dim]), [1, L, 1]), [N * L, dim]) as tf.Tensor2D;
-  const z = tf.reshape(scorer.logits(tiled, tf.reshape(d.C, [N * L, dc]) as tf.Tensor2D), [N, L]);
+  const z = scoreEach(scorer, A, d.C);
   const per = tf.mul(tf.sub(tf.softplus(z), tf.mul(d.Y, z)), d.M);
   const logistic = tf.div(tf.sum(per), tf.sum(d.M)) as tf.Scalar;
   const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, d.base)), 1)), baseScale) as tf.Scalar;

@@ -6,7 +6,7 @@
 import { tf } from './tf.js';
 import { alignForward, l2Penalty } from './aligner.js';
 import { adaptTf, type MetaTensors } from './refine-rule.js';
-import type { Scorer } from './scorer.js';
+import { scoreEach, type Scorer } from './scorer.js';
 import type { Hyper } from './train-types.js';
 import { eligible, phaseBatch, type PreparedItem } from './tasks.js';
 import { bce, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
@@ -17,13 +17,13 @@ export function metaOf(vars: Vars): MetaTensors {
 }
 
 /** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */
-function phaseLoss(vars: Vars, items: PreparedItem[], n: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, firstOrder: boolean) {
-  const b = phaseBatch(items, n, h.queryK, ctxDim);
+function phaseLoss(vars: Vars, items: PreparedItem[], n: number, q: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, firstOrder: boolean, adapt = true) {
+  const b = phaseBatch(items, n, q, ctxDim);
   const dim = items[0]!.base.length;
   const E0 = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
   const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder });
-  const tiled = tf.reshape(tf.tile(tf.reshape(E, [b.B, 1, dim]), [1, b.q, 1]), [b.B * b.q, dim]) as tf.Tensor2D;
-  const query = bce(scorer.logits(tiled, tf.tensor2d(b.cq, [b.B * b.q, ctxDim])), tf.tensor1d(b.yq));
+  const Eq = adapt ? E : E0;
+  const query = bce(scoreEach(scorer, Eq, tf.tensor3d(b.cq, [b.B, b.q, ctxDim])), tf.tensor2d(b.yq, [b.B, b.q]));
   const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(E0, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
   return { query, mse };
 }
@@ -37,19 +37,23 @@ export interface MetaStageResult {
   phases: number;
 }
 
-export function phasesAvailable(items: PreparedItem[], h: Hyper): number {
+export function phasesAvailable(items: PreparedItem[], h: Hyper, q = h.queryK): number {
   let p = 0;
-  while (p < h.maxPhases && eligible(items, p * h.k, h.queryK).length > 0) p++;
+  while (p < h.maxPhases && eligible(items, p * h.k, q).length > 0) p++;
   return p;
 }
 
-/** Mean query loss per phase on `items` (no gradients). */
-export function evalPhases(vars: Vars, items: PreparedItem[], phases: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number): number[] {
+/**
+ * Mean query loss per phase on `items` (no gradients), over the next
+ * `valQueryK` interactions (a longer horizon than training's, for a less noisy
+ * early-stopping signal). `adapt: false` scores the aligned embedding alone.
+ */
+export function evalPhases(vars: Vars, items: PreparedItem[], phases: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, adapt = true): number[] {
   const out: number[] = [];
   for (let p = 0; p < phases; p++) {
-    const its = eligible(items, p * h.k, h.queryK);
+    const its = eligible(items, p * h.k, h.valQueryK);
     if (!its.length) break;
-    out.push(tf.tidy(() => phaseLoss(vars, its, p * h.k, h, scorer, ctxDim, baseScale, true).query.dataSync()[0] as number));
+    out.push(tf.tidy(() => phaseLoss(vars, its, p * h.k, h.valQueryK, h, scorer, ctxDim, baseScale, true, adapt).query.dataSync()[0] as number));
   }
   return out;
 }
@@ -72,7 +76,7 @@ export function trainMeta(
   const optMeta = tf.train.adam(h.metaLr);
   const optAlign = tf.train.adam(h.metaAlignLr);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const valPhases = Math.min(phases, phasesAvailable(val, h));
+  const valPhases = Math.min(phases, phasesAvailable(val, h, h.valQueryK));
   let best = { loss: Infinity, step: -1, perPhase: [] as number[], weights: snapshot(vars) };
   if (valPhases > 0) {
     const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
@@ -90,7 +94,7 @@ export function trainMeta(
       const p = order.pop() as number;
       const pool = shuffle([...eligible(train, p * h.k, h.queryK)], rng).slice(0, h.metaBatch);
       const { value, grads } = tf.variableGrads(() => {
-        const { query, mse } = phaseLoss(vars, pool, p * h.k, h, scorer, ctxDim, baseScale, h.order === 'first');
+        const { query, mse } = phaseLoss(vars, pool, p * h.k, h.queryK, h, scorer, ctxDim, baseScale, h.order === 'first');
         return tf.addN([query, tf.mul(mse, h.mseWeight), tf.mul(l2Penalty(vars), h.weightDecay)]) as tf.Scalar;
       }, [...metaVars, ...alignVars]);
       const pick = (vs: tf.Variable[]) => vs.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor }));

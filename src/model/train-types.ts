@@ -20,6 +20,7 @@ export interface TrainingData {
 export interface Hyper {
   k: number; // phase size: interactions per phase
   queryK: number; // query interactions scored after each phase
+  valQueryK: number; // query horizon on validation items (early stopping)
   maxPhases: number; // phases replayed: n = 0, K, …, (maxPhases-1)·K
   steps: number; // inner gradient steps
   order: 'first' | 'second'; // MAML order
@@ -43,6 +44,7 @@ export interface Hyper {
 export const DEFAULT_HYPER: Hyper = {
   k: 20,
   queryK: 20,
+  valQueryK: 60,
   maxPhases: 6,
   steps: 5,
   order: 'first',
@@ -56,10 +58,10 @@ export const DEFAULT_HYPER: Hyper = {
   alignPatience: 40,
   metaSteps: 300,
   metaBatch: 32,
-  metaLr: 0.03,
+  metaLr: 0.05,
   metaAlignLr: 0.002,
   evalEvery: 10,
-  metaPatience: 8,
+  metaPatience: 15,
   valFraction: 0.15,
 };
 

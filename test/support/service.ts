@@ -1,0 +1,60 @@
+// Builds a real service for a test: its own database (created on the test Postgres),
+// its own BullMQ prefix on the test Redis, and everything closed when the test ends.
+import crypto from 'node:crypto';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/service.js';
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts Postgres and Redis`);
+  return v;
+}
+
+/** A fresh database on the test server; dropped when the test ends. */
+export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<string> {
+  const base = new URL(need('DATABASE_URL'));
+  const name = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  t.after(async () => {
+    const c = new pg.Client({ connectionString: base.toString() });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await c.end();
+  });
+  const url = new URL(base.toString());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface TestService extends Service { config: Config }
+
+export async function startTestService(t: Pick<TestContext, 'after'>, env: Record<string, string> = {}, opts: { databaseUrl?: string; prefix?: string } = {}): Promise<TestService> {
+  const config = loadConfig({
+    DATABASE_URL: opts.databaseUrl ?? (await freshDatabase(t)),
+    REDIS_URL: need('REDIS_URL'),
+    QUEUE_PREFIX: opts.prefix ?? `t${crypto.randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    TASK_LEASE_MS: '3000',
+    ...env,
+  });
+  const service = await startService(config, createLogger(config.LOG_LEVEL));
+  t.after(() => service.close());
+  return service;
+}
+
+/** Polls until `fn` returns a truthy value, or fails with what it last saw. */
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
