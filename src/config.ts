@@ -43,11 +43,15 @@ export const configSpec = {
   LLM_API_KEY: str('', 'API key for LLM_BASE_URL (never logged).'),
   LLM_MODEL: str('gpt-4o-mini', 'Chat model used for enrichment.'),
   EMBEDDING_MODEL: optStr('Embedding model on LLM_BASE_URL. Unset: the offline hashed TF-IDF encoder.'),
+  EMBEDDING_DIM: int(0, 'Dimension EMBEDDING_MODEL returns (0: learn it from the first answer); a different answer is an error.', 0, 65536),
   LLM_TIMEOUT_MS: int(30_000, 'Timeout of one LLM request.', 100),
   LLM_MAX_RETRIES: int(3, 'Retries of one LLM request on 429, 5xx, timeouts and connection errors.', 0, 20),
   LLM_RPM: int(500, 'LLM requests per minute.', 1),
   LLM_TPM: int(200_000, 'LLM tokens per minute.', 1),
   LLM_CONCURRENCY: int(8, 'Concurrent LLM requests per process.', 1, 1024),
+  LLM_BREAKER_THRESHOLD: int(5, 'Consecutive failed LLM calls that open the circuit breaker.', 1, 1000),
+  LLM_BREAKER_COOLDOWN_MS: int(30_000, 'How long the open breaker stops calling the LLM before one probe.', 100),
+  LLM_MAX_ATTRIBUTE_CHARS: int(1000, 'Longest text kept for one enriched attribute.', 10, 100_000),
 } as const;
 
 type Spec = typeof configSpec;

@@ -15,7 +15,7 @@ import { startLocalRedis } from './dev/redis.js';
 import { EmbeddingCache } from './lookup/cache.js';
 import { createPublisher, subscribeInvalidations } from './lookup/invalidation.js';
 import { initBackend, type BackendInfo } from './model/index.js';
-import { createLlmClient, defaultLlmOptions, type LlmClient } from './llm/index.js';
+import { createLlmClient, llmOptionsFromConfig, type LlmClient } from './llm/index.js';
 import { createQueues } from './jobs/queues.js';
 import { OutboxRelay } from './jobs/relay.js';
 import { ModelCache } from './jobs/model-cache.js';
@@ -59,14 +59,8 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     const backend = await initBackend();
     log.info({ backend }, 'tensor backend');
 
-    const llm = config.LLM_BASE_URL
-      ? createLlmClient({
-        ...defaultLlmOptions, baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY, model: config.LLM_MODEL,
-        ...(config.EMBEDDING_MODEL ? { embeddingModel: config.EMBEDDING_MODEL } : {}),
-        timeoutMs: config.LLM_TIMEOUT_MS, maxRetries: config.LLM_MAX_RETRIES, requestsPerMinute: config.LLM_RPM,
-        tokensPerMinute: config.LLM_TPM, concurrency: config.LLM_CONCURRENCY,
-      }, { cache: pgLlmCache(db), log })
-      : null;
+    const llmOptions = llmOptionsFromConfig({ ...config, EMBEDDING_DIM: config.EMBEDDING_DIM || undefined });
+    const llm = llmOptions ? createLlmClient(llmOptions, { cache: pgLlmCache(db), log }) : null;
     if (llm) closers.push(() => llm.close());
 
     // Producers fail fast when Redis is down (the task stays in Postgres); see CONVENTIONS.md #12.

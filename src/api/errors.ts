@@ -15,12 +15,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send({ error: err.code, message: err.message, ...err.extra });
     const fe = err as FastifyError;
-    if (fe.validation) {
-      const v = fe.validation[0];
-      const where = `${fe.validationContext ?? 'body'}${v?.instancePath ? v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]') : ''}`;
-      const extra = v?.keyword === 'required' && v.params && 'missingProperty' in v.params ? `.${String(v.params['missingProperty'])}` : '';
-      return reply.status(400).send({ error: 'invalid_request', message: `${where}${extra} ${v?.message ?? 'is invalid'}` });
-    }
+    if (fe.validation) return reply.status(400).send({ error: 'invalid_request', message: validationMessage(fe) });
     if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && /JSON/i.test(fe.message))) {
       return reply.status(400).send({ error: 'malformed_json', message: `body is not valid JSON: ${fe.message}` });
     }
@@ -31,4 +26,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(503).send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+}
+
+/** Turns ajv's first error into "body.users[0].vector[1] must be number". */
+function validationMessage(fe: FastifyError): string {
+  const errs = fe.validation ?? [];
+  const v = errs[0];
+  if (!v) return 'request is invalid';
+  const at = v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]');
+  const where = `${fe.validationContext ?? 'body'}${at}`;
+  if (v.keyword === 'required' && v.params && 'missingProperty' in v.params) return `${where}.${String(v.params['missingProperty'])} is required`;
+  if (v.keyword === 'additionalProperties' && v.params && 'additionalProperty' in v.params) return `${where}.${String(v.params['additionalProperty'])} is not a known field`;
+  // A union of literals fails with one `const` error per allowed value: name them all.
+  const allowed = errs.filter((e) => e.keyword === 'const' && e.instancePath === v.instancePath).map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
+  if (allowed.length) return `${where} must be one of ${allowed.join(', ')}`;
+  return `${where} ${v.message ?? 'is invalid'}`;
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createSpace, getSpace, setAuxFeatures, spaceCounts, type SpaceRow } from '../db/spaces.js';
 import { getModel } from '../db/models.js';
+import { normaliseAuxFeatures } from '../llm/index.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
@@ -19,7 +20,7 @@ const SpaceView = Type.Object({
   id: Type.String(), dim: Type.Integer(), itemType: Type.String(), scorer: Type.String(),
   auxFeatures: Type.Union([Type.Array(AuxFeature), Type.Null()]),
   auxSource: Type.Union([Type.String(), Type.Null()]),
-  model: Type.Union([Type.Object({ version: Type.Integer(), encoder: Type.String(), seed: Type.Integer(), metrics: Type.Record(Type.String(), Type.Number()), createdAt: Type.String() }), Type.Null()]),
+  model: Type.Union([Type.Object({ version: Type.Integer(), encoder: Type.String(), seed: Type.Integer(), metrics: Type.Record(Type.String(), Type.Unknown()), createdAt: Type.String() }), Type.Null()]),
   counts: Type.Object({ items: Type.Record(Type.String(), Type.Integer()), interactions: Type.Integer(), users: Type.Integer(), models: Type.Integer() }),
   createdAt: Type.String(),
 });
@@ -62,7 +63,10 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SpaceView, 404: ErrorBody },
     },
   }, async (req) => {
-    if (!(await setAuxFeatures(app.deps.db, req.params.space, req.body.features, 'user'))) throw notFound(`space "${req.params.space}"`);
+    // Stored under the names the enrichment answers will use as keys.
+    const features = normaliseAuxFeatures(req.body.features);
+    if (features.length === 0) throw new ApiError(400, 'invalid_request', 'body.features has no usable feature name');
+    if (!(await setAuxFeatures(app.deps.db, req.params.space, features, 'user'))) throw notFound(`space "${req.params.space}"`);
     return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
   });
 };

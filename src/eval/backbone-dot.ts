@@ -23,8 +23,8 @@ export async function trainDot(rows: Row[], nUsers: number, nItems: number, o: B
   const opt = tf.train.adam(o.lr);
   await forBatches(rows, o.batch, o.epochs, mulberry32(o.seed * 101 + 5), (b) => {
     opt.minimize(() => {
-      const u = lookup(U, b.users);
-      const v = lookup(V, b.items);
+      const u = lookup(U as unknown as tf.Tensor2D, b.users);
+      const v = lookup(V as unknown as tf.Tensor2D, b.items);
       const loss = tf.losses.sigmoidCrossEntropy(b.labels, tf.sum(tf.mul(u, v), 1));
       // L2 on the rows in the batch (per-example weight decay, as torch's sparse-embedding practice)
       const reg = tf.mul(o.l2, tf.add(tf.mean(tf.sum(tf.square(u), 1)), tf.mean(tf.sum(tf.square(v), 1))));

@@ -3,6 +3,10 @@ import type { MethodEnv, WarmMethod } from './baselines/method.js';
 import type { MovieLens } from './movielens.js';
 import type { ItemText, TextMode } from './text.js';
 import { BaseMethod } from './baselines/base.js';
+import { MetaEmbMethod } from './baselines/metaemb.js';
+import { MwufMethod } from './baselines/mwuf.js';
+import { CvarMethod } from './baselines/cvar.js';
+import { EmerFlowMethod, type EmerFlowEvalOpts } from './emerflow.js';
 
 export const ALL_METHODS = ['base', 'metaemb', 'mwuf', 'cvar', 'emerflow', 'emerflow-raw', 'emerflow-nometa'] as const;
 export type MethodName = (typeof ALL_METHODS)[number];
@@ -12,9 +16,17 @@ export const METHOD_COST: Record<MethodName, number> = { base: 1, metaemb: 2, mw
 
 export interface TextEnv { texts: Map<number, ItemText>; ml: MovieLens; dataDir: string; text: TextMode }
 
-export function createMethod(name: MethodName, env: MethodEnv, _t: TextEnv): WarmMethod {
+export type MethodTuning = Pick<EmerFlowEvalOpts, 'hyper' | 'plain' | 'encoderDim'>;
+
+export function createMethod(name: MethodName, env: MethodEnv, t: TextEnv, tuning: MethodTuning = {}): WarmMethod {
   switch (name) {
     case 'base': return new BaseMethod(env);
-    default: throw new Error(`method ${name} not implemented yet`);
+    case 'metaemb': return new MetaEmbMethod(env);
+    case 'mwuf': return new MwufMethod(env);
+    case 'cvar': return new CvarMethod(env);
+    case 'emerflow':
+    case 'emerflow-raw':
+    case 'emerflow-nometa':
+      return new EmerFlowMethod(env, { name, texts: t.texts, ...tuning });
   }
 }

@@ -57,3 +57,8 @@ export function sliceEmerging(split: Split, maxEmerging: number): Split {
   const f = (rows: Row[]) => rows.filter((r) => keep.has(r.item));
   return { ...split, emerging: [...keep], warm: [f(split.warm[0]), f(split.warm[1]), f(split.warm[2])], test: f(split.test) };
 }
+
+/** Keep every `stride`-th established rating (tests only: shrinks meta-training, keeps every established item). */
+export function thinBase(split: Split, stride: number): Split {
+  return stride <= 1 ? split : { ...split, trainBase: split.trainBase.filter((_, i) => i % stride === 0) };
+}

@@ -1,7 +1,7 @@
 // One evaluation: split, per seed train the backbone, run every method through cold → warm-a/b/c, and the oracle.
 import { tf, initEvalBackend } from './tf.js';
 import { loadMl100k } from './movielens.js';
-import { warmUpSplit, sliceEmerging, type Split } from './protocol.js';
+import { warmUpSplit, sliceEmerging, thinBase, type Split } from './protocol.js';
 import { itemTexts, type TextMode } from './text.js';
 import { buildItemFeatures } from './features.js';
 import type { Backbone, BackboneOpts } from './backbone.js';
@@ -9,7 +9,7 @@ import { trainBackbone, type BackboneKind } from './backbones.js';
 import { evaluate } from './evaluate.js';
 import { meanStd } from './metrics.js';
 import { Progress } from './progress.js';
-import { createMethod, METHOD_COST, type MethodName } from './methods.js';
+import { createMethod, METHOD_COST, type MethodName, type MethodTuning } from './methods.js';
 import type { MethodEnv } from './baselines/method.js';
 
 export const STAGES = ['cold', 'warm-a', 'warm-b', 'warm-c'] as const;
@@ -25,6 +25,10 @@ export interface EvalOptions {
   k: number;
   /** keep only the first N emerging items (quick runs, tests) */
   maxEmerging?: number;
+  /** keep every n-th established rating (tests) */
+  baseStride?: number;
+  /** hyper-parameters passed to the service's trainEmerFlow (and the no-meta ablation's plain steps) */
+  emerflow?: MethodTuning;
   backboneOpts?: Partial<BackboneOpts>;
   warmLr: number;
   warmBatch: number;
@@ -48,7 +52,7 @@ export interface EvalResults {
 }
 
 export const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
-  dot: { seed: 0, dim: 16, epochs: 20, lr: 0.01, batch: 512, l2: 1e-4 },
+  dot: { seed: 0, dim: 16, epochs: 10, lr: 0.01, batch: 512, l2: 3e-3 },
   deepfm: { seed: 0, dim: 16, epochs: 10, lr: 0.005, batch: 512, l2: 1e-5 },
 };
 
@@ -58,6 +62,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   const ml = loadMl100k(o.dataDir);
   let split: Split = warmUpSplit(ml, o.hotThreshold, o.k);
   if (o.maxEmerging !== undefined) split = sliceEmerging(split, o.maxEmerging);
+  if (o.baseStride !== undefined) split = thinBase(split, o.baseStride);
   const texts = itemTexts(ml.movies, o.text, o.dataDir);
   const feats = buildItemFeatures(ml.movies, ml.genreNames);
   const nUsers = Math.max(...ml.users.map((u) => u.id));
@@ -84,7 +89,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       const w = METHOD_COST[name];
       const ts = Date.now();
       const env: MethodEnv = { bb, split, feats, seed, warmLr: o.warmLr, warmBatch: o.warmBatch, metaEpochs: o.metaEpochs };
-      const m = createMethod(name, env, { texts, ml, dataDir: o.dataDir, text: o.text });
+      const m = createMethod(name, env, { texts, ml, dataDir: o.dataDir, text: o.text }, o.emerflow);
       const start = at;
       env.onProgress = (f) => bar.at(start, w * 0.7, f, `seed ${seed} ${name} fit`);
       bar.at(start, w, 0, `seed ${seed} ${name} fit`);

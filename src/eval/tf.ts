@@ -57,15 +57,44 @@ export function initEvalBackend(): Promise<string> {
     }
     await tf.ready();
     await ensureGradients();
+    registerSegmentSum();
     return tf.getBackend();
   })();
   return ready;
 }
 
 /**
- * Differentiable row lookup. tf.gather's gradient needs UnsortedSegmentSum, which the wasm backend
- * lacks, so trainable tables are read through a one-hot matmul (tables here have ≤ 2k rows).
+ * tf.gather's gradient is UnsortedSegmentSum, which the wasm backend does not implement. Register a
+ * plain-JS kernel for it (row scatter-add), so gather works as a differentiable lookup on wasm too.
  */
+function registerSegmentSum(): void {
+  if (tf.getBackend() !== 'wasm' || tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
+  tf.registerKernel({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const numSegments = (attrs as { numSegments: number }).numSegments;
+      type Wasm = { readSync(id: unknown): ArrayLike<number>; makeOutput(shape: number[], dtype: string): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
+      const b = backend as unknown as Wasm;
+      const xv = b.readSync(x.dataId);
+      const ids = b.readSync(segmentIds.dataId);
+      const inner = x.shape.slice(segmentIds.shape.length).reduce((a, c) => a * c, 1);
+      const out = b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+      const ov = b.typedArrayFromHeap(out);
+      ov.fill(0);
+      for (let r = 0; r < ids.length; r++) {
+        const s = ids[r]!;
+        if (s < 0 || s >= numSegments) continue;
+        const o = s * inner, xi = r * inner;
+        for (let j = 0; j < inner; j++) ov[o + j] += xv[xi + j]!;
+      }
+      return out;
+    },
+  });
+}
+
+/** Differentiable row lookup (see registerSegmentSum). */
 export function lookup(table: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
-  return tf.matMul(tf.oneHot(idx, table.shape[0]), table);
+  return tf.gather(table, idx);
 }

@@ -11,6 +11,10 @@ export const EMBEDDINGS_ENCODER_VERSION = 'oai-emb-v1';
 
 export function createEmbeddingsEncoder(rt: Runtime, model: string, log: Logger): TextEncoder {
   let dim: number | undefined = rt.opts.embeddingDim;
+  // One id object for the encoder's life: its dim is filled in by the first
+  // answer when embeddingDim is unset, so whoever kept a reference to `id`
+  // (e.g. a model artifact being built) sees the real dimension once encoding ran.
+  const id = { name: `openai:${model}`, dim: dim ?? 0, version: EMBEDDINGS_ENCODER_VERSION };
 
   async function encodeBatch(batch: string[]): Promise<Float32Array[]> {
     // OpenAI rejects empty strings in `input`.
@@ -33,7 +37,10 @@ export function createEmbeddingsEncoder(rt: Runtime, model: string, log: Logger)
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
         throw new LlmError('invalid_output', 'embeddings answer holds a vector that is not a list of finite numbers');
       }
-      if (dim === undefined) dim = v.length;
+      if (dim === undefined) {
+        dim = v.length;
+        id.dim = dim;
+      }
       if (v.length !== dim) {
         throw new LlmError('wrong_dimension', `embedding model ${model} answered dimension ${v.length}, expected ${dim}`);
       }
@@ -42,9 +49,7 @@ export function createEmbeddingsEncoder(rt: Runtime, model: string, log: Logger)
   }
 
   return {
-    get id() {
-      return { name: `openai:${model}`, dim: dim ?? 0, version: EMBEDDINGS_ENCODER_VERSION };
-    },
+    id,
     encode(texts: string[]): Promise<Float32Array[]> {
       return operation(rt, 'embed', log, async () => {
         const out: Float32Array[] = [];

@@ -25,13 +25,7 @@ export interface Enrichment {
   cached: boolean;
 }
 
-/**
- * Structurally identical to the TextEncoder of src/model/encoder.ts, kept local
- * so that llm/ does not depend on model/ (nothing in model/ may know HTTP).
- */
-export interface TextEncoder {
-  readonly id: { name: string; dim: number; version: string };
-  encode(texts: string[]): Promise<Float32Array[]>;
-}
+// The encoder interface of src/model (type-only: nothing of TF.js is loaded here).
+export type { TextEncoder } from '../model/index.js';
 
 export interface CallContext { log?: Logger; itemId?: string; jobId?: string }

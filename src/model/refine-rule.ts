@@ -44,7 +44,7 @@ function lossGrad(E: tf.Tensor2D, C: tf.Tensor3D, Y: tf.Tensor2D, scorer: Scorer
     // Closed form: (1/n) Cᵀ(σ(C e) − y); cheaper and still twice differentiable.
     const z = tf.reshape(tf.matMul(C, tf.reshape(E, [B, d, 1])), [B, n]);
     const resid = tf.sub(tf.sigmoid(z), Y);
-    return tf.reshape(tf.matMul(tf.reshape(resid, [B, 1, n]), C), [B, d]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(tf.reshape(tf.div(resid, n), [B, 1, n]), C), [B, d]) as tf.Tensor2D;
   }
   const f = (e: tf.Tensor): tf.Scalar => {
     const z = scoreEach(scorer, e as tf.Tensor2D, C);
@@ -66,8 +66,11 @@ export function adaptTf(
   const pull = tf.div(tf.exp(meta.logPull), 1 + n);
   let E = E0;
   for (let s = 0; s < opts.steps; s++) {
-    let g: tf.Tensor = tf.add(lossGrad(E, C, Y, opts.scorer), tf.mul(pull, tf.sub(E, E0)));
-    if (opts.firstOrder) g = stopGradient(g);
+    // First order: treat the data gradient as a constant (no Hessian terms);
+    // the pull term stays differentiable so its strength is still learned.
+    let lg: tf.Tensor = lossGrad(E, C, Y, opts.scorer);
+    if (opts.firstOrder) lg = stopGradient(lg);
+    const g = tf.add(lg, tf.mul(pull, tf.sub(E, E0)));
     E = tf.sub(E, tf.mul(lr, g)) as tf.Tensor2D;
   }
   const ab = tf.unstack(meta.gate);

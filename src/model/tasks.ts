@@ -11,6 +11,13 @@ export interface PreparedItem {
   base: Float32Array;
   ctx: Float32Array[]; // context rows in time order
   labels: Uint8Array;
+  /**
+   * Out-of-fold correction for training items: (cold embedding from an aligner
+   * that never saw this item) − (in-sample aligned embedding). Added to the
+   * start of adaptation during meta-training so the rule learns from starts as
+   * wrong as real emerging items' are; zero for validation items.
+   */
+  delta?: Float32Array;
 }
 
 export function prepareItems(data: TrainingData): PreparedItem[] {
@@ -47,6 +54,7 @@ export interface PhaseBatch {
   q: number; // query size
   r: Float32Array; // [B, inputDim]
   base: Float32Array; // [B, dim]
+  delta: Float32Array; // [B, dim]
   cs: Float32Array; // [B, n, ctxDim]
   ys: Float32Array; // [B, n]
   cq: Float32Array; // [B, q, ctxDim]
@@ -65,6 +73,7 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
     B, n, q,
     r: new Float32Array(B * inputDim),
     base: new Float32Array(B * dim),
+    delta: new Float32Array(B * dim),
     cs: new Float32Array(B * n * ctxDim),
     ys: new Float32Array(B * n),
     cq: new Float32Array(B * q * ctxDim),
@@ -73,6 +82,7 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
   items.forEach((it, i) => {
     b.r.set(it.r, i * inputDim);
     b.base.set(it.base, i * dim);
+    if (it.delta) b.delta.set(it.delta, i * dim);
     for (let j = 0; j < n; j++) {
       b.cs.set(it.ctx[j] as Float32Array, (i * n + j) * ctxDim);
       b.ys[i * n + j] = it.labels[j] as number;

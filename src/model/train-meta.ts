@@ -20,11 +20,12 @@ export function metaOf(vars: Vars): MetaTensors {
 function phaseLoss(vars: Vars, items: PreparedItem[], n: number, q: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, firstOrder: boolean, adapt = true) {
   const b = phaseBatch(items, n, q, ctxDim);
   const dim = items[0]!.base.length;
-  const E0 = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
+  const A = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
+  const E0 = tf.add(A, tf.tensor2d(b.delta, [b.B, dim])) as tf.Tensor2D;
   const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder });
   const Eq = adapt ? E : E0;
   const query = bce(scoreEach(scorer, Eq, tf.tensor3d(b.cq, [b.B, b.q, ctxDim])), tf.tensor2d(b.yq, [b.B, b.q]));
-  const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(E0, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
+  const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
   return { query, mse };
 }
 
@@ -109,6 +110,7 @@ export function trainMeta(
       if (valPhases > 0 && (step + 1) % h.evalEvery === 0) {
         const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
         const l = mean(pp);
+        if (process.env.EMERFLOW_DEBUG) console.error('meta step', step + 1, l.toFixed(4), pp.map((x) => x.toFixed(3)).join(' '), Array.from(vars['meta/gate']!.dataSync()).map((x) => x.toFixed(2)).join(','), (vars['meta/logLr']!.dataSync()[0] as number).toFixed(2), (vars['meta/logPull']!.dataSync()[0] as number).toFixed(2));
         if (l < best.loss - 1e-5) best = { loss: l, step: step + 1, perPhase: pp, weights: snapshot(vars) };
         else if ((step + 1 - best.step) / h.evalEvery >= h.metaPatience) {
           step++;

@@ -39,6 +39,7 @@ export interface Hyper {
   evalEvery: number;
   metaPatience: number; // in evaluations
   valFraction: number;
+  folds: number; // cross-fitting folds for out-of-fold adaptation starts (0/1 = off)
 }
 
 export const DEFAULT_HYPER: Hyper = {
@@ -59,10 +60,11 @@ export const DEFAULT_HYPER: Hyper = {
   metaSteps: 300,
   metaBatch: 32,
   metaLr: 0.05,
-  metaAlignLr: 0.002,
+  metaAlignLr: 0.0002,
   evalEvery: 10,
   metaPatience: 15,
   valFraction: 0.15,
+  folds: 4,
 };
 
 export interface TrainOptions extends Partial<Hyper> {

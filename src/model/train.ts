@@ -10,6 +10,7 @@ import { makeRng } from './prng.js';
 import { prepareItems, splitItems, type PreparedItem } from './tasks.js';
 import { toVariables, snapshot, disposeVars } from './vars.js';
 import { trainAligner } from './train-aligner.js';
+import { setOutOfFoldDeltas } from './oof.js';
 import { trainMeta, evalPhases } from './train-meta.js';
 import { DEFAULT_HYPER, type Hyper, type TrainingData, type TrainOptions } from './train-types.js';
 
@@ -24,14 +25,16 @@ function initMeta(items: PreparedItem[], dim: number): Record<string, NamedWeigh
     for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
     m++;
   }
-  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension. Start at a tenth of a
-  // Newton step: a full one on 20 interactions overfits them badly.
-  const logLr = Float32Array.from(sq, (s) => Math.log(0.1 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
+  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension. Start at a small
+  // fraction of a Newton step (a full one on 20 interactions overfits them),
+  // with the gate nearly open: the outer loop then only has to improve on
+  // plain gradient descent, not first undo a bad start.
+  const logLr = Float32Array.from(sq, (s) => Math.log(0.03 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
   const meanH = sq.reduce((a, s) => a + 0.2 * (s / Math.max(1, m)), 0) / dim;
   return {
     'meta/logLr': { shape: [dim], values: logLr },
     'meta/logPull': { shape: [1], values: Float32Array.of(Math.log(5 * meanH + 1e-6)) },
-    'meta/gate': { shape: [2], values: Float32Array.of(0.5, 0) },
+    'meta/gate': { shape: [2], values: Float32Array.of(0, 2) },
   };
 }
 
@@ -61,11 +64,13 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   const progress = opts.onProgress ?? (() => {});
   try {
     const t0 = Date.now();
-    const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 * f, 'align'), opts.signal);
+    const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.2 * f, 'align'), opts.signal);
+    const oofFlops = setOutOfFoldDeltas(vars, train, val, ctxDim, scorer, h, baseScale, meanBase, rng, (f) => progress(0.2 + 0.3 * f, 'cross-fit'), opts.signal);
     const t1 = Date.now();
     const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
-    const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.4 + 0.6 * f, 'meta'), opts.signal);
+    const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.5 + 0.5 * f, 'meta'), opts.signal);
     const t2 = Date.now();
+    const finalCold = val.length ? evalPhases(vars, val, m.perPhase.length, h, scorer, ctxDim, baseScale, false) : [];
     progress(1, 'done');
     const metrics: Record<string, number> = {
       items: items.length,
@@ -83,11 +88,12 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       alignMs: t1 - t0,
       metaMs: t2 - t1,
       trainMs: Date.now() - started,
-      approxGflop: (a.flops + m.flops) / 1e9,
+      approxGflop: (a.flops + oofFlops + m.flops) / 1e9,
     };
     m.perPhase.forEach((l, p) => { metrics[`valQueryLoss_n${p * h.k}`] = l; });
     // Same phases scored with the stage-1 aligner and no refinement: the gain the meta stage bought.
     coldVal.slice(0, m.perPhase.length).forEach((l, p) => { metrics[`valQueryLossStage1Cold_n${p * h.k}`] = l; });
+    finalCold.forEach((l, p) => { metrics[`valQueryLossCold_n${p * h.k}`] = l; });
     return {
       format: 'emerflow/1',
       dim,

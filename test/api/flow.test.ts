@@ -42,7 +42,7 @@ test('new item: cold embedding after training, refined after interactions, dupli
   assert.deepEqual(res.json(), { accepted: 1, unchanged: 0 });
   const cold = await waitFor(async () => {
     const r = await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}/embedding` });
-    return r.statusCode === 200 ? r.json() : null;
+    return r.statusCode === 200 ? (r.json() as { kind: string; vector: number[]; version: number; modelVersion: number }) : null;
   }, 'a cold embedding');
   assert.equal(cold.kind, 'cold');
   assert.equal(cold.vector.length, 8);

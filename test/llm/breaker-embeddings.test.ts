@@ -8,7 +8,7 @@ const item = (hash: string) => ({ itemType: 'movie', auxFeatures: MOVIE_AUX, fea
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('breaker: opens after consecutive failures, refuses without a request, half-open probe closes it', async (t) => {
-  const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 3, breakerCooldownMs: 200 });
+  const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 3, breakerCooldownMs: 400 });
   fake.script('chat', [{ kind: 'status', code: 500 }, { kind: 'status', code: 500 }, { kind: 'status', code: 500 }]);
   for (let i = 0; i < 3; i++) assert.equal((await rejects(client.enrichItem(item(`b${i}`)))).kind, 'server');
   assert.equal(client.breakerState(), 'open');
@@ -17,10 +17,10 @@ test('breaker: opens after consecutive failures, refuses without a request, half
   const err = await rejects(client.enrichItem(item('refused')));
   assert.equal(err.kind, 'breaker_open');
   assert.equal(err.retryable, true);
-  assert.ok(err.retryAfterMs > 0 && err.retryAfterMs <= 200);
+  assert.ok(err.retryAfterMs > 0 && err.retryAfterMs <= 400);
   assert.equal(fake.requests.length, 3, 'an open breaker does not touch the network');
 
-  await sleep(220);
+  await sleep(420);
   assert.equal(client.breakerState(), 'half_open');
   const e = await client.enrichItem(item('probe'));
   assert.equal(Object.keys(e.attributes).length, 3);
@@ -29,11 +29,11 @@ test('breaker: opens after consecutive failures, refuses without a request, half
 });
 
 test('breaker: a failed half-open probe re-opens it; only one probe at a time', async (t) => {
-  const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 1, breakerCooldownMs: 100 });
+  const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 1, breakerCooldownMs: 400 });
   fake.script('chat', [{ kind: 'status', code: 503 }]);
   await rejects(client.enrichItem(item('x')));
   assert.equal(client.breakerState(), 'open');
-  await sleep(120);
+  await sleep(420);
   fake.script('chat', [{ kind: 'status', code: 503, delayMs: 50 }]);
   const [probe, other] = await Promise.all([rejects(client.enrichItem(item('p1'))), rejects(client.enrichItem(item('p2')))]);
   assert.equal(probe.kind, 'server');

@@ -153,3 +153,18 @@ test('rate limiter: close() settles every waiter', async () => {
   rl.close();
   assert.equal((await queued).kind, 'connection');
 });
+
+test('fake server speaks to the plain SDK too: models list, base64 embeddings, 404s', async (t) => {
+  const { default: OpenAI } = await import('openai');
+  const { startFakeOpenAI } = await import('../support/fake-openai.js');
+  const fake = await startFakeOpenAI({ dim: 4, models: ['m1'] });
+  t.after(() => fake.close());
+  const sdk = new OpenAI({ baseURL: fake.url, apiKey: 'x', maxRetries: 0 });
+  assert.deepEqual((await sdk.models.list()).data.map((m) => m.id), ['m1']);
+  const e = await sdk.embeddings.create({ model: 'm1', input: ['a', 'b'] }); // SDK default: base64
+  assert.equal((e.data[0]!.embedding as unknown as ArrayLike<number>).length, 4);
+  const chat = await sdk.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }] });
+  assert.match(chat.choices[0]!.message.content ?? '', /^fake answer /);
+  await assert.rejects(sdk.post('/nowhere'), { status: 404 });
+  assert.equal(fake.requests.at(-1)!.behaviour, 'not_found');
+});

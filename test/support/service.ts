@@ -49,11 +49,11 @@ export async function startTestService(t: Pick<TestContext, 'after'>, env: Recor
 }
 
 /** Polls until `fn` returns a truthy value, or fails with what it last saw. */
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<NonNullable<Exclude<T, false>>> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<Exclude<T, false>>;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }

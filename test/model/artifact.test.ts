@@ -1,0 +1,57 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend, trainEmerFlow, loadModel, validateArtifact, type ModelArtifact } from '../../src/model/index.js';
+import { syntheticSpace } from '../../src/model/synthetic.js';
+
+before(async () => {
+  await initBackend();
+});
+
+// Tiny and quick: these tests check plumbing, not quality.
+const space = syntheticSpace({ seed: 3, dim: 8, inputDim: 16, users: 60, established: 24, perEstablished: 80, emerging: 3, perEmerging: 30 });
+const encoder = { kind: 'external' as const, id: { name: 'test', dim: 16, version: '1' } };
+const quick = { alignEpochs: 15, metaSteps: 12, evalEvery: 4, folds: 2, k: 10, queryK: 10, valQueryK: 20, maxPhases: 3 };
+
+test('same data and seed give the same weights; another seed does not', async () => {
+  const a = await trainEmerFlow(space.data, { seed: 5, encoder, ...quick });
+  const b = await trainEmerFlow(space.data, { seed: 5, encoder, ...quick });
+  const c = await trainEmerFlow(space.data, { seed: 6, encoder, ...quick });
+  assert.deepEqual(a.weights, b.weights);
+  assert.notDeepEqual(a.weights, c.weights);
+  assert.equal(a.seed, 5);
+});
+
+test('artifact survives JSON and reloads to the same outputs', async () => {
+  const progress: number[] = [];
+  const art = await trainEmerFlow(space.data, { seed: 9, encoder, ...quick, onProgress: (f) => progress.push(f) });
+  assert.equal(progress.at(-1), 1);
+  const back = JSON.parse(JSON.stringify(art)) as ModelArtifact;
+  validateArtifact(back);
+  assert.equal(back.format, 'emerflow/1');
+  assert.equal(back.dim, 8);
+  assert.equal(back.inputDim, 16);
+  assert.deepEqual(back.encoder, encoder);
+  assert.ok(Number.isFinite(back.metrics.metaValLoss));
+  const m1 = loadModel(art);
+  const m2 = loadModel(back);
+  const item = space.emerging[0]!;
+  const [c1] = m1.align([item.r]);
+  const [c2] = m2.align([item.r]);
+  assert.deepEqual(c1, c2);
+  const inter = item.interactions.slice(0, 12).map((x) => ({ ctx: space.users[x.ctx]!, label: x.label }));
+  assert.deepEqual(m1.refine(c1!, inter), m2.refine(c2!, inter));
+  assert.deepEqual(m1.refine(c1!, []), c1, 'no interactions: the cold embedding');
+  m1.dispose();
+  m2.dispose();
+  assert.throws(() => m1.align([item.r]), /dispose/);
+});
+
+test('training can be aborted', async () => {
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(trainEmerFlow(space.data, { seed: 1, encoder, ...quick, signal: ac.signal }), { name: 'AbortError' });
+});
+
+test('invalid artifacts are refused with a clear message', () => {
+  assert.throws(() => validateArtifact({ format: 'other' } as unknown as ModelArtifact), /emerflow\/1/);
+});
