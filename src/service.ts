@@ -35,7 +35,16 @@ export interface Service {
 
 export async function startService(config: Config, log: Logger, opts: { logRequests?: boolean } = {}): Promise<Service> {
   const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => { for (const c of closers.reverse()) await c().catch((err) => log.warn({ err }, 'close failed')); };
+  // Each part gets a bounded time to close (a Redis that is down must not hang shutdown).
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((r) => { timer = setTimeout(() => { log.warn('a part did not close in time'); r(); }, 35_000); });
+      await Promise.race([c().catch((err) => log.warn({ err }, 'close failed')), limit]);
+      clearTimeout(timer);
+    }
+    closers.length = 0;
+  };
   try {
     let dbUrl = config.DATABASE_URL;
     if (!dbUrl) {

@@ -11,11 +11,11 @@ const rows = shuffled(s.trainBase, mulberry32(9));
 const nv = Math.floor(rows.length * 0.1);
 const val = rows.slice(0, nv), tr = rows.slice(nv);
 const orc = [...s.trainBase, ...s.warm[0], ...s.warm[1], ...s.warm[2]];
-for (const [epochs, lr, l2, batch] of [[10,0.01,1e-4,512],[20,0.005,1e-3,512],[10,0.01,1e-3,512],[30,0.003,3e-4,256], [10, 0.01, 3e-3, 512]] as const) {
+for (const [epochs, lr, l2, batch] of [[10,0.01,0.1,512],[10,0.01,0.3,512],[20,0.01,0.1,512]] as const) {
   const t = Date.now();
   const bb = await trainDot(tr, 943, 1682, { seed: 1, dim: 16, epochs, lr, l2, batch });
-  const v = evaluate(bb, bb.itemEmb, val);
+  const v = evaluate(bb, bb.itemEmb, val); const trn = evaluate(bb, bb.itemEmb, tr.slice(0, 5000));
   const ob = await trainDot(orc, 943, 1682, { seed: 1, dim: 16, epochs, lr, l2, batch });
   const o = evaluate(ob, ob.itemEmb, s.test);
-  console.log(epochs, lr, l2, batch, 'val', v.auc.toFixed(4), 'oracle', o.auc.toFixed(4), (Date.now()-t)/1000);
+  console.log(epochs, lr, l2, batch, 'train', trn.auc.toFixed(4), 'val', v.auc.toFixed(4), 'oracle', o.auc.toFixed(4), (Date.now()-t)/1000);
 }

@@ -11,8 +11,8 @@ export class DotBackbone implements Backbone {
   get dim(): number { return this.itemEmb.shape[1]; }
   get nUsers(): number { return this.userEmb.shape[0]; }
   get nItems(): number { return this.itemEmb.shape[0]; }
-  logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D): tf.Tensor1D {
-    return tf.sum(tf.mul(itemRowEmb, tf.gather(this.userEmb, users)), 1) as tf.Tensor1D;
+  logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, _items?: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor1D {
+    return tf.sum(tf.mul(itemRowEmb, userRowEmb ?? tf.gather(this.userEmb, users)), 1) as tf.Tensor1D;
   }
   dispose(): void { this.itemEmb.dispose(); this.userEmb.dispose(); }
 }

@@ -17,8 +17,11 @@ export interface Backbone {
   readonly itemEmb: tf.Tensor2D;
   /** trained user-id embeddings [nUsers, dim] */
   readonly userEmb: tf.Tensor2D;
-  /** logit per row, with each row's item-id embedding supplied (differentiable in `itemRowEmb`) */
-  logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, items: tf.Tensor1D): tf.Tensor1D;
+  /**
+   * logit per row, with each row's item-id embedding supplied (differentiable in `itemRowEmb`);
+   * `userRowEmb` overrides the user-id embeddings (out-of-fold user vectors, see crossfit.ts)
+   */
+  logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor1D;
   dispose(): void;
 }
 

@@ -11,5 +11,6 @@ export interface BackboneData { nUsers: number; nItems: number; ml: MovieLens; f
 
 export async function trainBackbone(kind: BackboneKind, rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
   if (kind === 'dot') return trainDot(rows, d.nUsers, d.nItems, o, onProgress);
-  throw new Error(`backbone ${kind} not implemented yet`);
+  const { trainDeepFM } = await import('./backbone-deepfm.js');
+  return trainDeepFM(rows, d, o, onProgress);
 }

@@ -10,6 +10,12 @@ import {
 import type { Row } from './protocol.js';
 import type { ItemText } from './text.js';
 import type { MethodEnv, WarmMethod } from './baselines/method.js';
+import type { Backbone } from './backbone.js';
+import { crossFitUsers, type CrossFitOpts, type CrossFitUsers } from './crossfit.js';
+import type { DeepFMBackbone } from './backbone-deepfm.js';
+
+// the three EmerFlow rows of one seed share one backbone, so they share its out-of-fold user vectors
+const crossFitCache = new WeakMap<Backbone, Promise<CrossFitUsers>>();
 
 export interface EmerFlowEvalOpts {
   name: 'emerflow' | 'emerflow-raw' | 'emerflow-nometa';
@@ -21,7 +27,17 @@ export interface EmerFlowEvalOpts {
   plain?: { steps: number; lr: number; pull: number };
   encoderDim?: number;
   scorer?: Scorer;
+  /**
+   * append the raw categorical fields (genre multi-hot, half-decade one-hot) to the encoder output,
+   * with weight `structured` (0 = the service's encoder as is). See the report: hashed TF-IDF gives
+   * genre and year tokens a low IDF weight because they are common, which is what makes them useful.
+   */
+  structured?: number;
+  /** out-of-fold user vectors for the training interactions (crossfit.ts); null = the backbone's own */
+  crossFit?: Omit<CrossFitOpts, 'seed'> | null;
 }
+
+export const CROSSFIT_DEFAULTS: Omit<CrossFitOpts, 'seed'> = { folds: 4, epochs: 10, lr: 0.01, batch: 512, l2: 3e-2 };
 
 export const PLAIN_DEFAULTS = { steps: 5, lr: 1, pull: 0 };
 
@@ -35,6 +51,7 @@ export class EmerFlowMethod implements WarmMethod {
   private table: tf.Tensor2D | null = null;
   /** training metrics the model reports (for the results file) */
   metrics: Record<string, number> = {};
+  artifact: unknown = null;
 
   constructor(private readonly env: MethodEnv, private readonly o: EmerFlowEvalOpts) {
     this.name = o.name;
@@ -46,39 +63,77 @@ export class EmerFlowMethod implements WarmMethod {
     return serializeFeatures(t.raw, this.o.name === 'emerflow-raw' ? null : t.enrichment);
   }
 
+  /** the frozen backbone as the model's Scorer: dot, or DeepFM with per-interaction context rows */
+  private get scorer(): Scorer {
+    return this.o.scorer ?? (this.env.bb.kind === 'deepfm' ? (this.env.bb as DeepFMBackbone).scorer : dotScorer);
+  }
+
+  private ctxRows(rows: Row[]): Float32Array[] {
+    return this.env.bb.kind === 'deepfm' ? (this.env.bb as DeepFMBackbone).contexts(rows) : rows.map((r) => this.userVecs[r.user - 1]!);
+  }
+
+  private withStructured(r: Float32Array[], items: number[]): Float32Array[] {
+    const w = this.o.structured ?? 0;
+    if (!w) return r;
+    const { feats } = this.env;
+    const idx = tf.tensor1d(Int32Array.from(items, (i) => i - 1), 'int32');
+    const m = tf.tidy(() => tf.concat([tf.gather(feats.genres, idx), tf.gather(feats.year, idx)], 1).arraySync() as number[][]);
+    idx.dispose();
+    return r.map((x, j) => {
+      const extra = m[j]!;
+      const norm = Math.sqrt(extra.reduce((a, b) => a + b * b, 0)) || 1;
+      const out = new Float32Array(x.length + extra.length);
+      out.set(x);
+      extra.forEach((v, k) => { out[x.length + k] = (w * v) / norm; });
+      return out;
+    });
+  }
+
   async fit(): Promise<void> {
     const { env, o } = this;
     const { bb, split } = env;
+    const deep = bb.kind === 'deepfm';
     const U = bb.userEmb.arraySync();
     this.userVecs = U.map((r) => Float32Array.from(r));
     const V = bb.itemEmb.arraySync();
     // IDF comes from the whole catalogue's text (no interactions involved), as the service fits it on its items
     const catalogue = [...o.texts.keys()].sort((a, b) => a - b);
     const encoder = fitHashedTfidf(catalogue.map((i) => this.text(i)), o.encoderDim ? { dim: o.encoderDim } : {});
-    const estR = await encoder.encode(split.established.map((i) => this.text(i)));
+    const estR = this.withStructured(await encoder.encode(split.established.map((i) => this.text(i))), split.established);
     const byItem = new Map<number, Row[]>();
     for (const r of split.trainBase) (byItem.get(r.item) ?? byItem.set(r.item, []).get(r.item)!).push(r);
+    // out-of-fold user vectors are implemented for the dot backbone only
+    const cfOpts = deep ? null : o.crossFit === undefined ? CROSSFIT_DEFAULTS : o.crossFit;
+    const baseRows = split.established.flatMap((item) => byItem.get(item) ?? []);
+    const rowIndex = new Map<Row, number>(baseRows.map((r, i) => [r, i]));
+    let cf: CrossFitUsers | null = null;
+    if (cfOpts) {
+      if (!crossFitCache.has(bb)) crossFitCache.set(bb, crossFitUsers(bb, split.trainBase, split.established, { ...cfOpts, seed: env.seed }, (f) => env.onProgress?.(0.2 * f)));
+      cf = await crossFitCache.get(bb)!;
+    }
+    const ctxOf = (r: Row): number => (deep ? rowIndex.get(r)! : cf ? cf.foldOf.get(r.item)! * cf.nUsers + r.user - 1 : r.user - 1);
     const data: TrainingData = {
       dim: bb.dim,
-      contexts: this.userVecs,
+      contexts: deep ? this.ctxRows(baseRows) : cf ? cf.contexts : this.userVecs,
       items: split.established.map((item, j) => ({
         id: String(item),
         r: estR[j]!,
         base: Float32Array.from(V[item - 1]!),
-        interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: r.user - 1, label: r.label, ts: r.ts })),
+        interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: ctxOf(r), label: r.label, ts: r.ts })),
       })),
     };
     const artifact = await trainEmerFlow(data, {
       seed: env.seed,
       encoder: encoder.state(),
       k: split.k,
-      ...(o.scorer ? { scorer: o.scorer } : {}),
+      scorer: this.scorer,
       ...o.hyper,
-      onProgress: (f) => env.onProgress?.(f),
+      onProgress: (f) => env.onProgress?.(cf ? 0.2 + 0.8 * f : f),
     });
     this.metrics = artifact.metrics as Record<string, number>;
-    this.rt = loadModel(artifact, o.scorer ?? dotScorer);
-    const emR = await encoder.encode(split.emerging.map((i) => this.text(i)));
+    this.artifact = artifact;
+    this.rt = loadModel(artifact, this.scorer);
+    const emR = this.withStructured(await encoder.encode(split.emerging.map((i) => this.text(i))), split.emerging);
     const aligned = this.rt.align(emR);
     split.emerging.forEach((item, j) => { this.cold.set(item, aligned[j]!); this.current.set(item, aligned[j]!); });
     this.rebuild();
@@ -88,11 +143,12 @@ export class EmerFlowMethod implements WarmMethod {
     for (const r of rows) (this.seen.get(r.item) ?? this.seen.set(r.item, []).get(r.item)!).push(r);
     const plain = this.o.plain ?? PLAIN_DEFAULTS;
     for (const [item, rs] of this.seen) {
-      const inter = rs.map((r) => ({ ctx: this.userVecs[r.user - 1]!, label: r.label }));
+      const ctx = this.ctxRows(rs);
+      const inter = rs.map((r, i) => ({ ctx: ctx[i]!, label: r.label }));
       const cold = this.cold.get(item)!;
       // always from the cold embedding with every interaction so far (what the service's refine job does)
       this.current.set(item, this.o.name === 'emerflow-nometa'
-        ? refinePlain(cold, inter, { ...plain, ...(this.o.scorer ? { scorer: this.o.scorer } : {}) })
+        ? refinePlain(cold, inter, { ...plain, scorer: this.scorer })
         : this.rt!.refine(cold, inter));
     }
     this.rebuild();

@@ -40,6 +40,10 @@ export function jobId(queue: QueueName, key: string, gen: number, dispatch: numb
 
 export function createQueues(connection: Redis, prefix: string): Record<QueueName, Queue> {
   const out = {} as Record<QueueName, Queue>;
-  for (const name of QUEUES) out[name] = new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS });
+  for (const name of QUEUES) {
+    out[name] = new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS });
+    // Failed adds surface as rejected promises in the relay; the event itself needs a listener.
+    out[name].on('error', () => {});
+  }
   return out;
 }

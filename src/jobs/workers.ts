@@ -14,6 +14,8 @@ export interface Workers { close(): Promise<void> }
 
 export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): Workers {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // Reconnection is automatic; without a listener ioredis prints every failed attempt.
+  connection.on('error', () => {});
   const c = deps.config;
   const specs: { name: QueueName; fn: (job: Job) => Promise<unknown>; concurrency: number; lockDuration?: number }[] = [
     { name: 'embed', fn: embedProcessor(deps), concurrency: c.WORKER_CONCURRENCY },
@@ -33,9 +35,15 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): W
     return w;
   });
   return {
-    // Graceful: lets in-flight jobs finish, then disconnects.
+    // Graceful: lets in-flight jobs finish, then disconnects. If Redis is unreachable
+    // the graceful close cannot complete, so it is forced after a deadline; an
+    // unfinished task stays in Postgres and is dispatched again.
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 30_000); });
+      const graceful = await Promise.race([Promise.all(workers.map((w) => w.close())), deadline]);
+      clearTimeout(timer);
+      if (graceful === 'timeout') await Promise.all(workers.map((w) => w.close(true).catch(() => {})));
       connection.disconnect();
     },
   };

@@ -4,7 +4,11 @@
 //   input dropout, early stopping), meta-learned refinement (MAML over phases of
 //   K interactions: per-dimension step sizes, pull, trust gate g(n), first- or
 //   second-order), JSON artifact, runtime (sync align/refine), plain baseline.
-// - Call `await initBackend()` once per process before training or loading.
+// - Meta-training starts adaptation from out-of-fold cold embeddings (oof.ts):
+//   from in-sample ones the rule learns not to adapt. Default order 'second'
+//   (first order measured no faster here and marginally worse).
+// - Call `await initBackend()` once per process before training or loading
+//   (it also registers tfjs-core's gradients, absent from the CJS bundle).
 export { initBackend, currentBackend, selectBackend, BACKEND_ORDER, type BackendInfo, type BackendLoader } from './backend.js';
 export { serializeFeatures } from './serialize.js';
 export {

@@ -110,7 +110,6 @@ export function trainMeta(
       if (valPhases > 0 && (step + 1) % h.evalEvery === 0) {
         const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
         const l = mean(pp);
-        if (process.env.EMERFLOW_DEBUG) console.error('meta step', step + 1, l.toFixed(4), pp.map((x) => x.toFixed(3)).join(' '), Array.from(vars['meta/gate']!.dataSync()).map((x) => x.toFixed(2)).join(','), (vars['meta/logLr']!.dataSync()[0] as number).toFixed(2), (vars['meta/logPull']!.dataSync()[0] as number).toFixed(2));
         if (l < best.loss - 1e-5) best = { loss: l, step: step + 1, perPhase: pp, weights: snapshot(vars) };
         else if ((step + 1 - best.step) / h.evalEvery >= h.metaPatience) {
           step++;

@@ -48,7 +48,7 @@ export const DEFAULT_HYPER: Hyper = {
   valQueryK: 60,
   maxPhases: 6,
   steps: 5,
-  order: 'first',
+  order: 'second',
   hidden: 32,
   weightDecay: 1e-4,
   dropout: 0.1,

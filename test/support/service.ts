@@ -7,6 +7,20 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
 
+const stacks = new WeakMap<object, (() => Promise<void> | void)[]>();
+
+/** Like t.after, but last registered runs first (close the service before dropping its database). */
+export function defer(t: Pick<TestContext, 'after'>, fn: () => Promise<void> | void): void {
+  let stack = stacks.get(t);
+  if (!stack) {
+    const s: (() => Promise<void> | void)[] = [];
+    stacks.set(t, s);
+    stack = s;
+    t.after(async () => { for (const f of s.reverse()) await f(); });
+  }
+  stack.push(fn);
+}
+
 function need(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts Postgres and Redis`);
@@ -21,7 +35,7 @@ export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<stri
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  t.after(async () => {
+  defer(t, async () => {
     const c = new pg.Client({ connectionString: base.toString() });
     await c.connect();
     await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
@@ -44,7 +58,7 @@ export async function startTestService(t: Pick<TestContext, 'after'>, env: Recor
     ...env,
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
-  t.after(() => service.close());
+  defer(t, () => service.close());
   return service;
 }
 

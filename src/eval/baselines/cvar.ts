@@ -13,7 +13,7 @@ import { mulberry32 } from '../rng.js';
 import { Dense, type MethodEnv, type WarmMethod, updateIdEmbeddings } from './method.js';
 
 export interface CvarOpts { lr: number; batch: number; iters: number; regWeight: number }
-export const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 256, iters: 10, regWeight: 1e-4 };
+export const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 512, iters: 10, regWeight: 1e-4 };
 
 export class CvarMethod implements WarmMethod {
   readonly name = 'cvar';
