@@ -8,7 +8,7 @@ import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
 
-const AuxFeature = Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }), description: Type.String({ maxLength: 500 }) });
+const AuxFeature = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, description: 'Normalised to snake_case' }), description: Type.String({ maxLength: 500 }) });
 const CreateSpace = Type.Object({
   id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),
   dim: Type.Integer({ minimum: 1, maximum: 4096, description: "Dimension of the recommender's embeddings" }),
@@ -38,7 +38,7 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/spaces', {
     schema: { tags: ['spaces'], summary: 'Create a space (idempotent for an identical definition)', body: CreateSpace, response: { 200: SpaceView, 201: SpaceView, 400: ErrorBody, 409: ErrorBody } },
   }, async (req, reply) => {
-    const b = req.body;
+    const b = { ...req.body, ...(req.body.auxFeatures ? { auxFeatures: normaliseAuxFeatures(req.body.auxFeatures) } : {}) };
     const created = await createSpace(app.deps.db, b);
     if (created) return reply.status(201).send(await view(app.deps, created));
     const existing = (await getSpace(app.deps.db, b.id))!;

@@ -17,7 +17,7 @@ const bb = await trainDot(split.trainBase, 943, 1682, { ...DEFAULT_BACKBONE.dot,
 const configs: [string, any][] = JSON.parse(process.argv[2]!);
 for (const [name, cfg] of configs) {
   const t = Date.now();
-  const m = new EmerFlowMethod({ bb, split, feats, seed: 1, warmLr: 0.01, warmBatch: 128, metaEpochs: 4 }, { name: cfg.nometa ? 'emerflow-nometa' : 'emerflow', texts, hyper: cfg.hyper ?? {}, ...(cfg.plain ? { plain: cfg.plain } : {}), ...(cfg.nocf ? { crossFit: null } : {}), ...(cfg.structured ? { structured: cfg.structured } : {}) });
+  const m = new EmerFlowMethod({ bb, split, feats, seed: 1, warmLr: 0.01, warmBatch: 128, metaEpochs: 4 }, { name: cfg.nometa ? 'emerflow-nometa' : 'emerflow', texts, hyper: cfg.hyper ?? {}, ...(cfg.plain ? { plain: cfg.plain } : {}), ...(cfg.nocf ? { crossFit: null } : {}), ...(cfg.structured !== undefined ? { structured: cfg.structured } : {}) });
   await m.fit();
   const out: string[] = [];
   out.push(evaluate(bb, m.embeddings(), split.test).auc.toFixed(4));

@@ -9,7 +9,7 @@ import { renderSvg } from './report-svg.js';
 
 const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data] [--seeds 1,2,3] [--out eval-out]
   [--backbone dot|deepfm] [--text llm|imdb|none] [--methods ${ALL_METHODS.join(',')}]
-  [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr 0.01] [--warm-batch 128] [--meta-epochs 4]
+  [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr per-method] [--warm-batch 128] [--meta-epochs 4]
   [--backbone-epochs N] [--quiet]`;
 
 export function parseCli(argv: string[]): EvalOptions & { out: string } {
@@ -26,7 +26,7 @@ export function parseCli(argv: string[]): EvalOptions & { out: string } {
       'hot-threshold': { type: 'string', default: '200' },
       k: { type: 'string', default: '20' },
       'max-emerging': { type: 'string' },
-      'warm-lr': { type: 'string', default: '0.01' },
+      'warm-lr': { type: 'string' },
       'warm-batch': { type: 'string', default: '128' },
       'meta-epochs': { type: 'string', default: '4' },
       'backbone-epochs': { type: 'string' },
@@ -59,7 +59,7 @@ export function parseCli(argv: string[]): EvalOptions & { out: string } {
     k: num(values.k, 'k'),
     ...(values['max-emerging'] !== undefined ? { maxEmerging: num(values['max-emerging'], 'max-emerging') } : {}),
     ...(values['backbone-epochs'] !== undefined ? { backboneOpts: { epochs: num(values['backbone-epochs'], 'backbone-epochs') } } : {}),
-    warmLr: num(values['warm-lr'], 'warm-lr'),
+    ...(values['warm-lr'] !== undefined ? { warmLr: num(values['warm-lr'], 'warm-lr') } : {}),
     warmBatch: num(values['warm-batch'], 'warm-batch'),
     metaEpochs: num(values['meta-epochs'], 'meta-epochs'),
     quiet: values.quiet!,

@@ -9,7 +9,7 @@ import { trainBackbone, type BackboneKind } from './backbones.js';
 import { evaluate } from './evaluate.js';
 import { meanStd } from './metrics.js';
 import { Progress } from './progress.js';
-import { createMethod, METHOD_COST, type MethodName, type MethodTuning } from './methods.js';
+import { createMethod, METHOD_COST, WARM_LR, type MethodName, type MethodTuning } from './methods.js';
 import type { MethodEnv } from './baselines/method.js';
 
 export const STAGES = ['cold', 'warm-a', 'warm-b', 'warm-c'] as const;
@@ -30,7 +30,8 @@ export interface EvalOptions {
   /** hyper-parameters passed to the service's trainEmerFlow (and the no-meta ablation's plain steps) */
   emerflow?: MethodTuning;
   backboneOpts?: Partial<BackboneOpts>;
-  warmLr: number;
+  /** one warm-up lr for every baseline; default: per method (methods.ts WARM_LR) */
+  warmLr?: number;
   warmBatch: number;
   metaEpochs: number;
   quiet?: boolean;
@@ -42,7 +43,7 @@ export interface EvalResults {
   dataset: string;
   backbone: string;
   text: string;
-  protocol: { hotThreshold: number; k: number; seeds: number[]; warmLr: number; warmBatch: number; metaEpochs: number; maxEmerging: number | null };
+  protocol: { hotThreshold: number; k: number; seeds: number[]; warmLr: Record<string, number>; warmBatch: number; metaEpochs: number; maxEmerging: number | null };
   counts: { established: number; emerging: number; trainBase: number; warm: number[]; test: number; dropped: number; emergingWithText: number };
   results: ResultRow[];
   oracle: { auc: number; aucStd: number; f1: number; f1Std: number };
@@ -88,7 +89,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     for (const name of o.methods) {
       const w = METHOD_COST[name];
       const ts = Date.now();
-      const env: MethodEnv = { bb, split, feats, seed, warmLr: o.warmLr, warmBatch: o.warmBatch, metaEpochs: o.metaEpochs };
+      const env: MethodEnv = { bb, split, feats, seed, warmLr: o.warmLr ?? WARM_LR[name], warmBatch: o.warmBatch, metaEpochs: o.metaEpochs };
       const m = createMethod(name, env, { texts, ml, dataDir: o.dataDir, text: o.text }, o.emerflow);
       const start = at;
       env.onProgress = (f) => bar.at(start, w * 0.7, f, `seed ${seed} ${name} fit`);
@@ -126,7 +127,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     dataset: o.dataset,
     backbone: o.backbone,
     text: o.text,
-    protocol: { hotThreshold: o.hotThreshold, k: o.k, seeds: o.seeds, warmLr: o.warmLr, warmBatch: o.warmBatch, metaEpochs: o.metaEpochs, maxEmerging: o.maxEmerging ?? null },
+    protocol: { hotThreshold: o.hotThreshold, k: o.k, seeds: o.seeds, warmLr: Object.fromEntries(o.methods.filter((m) => !m.startsWith('emerflow')).map((m) => [m, o.warmLr ?? WARM_LR[m]])), warmBatch: o.warmBatch, metaEpochs: o.metaEpochs, maxEmerging: o.maxEmerging ?? null },
     counts: {
       established: split.established.length,
       emerging: split.emerging.length,

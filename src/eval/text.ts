@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Movie } from './movielens.js';
-import { yearBucket } from './features.js';
 
 export type TextMode = 'llm' | 'imdb' | 'none';
 
@@ -64,9 +63,7 @@ export function itemTexts(movies: Movie[], mode: TextMode, dataDir: string): Map
   const imdb = mode === 'imdb' ? loadImdbText(dataDir) : null;
   const out = new Map<number, ItemText>();
   for (const mv of movies) {
-    // `era` carries the same half-decade bucket the baselines' year one-hot uses: a hashed text
-    // encoder cannot tell that 1953 is near 1954, the baselines' bucketed year feature can
-    const raw: Record<string, unknown> = { title: mv.title.replace(/\s*\(\d{4}\)\s*$/, ''), year: mv.year ?? 'unknown', era: `era${yearBucket(mv.year)}`, genres: mv.genres.join(', ') };
+    const raw: Record<string, unknown> = { title: mv.title.replace(/\s*\(\d{4}\)\s*$/, ''), year: mv.year ?? 'unknown', genres: mv.genres.join(', ') };
     let enrichment: Record<string, string> | null = null;
     const para = llm?.get(mv.title);
     if (para) enrichment = { description: para };

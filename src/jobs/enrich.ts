@@ -28,7 +28,9 @@ export function enrichProcessor(deps: JobDeps): (job: Job<JobData<'enrich'>>) =>
     try {
       let aux = space.auxFeatures;
       if (!aux || aux.length === 0) {
-        const answer = await llm.proposeAuxFeatures({ itemType: space.itemType, featureNames: Object.keys(item.features), examples: [item.features] }, { log });
+        // Names only (sorted), so that concurrent items ask the identical question, which
+        // the client answers with one shared request and then from its cache.
+        const answer = await llm.proposeAuxFeatures({ itemType: space.itemType, featureNames: Object.keys(item.features).sort() }, { log });
         await setAuxFeatures(deps.db, spaceId, answer.features, 'llm');
         aux = (await getSpace(deps.db, spaceId))?.auxFeatures ?? answer.features; // a user's list set meanwhile wins
       }

@@ -44,7 +44,8 @@ export class MetaEmbMethod implements WarmMethod {
     }
     const items = [...chunks.keys()];
     const rand = mulberry32(env.seed * 7919 + 3);
-    const pick = (rs: Row[]): Row[] => shuffled(rs, rand).slice(0, k);
+    // exactly k rows per item and batch (with replacement only when a chunk is smaller, e.g. thinned test data)
+    const pick = (rs: Row[]): Row[] => rs.length >= k ? shuffled(rs, rand).slice(0, k) : Array.from({ length: k }, () => rs[Math.floor(rand() * rs.length)]!);
     const vars = [...this.side.vars, ...this.l1.vars, ...this.l2.vars];
     const opt = tf.train.adam(o.lr);
     const steps = o.steps * env.metaEpochs;
