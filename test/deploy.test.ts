@@ -1,0 +1,39 @@
+// No Docker engine runs here, so the deployment files are checked for what can be
+// checked without one: they parse, the services and settings the design asks for are
+// there, and the image runs the README's commands.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { parse } from 'yaml';
+import { configSpec } from '../src/config.js';
+
+test('docker-compose.yml: postgres, redis (noeviction, AOF), api, workers, a gpu profile', () => {
+  const c = parse(fs.readFileSync('docker-compose.yml', 'utf8'));
+  for (const s of ['postgres', 'redis', 'api', 'worker', 'gpu-worker']) assert.ok(c.services[s], `service ${s}`);
+  const redisCmd = c.services.redis.command.join(' ');
+  assert.match(redisCmd, /--appendonly yes/);
+  assert.match(redisCmd, /--maxmemory-policy noeviction/);
+  assert.equal(c.services.api.environment.ROLE, 'api');
+  assert.equal(c.services.worker.environment.ROLE, 'worker');
+  assert.deepEqual(c.services['gpu-worker'].profiles, ['gpu']);
+  assert.equal(c.services['gpu-worker'].build.dockerfile, 'docker/gpu.Dockerfile');
+  assert.ok(fs.existsSync('docker/gpu.Dockerfile'));
+  assert.match(c.services.api.environment.DATABASE_URL, /^postgres:\/\//);
+});
+
+test('Dockerfiles run the README commands; .env.example lists every variable', () => {
+  const readme = fs.readFileSync('README.md', 'utf8');
+  assert.match(readme, /npm ci && npm start/);
+  assert.match(readme, /npm test/);
+  for (const f of ['Dockerfile', 'docker/gpu.Dockerfile']) {
+    const d = fs.readFileSync(f, 'utf8');
+    assert.match(d, /RUN npm ci/, f);
+    assert.match(d, /CMD \["npm", "start"\]/, f);
+  }
+  assert.match(fs.readFileSync('docker/gpu.Dockerfile', 'utf8'), /tfjs-node-gpu/);
+  const env = fs.readFileSync('.env.example', 'utf8');
+  for (const name of Object.keys(configSpec)) assert.ok(env.includes(name), `.env.example mentions ${name}`);
+  for (const name of Object.keys(configSpec)) assert.ok(readme.includes(name), `README documents ${name}`);
+  const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+  assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-node-gpu'], 'tfjs-node-gpu is optional');
+});
