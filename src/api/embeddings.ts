@@ -10,7 +10,7 @@ import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace, type AppDeps } from './deps.js';
 import { checkBatch } from './validate.js';
-import type { CachedEmbedding } from '../lookup/cache.js';
+import { embeddingJson, type CachedEmbedding } from '../lookup/cache.js';
 
 const Embedding = Type.Object({
   id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: EmbeddingKind,
@@ -66,12 +66,14 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.header('content-type', 'application/octet-stream').header('x-emerflow-dim', String(space.dim))
         .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
     }
-    const embeddings: { id: string; vector: number[]; version: number; kind: string }[] = [];
+    // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
+    // LookupAnswer schema above, which still documents it in /openapi.json.
+    const parts: string[] = [];
     const missing: string[] = [];
     for (const id of ids) {
       const e = found.get(id);
-      if (e) embeddings.push({ id, vector: Array.from(e.vector), version: e.version, kind: e.kind }); else missing.push(id);
+      if (e) parts.push(`{"id":${JSON.stringify(id)},${embeddingJson(e)}}`); else missing.push(id);
     }
-    return { embeddings, missing };
+    return reply.header('content-type', 'application/json; charset=utf-8').send(`{"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
   });
 };

@@ -83,4 +83,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${renderMarkdown(res, command)}\nwrote ${opts.out}/results.json, results.md, auc.svg in ${res.seconds}s\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) await main();
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
+  // print the message, not the wasm glue's minified source that Node would dump with the stack
+  await main().catch((e: unknown) => {
+    process.stderr.write(`eval failed: ${e instanceof Error ? e.stack?.split('\n').slice(0, 6).join('\n') : String(e)}\n`);
+    process.exit(1);
+  });
+}

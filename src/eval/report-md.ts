@@ -26,6 +26,7 @@ export function renderMarkdown(r: EvalResults, command?: string): string {
       `(${r.counts.warm.join(' / ')} per warm set, ${r.counts.test} test), ${r.counts.emergingWithText} emerging with \`${r.text}\` text; ` +
       `hot threshold ${r.protocol.hotThreshold}, k ${r.protocol.k}; backend ${r.backend}; ${r.seconds} s.`,
   ];
+  for (const [m, e] of Object.entries(r.errors ?? {})) lines.push('', `**${m} failed** (${e}).`);
   if (command) lines.push('', `Reproduce: \`${command}\``);
   return `${lines.join('\n')}\n`;
 }

@@ -50,6 +50,8 @@ export interface EvalResults {
   backend: string;
   seconds: number;
   methodSeconds: Record<string, number>;
+  /** methods that threw, with the first line of the error */
+  errors: Record<string, string>;
 }
 
 export const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
@@ -74,6 +76,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   const acc = new Map<string, { seed: number; auc: number; f1: number }[]>();
   const oracle: { auc: number; f1: number }[] = [];
   const methodSeconds: Record<string, number> = {};
+  const errors: Record<string, string> = {};
 
   for (const seed of o.seeds) {
     let at = bar.position;
@@ -94,13 +97,18 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       const start = at;
       env.onProgress = (f) => bar.at(start, w * 0.7, f, `seed ${seed} ${name} fit`);
       bar.at(start, w, 0, `seed ${seed} ${name} fit`);
-      await m.fit();
-      for (let s = 0; s < STAGES.length; s++) {
-        if (s > 0) await m.warm(s - 1, split.warm[s - 1]!);
-        const sc = evaluate(bb, m.embeddings(), split.test);
-        const key = `${name}\u0000${STAGES[s]}`;
-        acc.set(key, [...(acc.get(key) ?? []), { seed, ...sc }]);
-        bar.at(start, w, 0.7 + 0.1 * s, `seed ${seed} ${name} ${STAGES[s]}`);
+      try {
+        await m.fit();
+        for (let s = 0; s < STAGES.length; s++) {
+          if (s > 0) await m.warm(s - 1, split.warm[s - 1]!);
+          const sc = evaluate(bb, m.embeddings(), split.test);
+          const key = `${name}\u0000${STAGES[s]}`;
+          acc.set(key, [...(acc.get(key) ?? []), { seed, ...sc }]);
+          bar.at(start, w, 0.7 + 0.1 * s, `seed ${seed} ${name} ${STAGES[s]}`);
+        }
+      } catch (e) {
+        // one broken method must not cost the whole run: record it and carry on
+        errors[name] = `seed ${seed}: ${(e as Error).message.split('\n')[0]}`;
       }
       m.dispose();
       methodSeconds[name] = (methodSeconds[name] ?? 0) + (Date.now() - ts) / 1000;
@@ -142,6 +150,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     backend,
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     methodSeconds,
+    errors,
   };
 }
 

@@ -3,7 +3,17 @@
 // pub/sub reaches every API process). A fill that raced with an invalidation is
 // discarded: `epoch` counts invalidations, and a read that saw an older epoch does not
 // store what it read.
-export interface CachedEmbedding { vector: Float32Array; version: number; kind: string }
+export interface CachedEmbedding {
+  vector: Float32Array; version: number; kind: string;
+  /** `"vector":[…],"version":n,"kind":"…"`, made on first use: serialising the numbers
+   * is most of a lookup's cost, and a cached entry is served many times. */
+  json?: string;
+}
+
+export function embeddingJson(e: CachedEmbedding): string {
+  if (e.json === undefined) e.json = `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
+  return e.json;
+}
 
 export class EmbeddingCache {
   private map = new Map<string, CachedEmbedding>();
