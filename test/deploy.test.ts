@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { configSpec } from '../src/config.js';
 
 test('docker-compose.yml: postgres, redis (noeviction, AOF), api, workers, a gpu profile', () => {
-  const c = parse(fs.readFileSync('docker-compose.yml', 'utf8'));
+  const c = parse(fs.readFileSync('docker-compose.yml', 'utf8'), { merge: true }); // compose resolves <<: merge keys
   for (const s of ['postgres', 'redis', 'api', 'worker', 'gpu-worker']) assert.ok(c.services[s], `service ${s}`);
   const redisCmd = c.services.redis.command.join(' ');
   assert.match(redisCmd, /--appendonly yes/);
