@@ -16,7 +16,10 @@ import { shuffle, type Rng } from './prng.js';
 
 function predict(vars: Vars, items: PreparedItem[]): Float32Array[] {
   const dim = items[0]!.base.length;
-  const flat = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, items[0]!.r.length])).dataSync() as Float32Array);
+  // Read outside tidy: tidy walks a returned typed array element by element.
+  const out = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, items[0]!.r.length])));
+  const flat = out.dataSync() as Float32Array;
+  out.dispose();
   return items.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
 }
 

@@ -48,7 +48,10 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
       live();
       if (r.length === 0) return [];
       for (const x of r) if (x.length !== inputDim) throw new Error(`align: input has ${x.length} dims, model expects ${inputDim}`);
-      const flat = tf.tidy(() => alignForward(params, tf.tensor2d(concat(r), [r.length, inputDim])).dataSync() as Float32Array);
+      // Read outside tidy: tidy walks a returned typed array element by element.
+      const out = tf.tidy(() => alignForward(params, tf.tensor2d(concat(r), [r.length, inputDim])));
+      const flat = out.dataSync() as Float32Array;
+      out.dispose();
       return r.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
     },
     refine(cold, interactions) {
