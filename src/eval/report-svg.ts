@@ -13,7 +13,7 @@ export function renderSvg(r: EvalResults): string {
   const pad = Math.max(0.005, (hi - lo) * 0.08);
   lo = Math.floor((lo - pad) * 100) / 100; hi = Math.ceil((hi + pad) * 100) / 100;
   const x = (i: number): number => L + (i * (W - L - R)) / (STAGES.length - 1);
-  const y = (v: number): number => T + ((hi - v) * (H - T - B)) / (hi - lo || 1);
+  const y = (v: number): number => Math.round((T + ((hi - v) * (H - T - B)) / (hi - lo || 1)) * 10) / 10;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

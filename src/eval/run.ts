@@ -56,7 +56,7 @@ export interface EvalResults {
 
 export const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
   dot: { seed: 0, dim: 16, epochs: 10, lr: 0.01, batch: 512, l2: 3e-2 },
-  deepfm: { seed: 0, dim: 16, epochs: 10, lr: 0.005, batch: 512, l2: 1e-5 },
+  deepfm: { seed: 0, dim: 16, epochs: 10, lr: 0.005, batch: 512, l2: 3e-2 },
 };
 
 export async function runEval(o: EvalOptions): Promise<EvalResults> {

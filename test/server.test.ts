@@ -1,0 +1,63 @@
+// The README's first command, as a real process: with no DATABASE_URL or REDIS_URL it
+// starts its own PostgreSQL and Redis under DATA_DIR, serves, shuts down gracefully on
+// SIGTERM, and finds its data again on the next start.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../src/dev/postgres.js';
+import { defer, waitFor } from './support/service.js';
+
+function start(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const { DATABASE_URL: _d, REDIS_URL: _r, ...rest } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...rest, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+test('npm start on embedded defaults: serves, stops gracefully, keeps its data', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-start-'));
+  defer(t, () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' };
+
+  const first = start(env);
+  defer(t, () => { first.child.kill('SIGKILL'); });
+  const ready = await waitFor(async () => {
+    const r = await fetch(`${base}/readyz`).catch(() => null);
+    return r?.ok ? r.json() as Promise<{ postgres: string; redis: string; backend: string }> : null;
+  }, `the service to be ready; output so far:\n${first.output().slice(-2000)}`, 120_000);
+  assert.equal(ready.postgres, 'ok');
+  assert.equal(ready.redis, 'ok');
+  assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'Postgres data under DATA_DIR');
+  assert.ok(fs.existsSync(path.join(dataDir, 'redis')), 'Redis data under DATA_DIR');
+  const created = await fetch(`${base}/v1/spaces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'kept', dim: 4, itemType: 'song', scorer: 'dot' }) });
+  assert.equal(created.status, 201);
+
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0, first.output().slice(-2000));
+  assert.match(first.output(), /shutting down/);
+
+  const second = start(env);
+  defer(t, () => { second.child.kill('SIGKILL'); });
+  const space = await waitFor(async () => {
+    const r = await fetch(`${base}/v1/spaces/kept`).catch(() => null);
+    return r?.ok ? r.json() as Promise<{ id: string; dim: number }> : null;
+  }, 'the restarted service', 60_000).catch((err) => { throw new Error(`${(err as Error).message}; output:\n${second.output().slice(-3000)}`); });
+  assert.equal(space.dim, 4);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0, second.output().slice(-3000));
+});
+
+test('a bad configuration stops the process with every problem named', async () => {
+  const bad = start({ PORT: 'eighty', ROLE: 'everything' });
+  assert.notEqual(await bad.exited, 0);
+  assert.match(bad.output(), /PORT must be an integer/);
+  assert.match(bad.output(), /ROLE must be one of api, worker, all/);
+});
