@@ -67,7 +67,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return w;
     });
     if (written.established.length) await app.deps.publish(space.id, written.established);
-    const accepted = written.established.length + written.emerging.length;
+    const accepted = written.established.length + written.emerging.length + written.featuresOnly.length;
     return reply.status(202).send({ accepted, unchanged: items.length - accepted });
   });
 

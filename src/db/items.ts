@@ -16,10 +16,12 @@ const COLS = `id, state, features, content_hash AS "contentHash", enrichment, en
 
 /**
  * Inserts new items and updates those whose content hash changed; identical content is
- * left alone. Returns the ids actually written, split by kind. `items` must have unique ids.
+ * left alone. Returns the ids actually written: with a new base vector (established),
+ * emerging ones (the pipeline runs), and established ones whose features alone changed.
+ * `items` must have unique ids.
  */
-export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[]): Promise<{ established: string[]; emerging: string[] }> {
-  const out = { established: [] as string[], emerging: [] as string[] };
+export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[]): Promise<{ established: string[]; emerging: string[]; featuresOnly: string[] }> {
+  const out = { established: [] as string[], emerging: [] as string[], featuresOnly: [] as string[] };
   if (items.length === 0) return out;
   const r = await db.query<{ id: string; state: ItemState }>(
     `INSERT INTO items (space_id, id, features, content_hash, state)
@@ -27,14 +29,19 @@ export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[
      FROM unnest($2::text[], $3::jsonb[], $4::text[], $5::boolean[]) AS t(id, features, hash, established)
      ON CONFLICT (space_id, id) DO UPDATE
        SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash, updated_at = now(),
-           -- an emerging item keeps serving its current embedding while the pipeline re-runs
-           state = CASE WHEN EXCLUDED.state = 'established' THEN 'established'
-                        WHEN items.state = 'established' THEN 'received' ELSE items.state END
+           -- an emerging item keeps serving its current embedding while the pipeline re-runs;
+           -- an established item updated without a vector keeps its base embedding
+           state = CASE WHEN EXCLUDED.state = 'established' THEN 'established' ELSE items.state END
        WHERE items.content_hash <> EXCLUDED.content_hash
      RETURNING id, state`,
     [spaceId, items.map((i) => i.id), items.map((i) => JSON.stringify(i.features)), items.map((i) => i.contentHash), items.map((i) => i.established)],
   );
-  for (const row of r.rows) (row.state === 'established' ? out.established : out.emerging).push(row.id);
+  const withVector = new Set(items.filter((i) => i.established).map((i) => i.id));
+  for (const row of r.rows) {
+    if (withVector.has(row.id)) out.established.push(row.id);
+    else if (row.state !== 'established') out.emerging.push(row.id);
+    else out.featuresOnly.push(row.id);
+  }
   return out;
 }
 

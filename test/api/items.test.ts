@@ -69,6 +69,13 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
   const looked = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: ['m0'] })).json();
   assert.equal(looked.embeddings[0].version, 2);
 
+  // The catalogue updates an established item's features without a vector: it stays established, base vector kept.
+  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(), { accepted: 1, unchanged: 0 });
+  const m0 = (await app.inject({ method: 'GET', url: '/v1/spaces/movies/items/m0' })).json();
+  assert.equal(m0.state, 'established');
+  assert.equal(m0.features.title, 'Fixed title');
+  assert.equal((await embeddingOf(app, 'movies', 'm0'))!.version, 2);
+
   // Spaces: re-creating with the same definition is a no-op.
   const same = await post(app, '/v1/spaces', { id: 'movies', dim: 8, itemType: 'movie', scorer: 'dot' });
   assert.equal(same.statusCode, 200);
