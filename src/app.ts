@@ -27,6 +27,13 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.decorate('deps', deps);
+  // An empty JSON body (e.g. `POST /train` from curl) reads as no body; anything else
+  // goes through Fastify's own parser, with its prototype-poisoning protection.
+  const json = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') done(null, undefined); else json(req, body as string, done);
+  });
   installErrorHandlers(app);
   await app.register(swagger, {
     openapi: {

@@ -22,7 +22,8 @@ declare module 'fastify' {
   interface FastifyInstance { deps: AppDeps }
 }
 
-// A space's id, dim and scorer never change after creation, so they are safe to keep.
+// A space's id, dim and scorer never change after creation, so they are safe to keep;
+// its other fields (active model, aux features) must be read fresh where they matter.
 const spaceMemo = new Map<string, SpaceRow>();
 
 export async function requireSpace(deps: AppDeps, id: string): Promise<SpaceRow> {

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { getItem } from '../db/items.js';
+import { getSpace } from '../db/spaces.js';
 import { latestEmbeddings } from '../db/embeddings.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
@@ -47,7 +48,9 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (emb) return { ...emb, vector: Array.from(emb.vector), updatedAt: emb.updatedAt.toISOString() };
     const item = await getItem(app.deps.db, space.id, req.params.id);
     if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-    throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${space.activeModel === null ? '; the space has no trained model: POST /v1/spaces/' + space.id + '/train' : ''})`, { state: item.state });
+    const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
+    const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
+    throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, { state: item.state });
   });
 
   app.post('/v1/spaces/:space/embeddings/lookup', {

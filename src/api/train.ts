@@ -7,7 +7,7 @@ import { withTx } from '../db/pool.js';
 import { createRun, getRun } from '../db/train-runs.js';
 import { enqueueTasks } from '../db/tasks.js';
 import { taskKey } from '../jobs/queues.js';
-import { ErrorBody, notFound } from './errors.js';
+import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
 
@@ -24,13 +24,17 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/spaces/:space/train', {
     schema: {
       tags: ['training'], summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
-      params: SpaceParams, body: Type.Optional(Type.Object({ seed: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false })),
+      params: SpaceParams,
       response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody },
     },
   }, async (req, reply) => {
     const space = await requireSpace(app.deps, req.params.space);
     const run = crypto.randomUUID();
-    const seed = req.body?.seed ?? app.deps.config.TRAIN_SEED;
+    // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
+    const body = (req.body ?? {}) as { seed?: unknown };
+    if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
+    if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0)) throw new ApiError(400, 'invalid_request', 'body.seed must be a non-negative integer');
+    const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
     await withTx(app.deps.db, async (tx) => {
       await createRun(tx, run, space.id);
       await enqueueTasks(tx, 'train', [{ key: taskKey.train(space.id, run), payload: { space: space.id, run, seed } }]);
