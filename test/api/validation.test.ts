@@ -37,6 +37,13 @@ test('bad input is rejected with a message naming the field', async (t) => {
     assert.ok(body.message.includes(c.mentions), `${c.name}: "${body.message}" should mention ${c.mentions}`);
   }
 
+  // POST /train takes an optional body: none, an empty JSON body, or {seed}.
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/s/train' })).statusCode, 202);
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/s/train', headers: { 'content-type': 'application/json' }, payload: '' })).statusCode, 202);
+  const badSeed = await post(app, '/v1/spaces/s/train', { seed: -1 });
+  assert.equal(badSeed.statusCode, 400);
+  assert.match(badSeed.json().message, /body.seed/);
+
   const unknownItem = await app.inject({ method: 'GET', url: '/v1/spaces/s/items/none' });
   assert.equal(unknownItem.statusCode, 404);
   const unknownJob = await app.inject({ method: 'GET', url: '/v1/jobs/none' });
