@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './api/deps.js';
 import { installErrorHandlers } from './api/errors.js';
+import { installHttpMetrics } from './api/http-metrics.js';
 import { spaceRoutes } from './api/spaces.js';
 import { userRoutes } from './api/users.js';
 import { itemRoutes } from './api/items.js';
@@ -35,6 +36,7 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     if (body === '') done(null, undefined); else json(req, body as string, done);
   });
   installErrorHandlers(app);
+  installHttpMetrics(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'EmerFlow', version: '1', description: 'Embeddings for emerging items in an existing recommender\'s embedding space.' },

@@ -39,7 +39,7 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const accepted = await withTx(app.deps.db, async (tx) => {
       const perItem = await insertEvents(tx, space.id, parsed);
       const emerging = await addInteractionCounts(tx, space.id, perItem);
-      await enqueueTasks(tx, 'refine', emerging.map((id) => ({ key: taskKey.refine(space.id, id), payload: { space: space.id, item: id } })));
+      await enqueueTasks(tx, 'refine', emerging.map((id) => ({ key: taskKey.refine(space.id, id), payload: { space: space.id, item: id, requestId: req.id } })));
       let n = 0;
       for (const c of perItem.values()) n += c;
       return n;

@@ -58,7 +58,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await appendEmbeddings(tx, space.id, 'base', 'established', w.established.map((id) => ({ id, vector: byId.get(id)!.embedding! })));
       // Work for emerging items is recorded in this same transaction: nothing is lost if Redis or a worker is down.
       await recountInteractions(tx, space.id, w.emerging);
-      const payload = (id: string) => ({ space: space.id, item: id });
+      const payload = (id: string) => ({ space: space.id, item: id, requestId: req.id });
       await enqueueTasks(tx, 'embed', w.emerging.map((id) => ({ key: taskKey.embed(space.id, id), payload: payload(id) })));
       if (llm) {
         const hashOf = new Map(rows.map((r) => [r.id, r.contentHash]));

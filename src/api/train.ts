@@ -37,7 +37,7 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
     await withTx(app.deps.db, async (tx) => {
       await createRun(tx, run, space.id);
-      await enqueueTasks(tx, 'train', [{ key: taskKey.train(space.id, run), payload: { space: space.id, run, seed } }]);
+      await enqueueTasks(tx, 'train', [{ key: taskKey.train(space.id, run), payload: { space: space.id, run, seed, requestId: req.id } }]);
     });
     return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
   });

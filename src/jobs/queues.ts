@@ -6,12 +6,16 @@ import type { Redis } from 'ioredis';
 export const QUEUES = ['enrich', 'embed', 'refine', 'train'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
-/** Payloads as stored in tasks.payload; the BullMQ job carries {key, gen, payload}. */
+/**
+ * Payloads as stored in tasks.payload; the BullMQ job carries {key, gen, payload}.
+ * `requestId` is the HTTP request that last asked for the work, so logs tie a job to it.
+ */
+interface Traced { requestId?: string }
 export interface Payloads {
-  enrich: { space: string; item: string; hash: string };
-  embed: { space: string; item: string };
-  refine: { space: string; item: string };
-  train: { space: string; run: string; seed: number };
+  enrich: Traced & { space: string; item: string; hash: string };
+  embed: Traced & { space: string; item: string };
+  refine: Traced & { space: string; item: string };
+  train: Traced & { space: string; run: string; seed: number };
 }
 export interface JobData<Q extends QueueName = QueueName> { key: string; gen: number; payload: Payloads[Q] }
 

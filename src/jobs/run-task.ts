@@ -31,7 +31,7 @@ export function taskProcessor<Q extends QueueName>(queue: Q, deps: JobDeps, fn: 
     const task = await getTask(deps.db, queue, key);
     if (!task) return { skipped: 'done' };
     if (task.gen !== gen) return { skipped: 'superseded' };
-    const log = deps.log.child({ queue, key, jobId: job.id });
+    const log = deps.log.child({ queue, key, jobId: job.id, requestId: (task.payload as { requestId?: string }).requestId });
     try {
       const result = await fn({ task, payload: task.payload as unknown as Payloads[Q], job, done: (tx) => completeTask(tx, queue, key, gen) });
       return result ?? { ok: true };
