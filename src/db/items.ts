@@ -100,3 +100,12 @@ export async function itemsForTraining(db: Queryable, spaceId: string, establish
   );
   return r.rows;
 }
+
+/** After the auxiliary-feature list changed: emerging items need enriching again. */
+export async function emergingForReenrichment(db: Queryable, spaceId: string): Promise<{ id: string; contentHash: string }[]> {
+  const r = await db.query<{ id: string; contentHash: string }>(
+    `SELECT id, content_hash AS "contentHash" FROM items WHERE space_id = $1 AND state <> 'established'`,
+    [spaceId],
+  );
+  return r.rows;
+}

@@ -14,13 +14,21 @@ import type { JobDeps } from './deps.js';
 import { PermanentError, RetryLater, taskProcessor } from './run-task.js';
 import { taskKey, type JobData } from './queues.js';
 
+/** Identifies an auxiliary-feature list, whatever order jsonb gives its keys back in. */
+export function auxHash(aux: { name: string; description: string }[]): string {
+  return crypto.createHash('sha256').update(JSON.stringify(aux.map((f) => [f.name, f.description]))).digest('hex').slice(0, 16);
+}
+
 export function enrichProcessor(deps: JobDeps): (job: Job<JobData<'enrich'>>) => Promise<unknown> {
   return taskProcessor('enrich', deps, async ({ payload, job, done }) => {
     const { space: spaceId, item: itemId } = payload;
     const llm = deps.llm;
     const space = await getSpace(deps.db, spaceId);
     const item = space ? await getItem(deps.db, spaceId, itemId) : null;
-    if (!llm || !space || !item || item.state === 'established' || item.enrichmentHash === item.contentHash) {
+    // `auxHash` is set when the task was made by a change of the auxiliary features: the
+    // item is then enriched again even though its content did not change.
+    const stale = item?.enrichment && payload.auxHash !== undefined && (item.enrichment['auxHash'] as string | undefined) !== payload.auxHash;
+    if (!llm || !space || !item || item.state === 'established' || (item.enrichmentHash === item.contentHash && !stale)) {
       await done(deps.db);
       return { skipped: !llm ? 'no LLM configured' : 'nothing to do' };
     }
@@ -34,14 +42,14 @@ export function enrichProcessor(deps: JobDeps): (job: Job<JobData<'enrich'>>) =>
         await setAuxFeatures(deps.db, spaceId, answer.features, 'llm');
         aux = (await getSpace(deps.db, spaceId))?.auxFeatures ?? answer.features; // a user's list set meanwhile wins
       }
-      const schemaHash = crypto.createHash('sha256').update(JSON.stringify(aux)).digest('hex').slice(0, 16);
+      const schemaHash = auxHash(aux);
       const enrichment = await llm.enrichItem(
         { itemType: space.itemType, auxFeatures: aux, features: item.features, contentHash: `${item.contentHash}:${schemaHash}` },
         { log, itemId, jobId: job.id ?? '' },
       );
       await withTx(deps.db, async (tx) => {
         const stored = await setEnrichment(tx, spaceId, itemId, item.contentHash, {
-          attributes: enrichment.attributes, model: enrichment.model, promptVersion: enrichment.promptVersion, tokens: enrichment.tokens,
+          attributes: enrichment.attributes, model: enrichment.model, promptVersion: enrichment.promptVersion, tokens: enrichment.tokens, auxHash: schemaHash,
         });
         // Re-embed with the enrichment; if the content changed meanwhile, a newer enrich task exists.
         if (stored) await enqueueTasks(tx, 'embed', [{ key: taskKey.embed(spaceId, itemId), payload: { space: spaceId, item: itemId } }]);

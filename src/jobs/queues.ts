@@ -12,7 +12,7 @@ export type QueueName = (typeof QUEUES)[number];
  */
 interface Traced { requestId?: string }
 export interface Payloads {
-  enrich: Traced & { space: string; item: string; hash: string };
+  enrich: Traced & { space: string; item: string; hash: string; auxHash?: string };
   embed: Traced & { space: string; item: string };
   refine: Traced & { space: string; item: string };
   train: Traced & { space: string; run: string; seed: number };

@@ -58,6 +58,9 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   assert.equal(put.statusCode, 200);
   assert.deepEqual(put.json().auxFeatures, [{ name: 'director', description: 'who directed it' }]);
   assert.equal(put.json().auxSource, 'user');
+  // … and the emerging items are enriched again with the new list.
+  const redone = await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichment && Object.keys(v.enrichment.attributes).join() === 'director' ? v : null; }, 're-enrichment with the user list');
+  assert.ok(redone.enrichment.attributes.director.length > 0);
 });
 
 test('LLM failures: the cold embedding comes anyway, and the work waits in Postgres until the LLM recovers', async (t) => {
