@@ -56,6 +56,11 @@ export async function getTask(db: Queryable, queue: string, key: string): Promis
   return r.rows[0] ?? null;
 }
 
+/** A running task renews its lease, so a long job (training) is not dispatched twice. */
+export async function touchTask(db: Queryable, queue: string, key: string, gen: number): Promise<void> {
+  await db.query('UPDATE tasks SET dispatched_at = now() WHERE queue = $1 AND key = $2 AND gen = $3 AND dispatched_at IS NOT NULL', [queue, key, gen]);
+}
+
 /** Done: removes the task unless it was requested again meanwhile (gen moved on). */
 export async function completeTask(db: Queryable, queue: string, key: string, gen: number): Promise<void> {
   await db.query('DELETE FROM tasks WHERE queue = $1 AND key = $2 AND gen = $3', [queue, key, gen]);

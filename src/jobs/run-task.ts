@@ -3,7 +3,7 @@
 // the one retry layer for tasks. Processors remove the task row themselves, inside
 // the transaction that writes their result, via the `done` callback.
 import { UnrecoverableError, type Job } from 'bullmq';
-import { getTask, failTask, completeTask, type TaskRow } from '../db/tasks.js';
+import { getTask, failTask, completeTask, touchTask, type TaskRow } from '../db/tasks.js';
 import type { Queryable } from '../db/pool.js';
 import type { JobDeps } from './deps.js';
 import type { JobData, Payloads, QueueName } from './queues.js';
@@ -32,6 +32,8 @@ export function taskProcessor<Q extends QueueName>(queue: Q, deps: JobDeps, fn: 
     if (!task) return { skipped: 'done' };
     if (task.gen !== gen) return { skipped: 'superseded' };
     const log = deps.log.child({ queue, key, jobId: job.id, requestId: (task.payload as { requestId?: string }).requestId });
+    // Renew the lease while running: only a task whose worker is gone is dispatched again.
+    const heartbeat = setInterval(() => { void touchTask(deps.db, queue, key, gen).catch(() => {}); }, Math.max(250, deps.config.TASK_LEASE_MS / 3));
     try {
       const result = await fn({ task, payload: task.payload as unknown as Payloads[Q], job, done: (tx) => completeTask(tx, queue, key, gen) });
       return result ?? { ok: true };
@@ -45,6 +47,8 @@ export function taskProcessor<Q extends QueueName>(queue: Q, deps: JobDeps, fn: 
       log.warn({ err: e.message, attempts: task.attempts + 1 }, 'task failed; will retry from Postgres');
       await failTask(deps.db, queue, key, gen, e.message, { maxAttempts: deps.config.TASK_MAX_ATTEMPTS, ...(e instanceof RetryLater && e.delayMs !== undefined ? { delayMs: e.delayMs } : {}) });
       throw err;
+    } finally {
+      clearInterval(heartbeat);
     }
   };
 }
