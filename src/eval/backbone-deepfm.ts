@@ -75,12 +75,17 @@ export class DeepFMBackbone implements Backbone {
   logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor1D {
     return deepfmLogits(this.p, itemRowEmb, contextRows(this.p, this.c, users, items, userRowEmb));
   }
-  /** context rows for EmerFlow (one per (user, item) row) */
-  contexts(rows: Row[]): Float32Array[] {
+  /**
+   * context rows for EmerFlow (one per (user, item) row); `userRows[i]` replaces row i's user-id
+   * embedding (cross-fitted user vectors, crossfit.ts)
+   */
+  contexts(rows: Row[], userRows?: Float32Array[]): Float32Array[] {
     const out: Float32Array[] = [];
     for (let i = 0; i < rows.length; i += 4096) {
       const chunk = rows.slice(i, i + 4096);
-      const m = tf.tidy(() => contextRows(this.p, this.c, tf.tensor1d(chunk.map((r) => r.user - 1), 'int32'), tf.tensor1d(chunk.map((r) => r.item - 1), 'int32')));
+      const ur = userRows?.slice(i, i + 4096);
+      const m = tf.tidy(() => contextRows(this.p, this.c, tf.tensor1d(chunk.map((r) => r.user - 1), 'int32'), tf.tensor1d(chunk.map((r) => r.item - 1), 'int32'),
+        ur ? tf.tensor2d(concatRows(ur), [ur.length, this.dim]) : undefined));
       const w = m.shape[1];
       const v = m.dataSync() as Float32Array;
       for (let j = 0; j < chunk.length; j++) out.push(v.slice(j * w, (j + 1) * w));
@@ -92,6 +97,13 @@ export class DeepFMBackbone implements Backbone {
     for (const t of Object.values(this.p)) (t as tf.Tensor).dispose();
     this.c.uf.dispose();
   }
+}
+
+function concatRows(rows: Float32Array[]): Float32Array {
+  const d = rows[0]?.length ?? 0;
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((r, i) => out.set(r, i * d));
+  return out;
 }
 
 export async function trainDeepFM(rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<DeepFMBackbone> {

@@ -1,4 +1,6 @@
-// Out-of-fold user vectors for EmerFlow's training data.
+// Out-of-fold user vectors for EmerFlow's training data on the DeepFM backbone. (For the dot
+// backbone the model does this itself: trainEmerFlow's crossFitContexts, src/model/crossfit.ts,
+// as the service runs it; DeepFM's context rows are built by the caller, so per-fold rows are too.)
 //
 // Why: the backbone's user vectors were fitted on the established items' ratings, so when the
 // meta-learner replays an established item's early life, the "future" interactions it is scored on

@@ -27,13 +27,7 @@ export interface EmerFlowEvalOpts {
   plain?: { steps: number; lr: number; pull: number };
   encoderDim?: number;
   scorer?: Scorer;
-  /**
-   * append the raw categorical fields (genre multi-hot, half-decade one-hot) to the encoder output,
-   * with weight `structured` (0 = the service's encoder as is). See the report: hashed TF-IDF gives
-   * genre and year tokens a low IDF weight because they are common, which is what makes them useful.
-   */
-  structured?: number;
-  /** out-of-fold user vectors for the training interactions (crossfit.ts); null = the backbone's own */
+  /** per-fold context rows for non-dot backbones (crossfit.ts); the model cross-fits dot contexts itself */
   crossFit?: Omit<CrossFitOpts, 'seed'> | null;
 }
 
@@ -41,13 +35,8 @@ export const CROSSFIT_DEFAULTS: Omit<CrossFitOpts, 'seed'> = { folds: 4, epochs:
 
 // lr picked on seed 1 from {0.3, 1, 3, 10} by warm-c AUC, the same rule as the baselines' warm-up lr
 export const PLAIN_DEFAULTS = { steps: 5, lr: 3, pull: 0 };
-/** weight of the structured channel (see `structured`); 0.5/1/2 gave cold AUC 0.662/0.665/0.673 on seed 1 */
-export const STRUCTURED_DEFAULT = 2;
-/**
- * Options passed to trainEmerFlow. mseWeight 0: fit the aligner on the logistic loss only, as MetaEmb
- * fits its generator (cold AUC 0.6427 vs 0.6386 with the MSE term on seed 1, before the structured channel).
- */
-export const HYPER_DEFAULTS: Partial<TrainOptions> = { mseWeight: 0 };
+/** extra trainEmerFlow options: none, the eval trains with the service's defaults */
+export const HYPER_DEFAULTS: Partial<TrainOptions> = {};
 
 export class EmerFlowMethod implements WarmMethod {
   readonly name: string;
@@ -80,23 +69,6 @@ export class EmerFlowMethod implements WarmMethod {
     return this.env.bb.kind === 'deepfm' ? (this.env.bb as DeepFMBackbone).contexts(rows) : rows.map((r) => this.userVecs[r.user - 1]!);
   }
 
-  private withStructured(r: Float32Array[], items: number[]): Float32Array[] {
-    const w = this.o.structured ?? STRUCTURED_DEFAULT;
-    if (!w) return r;
-    const { feats } = this.env;
-    const idx = tf.tensor1d(Int32Array.from(items, (i) => i - 1), 'int32');
-    const m = tf.tidy(() => tf.concat([tf.gather(feats.genres, idx), tf.gather(feats.year, idx)], 1).arraySync() as number[][]);
-    idx.dispose();
-    return r.map((x, j) => {
-      const extra = m[j]!;
-      const norm = Math.sqrt(extra.reduce((a, b) => a + b * b, 0)) || 1;
-      const out = new Float32Array(x.length + extra.length);
-      out.set(x);
-      extra.forEach((v, k) => { out[x.length + k] = (w * v) / norm; });
-      return out;
-    });
-  }
-
   async fit(): Promise<void> {
     const { env, o } = this;
     const { bb, split } = env;
@@ -107,11 +79,12 @@ export class EmerFlowMethod implements WarmMethod {
     // IDF comes from the whole catalogue's text (no interactions involved), as the service fits it on its items
     const catalogue = [...o.texts.keys()].sort((a, b) => a - b);
     const encoder = fitHashedTfidf(catalogue.map((i) => this.text(i)), o.encoderDim ? { dim: o.encoderDim } : {});
-    const estR = this.withStructured(await encoder.encode(split.established.map((i) => this.text(i))), split.established);
+    const estR = await encoder.encode(split.established.map((i) => this.text(i)));
     const byItem = new Map<number, Row[]>();
     for (const r of split.trainBase) (byItem.get(r.item) ?? byItem.set(r.item, []).get(r.item)!).push(r);
-    // out-of-fold user vectors are implemented for the dot backbone only
-    const cfOpts = deep ? null : o.crossFit === undefined ? CROSSFIT_DEFAULTS : o.crossFit;
+    // dot: the model cross-fits the user vectors itself (trainEmerFlow's crossFitContexts), as in the
+    // service. DeepFM's context rows are the caller's, so per-fold rows are built here (crossfit.ts).
+    const cfOpts = deep ? (o.crossFit === undefined ? CROSSFIT_DEFAULTS : o.crossFit) : null;
     const baseRows = split.established.flatMap((item) => byItem.get(item) ?? []);
     const rowIndex = new Map<Row, number>(baseRows.map((r, i) => [r, i]));
     let cf: CrossFitUsers | null = null;
@@ -119,10 +92,11 @@ export class EmerFlowMethod implements WarmMethod {
       if (!crossFitCache.has(bb)) crossFitCache.set(bb, crossFitUsers(bb, split.trainBase, split.established, { ...cfOpts, seed: env.seed }, (f) => env.onProgress?.(0.2 * f)));
       cf = await crossFitCache.get(bb)!;
     }
-    const ctxOf = (r: Row): number => (deep ? rowIndex.get(r)! : cf ? cf.foldOf.get(r.item)! * cf.nUsers + r.user - 1 : r.user - 1);
+    const ctxOf = (r: Row): number => (deep ? rowIndex.get(r)! : r.user - 1);
+    const cfUser = (r: Row): Float32Array => cf!.contexts[cf!.foldOf.get(r.item)! * cf!.nUsers + r.user - 1]!;
     const data: TrainingData = {
       dim: bb.dim,
-      contexts: deep ? this.ctxRows(baseRows) : cf ? cf.contexts : this.userVecs,
+      contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser) : undefined) : this.userVecs,
       items: split.established.map((item, j) => ({
         id: String(item),
         r: estR[j]!,
@@ -142,7 +116,7 @@ export class EmerFlowMethod implements WarmMethod {
     this.metrics = artifact.metrics as Record<string, number>;
     this.artifact = artifact;
     this.rt = loadModel(artifact, this.scorer);
-    const emR = this.withStructured(await encoder.encode(split.emerging.map((i) => this.text(i))), split.emerging);
+    const emR = await encoder.encode(split.emerging.map((i) => this.text(i)));
     const aligned = this.rt.align(emR);
     split.emerging.forEach((item, j) => { this.cold.set(item, aligned[j]!); this.current.set(item, aligned[j]!); });
     this.rebuild();

@@ -2,7 +2,16 @@
 // and field-scoped words: no network, deterministic, and rare tokens (names,
 // titles, places) keep a high weight instead of vanishing as in a small dense
 // model. IDF is learned from the space's own items and travels in the model.
+//
+// TF-IDF drowns short, low-cardinality fields (a genre list, a year, a
+// country): their tokens are common, so their IDF is low, yet they are the
+// features that generalise best across items. The fit therefore also finds
+// such fields in the `name: content` lines (see categorical.ts) and appends a
+// separate one-hot / multi-hot channel for them, without IDF, normalised and
+// weighted; its vocabulary travels in the state. Nothing here knows any
+// particular item type.
 import { hash32, hashHex } from './hash.js';
+import { fitCategorical, encodeCategorical, categoricalSize, type CategoricalState, type CategoricalOptions } from './categorical.js';
 
 export interface EncoderId {
   name: string;
@@ -23,6 +32,8 @@ export type EncoderState =
       idf: Record<string, number>;
       defaultIdf: number;
       docs: number;
+      /** Structured-field channel appended after the `dim` hashed dims (absent in older states: none). */
+      categorical?: CategoricalState;
     }
   | { kind: 'external'; id: EncoderId };
 
@@ -60,7 +71,7 @@ function smoothIdf(docs: number, df: number): number {
   return Math.log((1 + docs) / (1 + df)) + 1;
 }
 
-export function fitHashedTfidfState(texts: string[], dim = 1024): HashedTfidfState {
+export function fitHashedTfidfState(texts: string[], dim = 1024, categorical: CategoricalOptions | false = {}): HashedTfidfState {
   const df = new Map<string, number>();
   for (const t of texts) for (const tok of new Set(tokenize(t))) df.set(tok, (df.get(tok) ?? 0) + 1);
   const idf: Record<string, number> = {};
@@ -69,11 +80,21 @@ export function fitHashedTfidfState(texts: string[], dim = 1024): HashedTfidfSta
     const n = df.get(tok) as number;
     if (n >= 2) idf[tok] = Math.fround(smoothIdf(texts.length, n));
   }
-  return { kind: 'hashed-tfidf', dim, idf, defaultIdf: Math.fround(smoothIdf(texts.length, 1)), docs: texts.length };
+  const state: HashedTfidfState = { kind: 'hashed-tfidf', dim, idf, defaultIdf: Math.fround(smoothIdf(texts.length, 1)), docs: texts.length };
+  if (categorical !== false) {
+    const cat = fitCategorical(texts, categorical);
+    if (cat) state.categorical = cat;
+  }
+  return state;
+}
+
+/** Length of the vectors a hashed state produces: hashed dims plus the structured channel. */
+export function hashedOutputDim(state: HashedTfidfState): number {
+  return state.dim + (state.categorical ? categoricalSize(state.categorical) : 0);
 }
 
 export function encodeHashedSync(state: HashedTfidfState, text: string): Float32Array {
-  const v = new Float32Array(state.dim);
+  const v = new Float32Array(hashedOutputDim(state));
   for (const [tok, c] of counts(tokenize(text))) {
     const h = hash32(tok);
     const sign = h & 0x80000000 ? -1 : 1; // signed hashing keeps collisions unbiased
@@ -81,15 +102,21 @@ export function encodeHashedSync(state: HashedTfidfState, text: string): Float32
     v[h % state.dim] += sign * w;
   }
   let norm = 0;
-  for (let i = 0; i < v.length; i++) norm += (v[i] as number) ** 2;
+  for (let i = 0; i < state.dim; i++) norm += (v[i] as number) ** 2;
   norm = Math.sqrt(norm);
-  if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) / norm;
+  if (norm > 0) for (let i = 0; i < state.dim; i++) v[i] = (v[i] as number) / norm;
+  if (state.categorical) encodeCategorical(state.categorical, text, v, state.dim);
   return v;
 }
 
 function hashedId(state: HashedTfidfState): EncoderId {
-  const sig = hashHex(JSON.stringify([state.dim, state.defaultIdf, state.docs, state.idf]));
-  return { name: HASHED_TFIDF_NAME, dim: state.dim, version: `1-${sig}` };
+  if (!state.categorical) {
+    // States without the structured channel keep their original identity.
+    const sig = hashHex(JSON.stringify([state.dim, state.defaultIdf, state.docs, state.idf]));
+    return { name: HASHED_TFIDF_NAME, dim: state.dim, version: `1-${sig}` };
+  }
+  const sig = hashHex(JSON.stringify([state.dim, state.defaultIdf, state.docs, state.idf, state.categorical]));
+  return { name: HASHED_TFIDF_NAME, dim: hashedOutputDim(state), version: `2-${sig}` };
 }
 
 export type HashedTfidfEncoder = TextEncoder & {
@@ -108,8 +135,19 @@ function hashedEncoder(state: HashedTfidfState): HashedTfidfEncoder {
   };
 }
 
-export function fitHashedTfidf(texts: string[], opts: { dim?: number } = {}): HashedTfidfEncoder {
-  return hashedEncoder(fitHashedTfidfState(texts, opts.dim ?? 1024));
+export interface HashedTfidfOptions {
+  /** hashed TF-IDF dims (default 1024) */
+  dim?: number;
+  /** structured-field channel (categorical.ts); `false` turns it off. Default: on, weight 2. */
+  categorical?: CategoricalOptions | false;
+}
+
+/**
+ * Fits the offline encoder on the space's serialised items (`serializeFeatures`
+ * texts). Output vectors have `id.dim` = `dim` + the structured channel's size.
+ */
+export function fitHashedTfidf(texts: string[], opts: HashedTfidfOptions = {}): HashedTfidfEncoder {
+  return hashedEncoder(fitHashedTfidfState(texts, opts.dim ?? 1024, opts.categorical ?? {}));
 }
 
 /** Rebuilds the offline encoder from a stored state; null for 'external' (the caller supplies it). */

@@ -30,10 +30,12 @@ export function refinePlain(
   if (scorer.dotProduct) {
     return refineDotJs(meta, steps, start, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
   }
-  return tf.tidy(() => {
-    const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, d]);
+  const dc = interactions[0]!.ctx.length; // context rows need not have the embedding's size
+  // Read outside tidy: tidy walks a returned typed array element by element.
+  const out = tf.tidy(() => {
+    const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, dc]);
     const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
-    const out = adaptTf(
+    return adaptTf(
       {
         logLr: tf.fill([d], Math.log(lr)) as tf.Tensor1D,
         logPull: tf.tensor1d([Math.log(Math.max(meta.pull, 1e-30))]),
@@ -44,8 +46,10 @@ export function refinePlain(
       Y,
       { steps, scorer },
     );
-    return out.dataSync() as Float32Array;
   });
+  const values = out.dataSync() as Float32Array;
+  out.dispose();
+  return values;
 }
 
 export function concat(rows: Float32Array[]): Float32Array {

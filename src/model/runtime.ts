@@ -63,7 +63,8 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
       }
       if (!gradientsReady()) throw new Error('refine with a custom scorer needs initBackend() first');
       const n = interactions.length;
-      return tf.tidy(() => {
+      // Read outside tidy: tidy walks a returned typed array element by element.
+      const out = tf.tidy(() => {
         const meta = {
           logLr: tf.tensor1d(w['meta/logLr']!.values),
           logPull: tf.tensor1d(w['meta/logPull']!.values),
@@ -71,8 +72,11 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
         };
         const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, interactions[0]!.ctx.length]);
         const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
-        return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer }).dataSync() as Float32Array;
+        return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer });
       });
+      const values = out.dataSync() as Float32Array;
+      out.dispose();
+      return values;
     },
     dispose() {
       if (disposed) return;

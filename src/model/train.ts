@@ -5,27 +5,60 @@
 import { tf, ensureGradients } from './tf.js';
 import { packWeights, type ModelArtifact, type NamedWeight } from './artifact.js';
 import { initAligner } from './aligner.js';
-import { dotScorer } from './scorer.js';
+import { dotScorer, type Scorer } from './scorer.js';
+import { concat } from './plain-refine.js';
 import { makeRng } from './prng.js';
 import { prepareItems, splitItems, type PreparedItem } from './tasks.js';
 import { toVariables, snapshot, disposeVars } from './vars.js';
 import { trainAligner } from './train-aligner.js';
 import { setOutOfFoldDeltas } from './oof.js';
+import { crossFitDotContexts } from './crossfit.js';
 import { trainMeta, evalPhases } from './train-meta.js';
+import { gateOf } from './refine-rule.js';
 import { DEFAULT_HYPER, type Hyper, type TrainingData, type TrainOptions } from './train-types.js';
 
 export type { TrainingItem, TrainingData, TrainOptions, Hyper } from './train-types.js';
 export { DEFAULT_HYPER } from './train-types.js';
 
-/** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
-function initMeta(items: PreparedItem[], dim: number): Record<string, NamedWeight> {
+/**
+ * E[(∂s/∂e_k)²] per dimension over interactions of `items`, at their base
+ * embeddings: c_k² for a dot scorer; through the scorer (autodiff, on a sample
+ * of up to 4096 interactions) otherwise, where the context row is not the
+ * gradient (DeepFM: the other fields' sum plus the MLP's slope).
+ */
+function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: Float64Array; m: number } {
   const sq = new Float64Array(dim);
   let m = 0;
-  for (const it of items) for (const c of it.ctx) {
-    for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
-    m++;
+  if (scorer.dotProduct) {
+    for (const it of items) for (const c of it.ctx) {
+      for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
+      m++;
+    }
+    return { sq, m };
   }
-  // Hessian of the mean BCE ≈ 0.2·E[c_k²] per dimension. Start at a small
+  const total = items.reduce((a, it) => a + it.ctx.length, 0);
+  const stride = Math.max(1, Math.ceil(total / 4096));
+  const E: Float32Array[] = [];
+  const C: Float32Array[] = [];
+  let j = 0;
+  for (const it of items) for (const c of it.ctx) if (j++ % stride === 0) { E.push(it.base); C.push(c); }
+  if (!C.length) return { sq, m };
+  const dc = C[0]!.length;
+  // Read outside tidy: tidy walks a returned typed array element by element.
+  const g = tf.tidy(() => {
+    const f = (e: tf.Tensor) => tf.sum(scorer.logits(e as tf.Tensor2D, tf.tensor2d(concat(C), [C.length, dc])));
+    return tf.grad(f)(tf.tensor2d(concat(E), [E.length, dim]));
+  });
+  const flat = g.dataSync() as Float32Array;
+  g.dispose();
+  for (let i = 0; i < C.length; i++) for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (flat[i * dim + k] as number) ** 2;
+  return { sq, m: C.length };
+}
+
+/** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
+function initMeta(items: PreparedItem[], dim: number, scorer: Scorer): Record<string, NamedWeight> {
+  const { sq, m } = gradSquares(items, dim, scorer);
+  // Hessian of the mean BCE ≈ 0.2·E[(∂s/∂e_k)²] per dimension (Gauss–Newton). Start at a small
   // fraction of a Newton step (a full one on 20 interactions overfits them),
   // with the gate nearly open: the outer loop then only has to improve on
   // plain gradient descent, not first undo a bad start.
@@ -47,6 +80,16 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   const scorer = opts.scorer ?? dotScorer;
   const started = Date.now();
   const rng = makeRng(opts.seed);
+  const cfMetrics: Record<string, number> = { crossFitFolds: 0 };
+  const cfWanted = opts.crossFitContexts ?? (scorer.dotProduct === true && data.contexts.every((c) => c.length === data.dim));
+  if (cfWanted) {
+    if (!scorer.dotProduct) throw new Error('crossFitContexts needs a dot-product scorer; pass per-fold context rows instead');
+    const t = Date.now();
+    // Own PRNG stream: the split and initialisation below stay what they were.
+    const cf = crossFitDotContexts(data, cfWanted === true ? {} : cfWanted, makeRng(opts.seed * 7919 + 17));
+    data = cf.data;
+    Object.assign(cfMetrics, { crossFitFolds: cf.folds, crossFitLambda: cf.lambda, crossFitTargetNorm2: cf.targetNorm2, crossFitNorm2: cf.fittedNorm2, crossFitMs: Date.now() - t });
+  }
   const items = prepareItems(data);
   if (items.length < 2) throw new Error(`training needs at least 2 established items, got ${items.length}`);
   const inputDim = items[0]!.r.length;
@@ -59,7 +102,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   for (const it of train) it.base.forEach((v, k) => { meanBase[k] = (meanBase[k] as number) + v / train.length; baseScale += (v * v) / train.length; });
   baseScale = Math.max(baseScale, 1e-6);
 
-  const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim) });
+  const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer) });
   if (h.hidden === 0) for (const k of ['align/W1', 'align/b1', 'align/W2']) { vars[k]!.dispose(); delete vars[k]; }
   const progress = opts.onProgress ?? (() => {});
   try {
@@ -70,6 +113,16 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
     const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.5 + 0.5 * f, 'meta'), opts.signal);
     const t2 = Date.now();
+    const rule = snapshot({ lr: vars['meta/logLr']!, pull: vars['meta/logPull']!, gate: vars['meta/gate']! });
+    const lrs = Array.from(rule.lr!.values, Math.exp);
+    const [ga, gb] = rule.gate!.values as unknown as [number, number];
+    const ruleMetrics: Record<string, number> = {
+      ruleLrMin: Math.min(...lrs),
+      ruleLrMax: Math.max(...lrs),
+      rulePull: Math.exp(rule.pull!.values[0] as number),
+      ruleGate_n20: gateOf(ga, gb, 20),
+      ruleGate_n60: gateOf(ga, gb, 60),
+    };
     const finalCold = val.length ? evalPhases(vars, val, m.perPhase.length, h, scorer, ctxDim, baseScale, false) : [];
     progress(1, 'done');
     const metrics: Record<string, number> = {
@@ -89,6 +142,8 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       metaMs: t2 - t1,
       trainMs: Date.now() - started,
       approxGflop: (a.flops + oofFlops + m.flops) / 1e9,
+      ...cfMetrics,
+      ...ruleMetrics,
     };
     m.perPhase.forEach((l, p) => { metrics[`valQueryLoss_n${p * h.k}`] = l; });
     // Same phases scored with the stage-1 aligner and no refinement: the gain the meta stage bought.

@@ -3,7 +3,7 @@
 // of plain gradient steps from the aligned start, and both beat the start.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, trainEmerFlow, loadModel, refinePlain } from '../../src/model/index.js';
+import { initBackend, trainEmerFlow, loadModel, refinePlain, tf } from '../../src/model/index.js';
 import { syntheticSpace } from '../../src/model/synthetic.js';
 
 before(async () => {
@@ -37,4 +37,20 @@ test('meta refinement after K interactions beats plain steps, and both beat the 
     assert.ok(meta < plain, msg);
   }
   model.dispose();
+});
+
+test('refinePlain with a non-dot scorer whose context rows are wider than the embedding', () => {
+  // logit = e·c[0:2] + c[2]: contexts carry a bias column, as a DeepFM-style scorer's do
+  const scorer = {
+    name: 'dot-plus-bias',
+    logits: (items: tf.Tensor2D, ctx: tf.Tensor2D) => tf.add(tf.sum(tf.mul(items, tf.slice(ctx, [0, 0], [-1, 2])), 1), tf.reshape(tf.slice(ctx, [0, 2], [-1, 1]), [-1])) as tf.Tensor1D,
+  };
+  const start = Float32Array.of(0, 0);
+  const inter = [
+    { ctx: Float32Array.of(1, 0, 0.5), label: 1 as const },
+    { ctx: Float32Array.of(0, 1, -0.5), label: 0 as const },
+  ];
+  const out = refinePlain(start, inter, { scorer, steps: 3, lr: 1 });
+  assert.equal(out.length, 2);
+  assert.ok(out[0]! > 0 && out[1]! < 0, `moved towards the labels: ${Array.from(out)}`);
 });
