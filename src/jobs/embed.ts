@@ -3,12 +3,11 @@
 // arrives or changes, when its enrichment lands, and for every emerging item after
 // a training run activates a new model.
 import type { Job } from 'bullmq';
-import { getSpace } from '../db/spaces.js';
-import { getItem } from '../db/items.js';
 import { appendEmbeddings } from '../db/embeddings.js';
 import { withTx } from '../db/pool.js';
 import type { JobDeps } from './deps.js';
 import { itemVector } from './item-vector.js';
+import { emergingTarget } from './emerging-target.js';
 import { scoredInteractions } from './item-interactions.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
@@ -16,14 +15,12 @@ import type { JobData } from './queues.js';
 export function embedProcessor(deps: JobDeps): (job: Job<JobData<'embed'>>) => Promise<unknown> {
   return taskProcessor('embed', deps, async ({ payload, done }) => {
     const { space: spaceId, item: itemId } = payload;
-    const space = await getSpace(deps.db, spaceId);
-    const item = space ? await getItem(deps.db, spaceId, itemId) : null;
-    // No model yet: the item waits in its state; the training run re-embeds it.
-    if (!space || !item || item.state === 'established' || space.activeModel === null) {
+    const target = await emergingTarget(deps, spaceId, itemId);
+    if ('skipped' in target) {
       await done(deps.db);
-      return { skipped: !space || !item ? 'gone' : item.state === 'established' ? 'established' : 'no model yet' };
+      return target;
     }
-    const model = await deps.models.get(space.activeModel);
+    const { item, model } = target;
     const r = await itemVector(deps.db, spaceId, item, model);
     const [cold] = model.runtime.align([r]);
     const interactions = await scoredInteractions(deps.db, spaceId, itemId);

@@ -2,25 +2,23 @@
 // meta-learned update). Many events for one item coalesce into one job (see tasks.gen);
 // a run that would use the same interactions as the newest version writes nothing.
 import type { Job } from 'bullmq';
-import { getSpace } from '../db/spaces.js';
-import { getItem } from '../db/items.js';
 import { appendEmbeddings, coldEmbedding, latestEmbeddings } from '../db/embeddings.js';
 import { withTx } from '../db/pool.js';
 import type { JobDeps } from './deps.js';
 import { scoredInteractions } from './item-interactions.js';
+import { emergingTarget } from './emerging-target.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
 
 export function refineProcessor(deps: JobDeps): (job: Job<JobData<'refine'>>) => Promise<unknown> {
   return taskProcessor('refine', deps, async ({ payload, done }) => {
     const { space: spaceId, item: itemId } = payload;
-    const space = await getSpace(deps.db, spaceId);
-    const item = space ? await getItem(deps.db, spaceId, itemId) : null;
-    if (!space || !item || item.state === 'established' || space.activeModel === null) {
+    const target = await emergingTarget(deps, spaceId, itemId);
+    if ('skipped' in target) {
       await done(deps.db);
-      return { skipped: 'not refinable' };
+      return target;
     }
-    const model = await deps.models.get(space.activeModel);
+    const { model } = target;
     // No cold embedding from the active model yet: the pending embed task refines too.
     const cold = await coldEmbedding(deps.db, spaceId, itemId, model.id);
     if (!cold) {
