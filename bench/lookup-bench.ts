@@ -33,6 +33,7 @@ fs.chmodSync(tmp, 0o755);
 const pg = await startLocalPostgres(path.join(tmp, 'pg'));
 const redis = await startLocalRedis(path.join(tmp, 'redis'));
 const results: { name: string; rps: number; p99: number }[] = [];
+let memoryLine = '';
 try {
   const gen = rnd(7);
   const items = Array.from({ length: ITEMS }, (_, i) => ({ id: `item-${i}`, features: { title: `t${i}` }, embedding: Array.from({ length: DIM }, gen) }));
@@ -64,6 +65,11 @@ try {
 
   results.push({ name: 'lookup, cache warm (JSON)', ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body)) });
   results.push({ name: 'lookup, cache warm (float32)', ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body, { accept: 'application/octet-stream' })) });
+  // Fill the cache with every item, then report what this process holds (Node + TF.js + cache).
+  for (let i = 0; i < ITEMS; i += 1000) await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/embeddings/lookup', payload: { ids: items.slice(i, i + 1000).map((x) => x.id) } });
+  global.gc?.();
+  const mem = process.memoryUsage();
+  memoryLine = `memory with all ${ITEMS} embeddings cached (dim ${DIM}): rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, cache entries ${setup.app!.deps.cache.size}`;
   await setup.close();
   const nocache = await run(0, 18_082);
   results.push({ name: 'lookup, no cache (1 query/request)', ...(await load('http://127.0.0.1:18082/v1/spaces/bench/embeddings/lookup', body)) });
@@ -75,5 +81,6 @@ try {
 }
 const ceiling = results[0]!.rps;
 console.log(`\nlookup of ${IDS_PER_REQUEST} ids (dim ${DIM}) from ${ITEMS} items, ${CONNECTIONS} connections, ${SECONDS} s each, ${os.cpus().length} cores\n`);
+console.log(`${memoryLine}\n`);
 console.log('| path | req/s | ids/s | p99 ms | vs ceiling |\n|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps * IDS_PER_REQUEST).toFixed(0)} | ${r.p99} | ${(r.rps / ceiling).toFixed(2)} |`);
