@@ -2,7 +2,6 @@
 import type { Queryable } from './pool.js';
 
 export type ItemState = 'received' | 'enriched' | 'cold' | 'warming' | 'established';
-export const EMERGING_STATES: ItemState[] = ['received', 'enriched', 'cold', 'warming'];
 
 export interface ItemIn { id: string; features: Record<string, unknown>; contentHash: string; established: boolean }
 export interface ItemRow {

@@ -20,9 +20,3 @@ export async function getModel(db: Queryable, id: number): Promise<ModelRow | nu
   );
   return r.rows[0] ?? null;
 }
-
-export async function modelVersion(db: Queryable, id: number | null): Promise<number | null> {
-  if (id === null) return null;
-  const r = await db.query<{ version: number }>('SELECT version FROM models WHERE id = $1', [id]);
-  return r.rows[0]?.version ?? null;
-}
