@@ -26,7 +26,7 @@ export function refinePlain(
   // Expressed in the meta rule's terms: constant step, gate fully open
   // (a=0, b=+∞ ≈ 30), and a pull that does not fade with n (hence × (1+n)).
   const n = interactions.length;
-  const meta = { lr: new Float32Array(d).fill(lr), pull: pull * (1 + n), gateA: 0, gateB: 30 };
+  const meta = { lr: new Float32Array(d).fill(lr), pull: pull * (1 + n), gateA: 0, gateB: 30, lrSlope: 0, refN: 0 };
   if (scorer.dotProduct) {
     return refineDotJs(meta, steps, start, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
   }

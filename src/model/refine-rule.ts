@@ -4,8 +4,12 @@
 //
 //   e ← e0;  repeat S times:
 //     g = (1/n) Σ_j (σ(s(e, c_j)) − y_j) ∂s/∂e + pull/(1+n) · (e − e0)
-//     e ← e − exp(logLr) ⊙ g
+//     e ← e − exp(logLr) · ((1+n)/(1+K))^slope ⊙ g
 //   out = e0 + gate(n) · (e − e0),  gate(n) = σ(a·log(1+n) + b)
+//
+// K is the phase size the rule was trained at (hyper.k): at n = K the step is
+// exp(logLr). With slope > 0 the same number of steps goes further when there
+// is more evidence (early stopping that loosens as interactions accumulate).
 //
 // The pull term is a prior around the aligned embedding whose weight fades as
 // interactions accumulate; the gate is how far to trust the adapted embedding
@@ -17,6 +21,7 @@ export interface MetaTensors {
   logLr: tf.Tensor1D; // [d]
   logPull: tf.Tensor1D; // [1]
   gate: tf.Tensor1D; // [2]: a, b
+  lrSlope?: tf.Tensor1D; // [1]; absent = 0 (artifacts from before it existed)
 }
 
 export interface MetaValues {
@@ -24,6 +29,14 @@ export interface MetaValues {
   pull: number;
   gateA: number;
   gateB: number;
+  lrSlope: number;
+  /** n at which the step is exactly lr (the training phase size) */
+  refN: number;
+}
+
+/** ((1+n)/(1+refN))^slope: how the step grows with the number of interactions */
+export function stepScale(slope: number, n: number, refN: number): number {
+  return Math.exp(slope * Math.log((1 + n) / (1 + refN)));
 }
 
 export function gateOf(a: number, b: number, n: number): number {
@@ -58,11 +71,12 @@ export function adaptTf(
   E0: tf.Tensor2D,
   C: tf.Tensor3D,
   Y: tf.Tensor2D,
-  opts: { steps: number; scorer: Scorer; firstOrder?: boolean },
+  opts: { steps: number; scorer: Scorer; firstOrder?: boolean; refN?: number },
 ): tf.Tensor2D {
   const n = C.shape[1];
   if (n === 0) return E0;
-  const lr = tf.exp(meta.logLr);
+  const logLr = meta.lrSlope ? tf.add(meta.logLr, tf.mul(meta.lrSlope, Math.log((1 + n) / (1 + (opts.refN ?? 0))))) : meta.logLr;
+  const lr = tf.exp(logLr);
   const pull = tf.div(tf.exp(meta.logPull), 1 + n);
   let E = E0;
   for (let s = 0; s < opts.steps; s++) {
@@ -92,6 +106,7 @@ export function refineDotJs(
   const e = Float64Array.from(e0);
   const g = new Float64Array(d);
   const pull = meta.pull / (1 + n);
+  const scale = stepScale(meta.lrSlope, n, meta.refN);
   for (let s = 0; s < steps; s++) {
     g.fill(0);
     for (let j = 0; j < n; j++) {
@@ -103,7 +118,7 @@ export function refineDotJs(
     }
     for (let k = 0; k < d; k++) {
       const gk = (g[k] as number) + pull * ((e[k] as number) - (e0[k] as number));
-      e[k] = (e[k] as number) - (meta.lr[k] as number) * gk;
+      e[k] = (e[k] as number) - scale * (meta.lr[k] as number) * gk;
     }
   }
   const gate = gateOf(meta.gateA, meta.gateB, n);

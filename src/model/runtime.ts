@@ -29,11 +29,15 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
     if (name.startsWith('align/')) params[name] = tf.keep(tf.tensor(v.values, v.shape));
   }
   const gate = w['meta/gate']!.values;
+  const lrSlope = w['meta/lrSlope']?.values[0] ?? 0;
+  const refN = Number(artifact.hyper.k ?? 20);
   const metaValues: MetaValues = {
     lr: w['meta/logLr']!.values.map(Math.exp),
     pull: Math.exp(w['meta/logPull']!.values[0] as number),
     gateA: gate[0] as number,
     gateB: gate[1] as number,
+    lrSlope,
+    refN,
   };
   let disposed = false;
   const live = () => {
@@ -69,10 +73,11 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
           logLr: tf.tensor1d(w['meta/logLr']!.values),
           logPull: tf.tensor1d(w['meta/logPull']!.values),
           gate: tf.tensor1d(gate),
+          lrSlope: tf.tensor1d([lrSlope]),
         };
         const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, interactions[0]!.ctx.length]);
         const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
-        return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer });
+        return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer, refN });
       });
       const values = out.dataSync() as Float32Array;
       out.dispose();

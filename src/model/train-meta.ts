@@ -13,7 +13,7 @@ import { bce, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
 import { shuffle, type Rng } from './prng.js';
 
 export function metaOf(vars: Vars): MetaTensors {
-  return { logLr: vars['meta/logLr'] as tf.Variable<tf.Rank.R1>, logPull: vars['meta/logPull'] as tf.Variable<tf.Rank.R1>, gate: vars['meta/gate'] as tf.Variable<tf.Rank.R1> };
+  return { logLr: vars['meta/logLr'] as tf.Variable<tf.Rank.R1>, logPull: vars['meta/logPull'] as tf.Variable<tf.Rank.R1>, gate: vars['meta/gate'] as tf.Variable<tf.Rank.R1>, lrSlope: vars['meta/lrSlope'] as tf.Variable<tf.Rank.R1> | undefined };
 }
 
 /** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */
@@ -22,7 +22,7 @@ function phaseLoss(vars: Vars, items: PreparedItem[], n: number, q: number, h: H
   const dim = items[0]!.base.length;
   const A = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
   const E0 = tf.add(A, tf.tensor2d(b.delta, [b.B, dim])) as tf.Tensor2D;
-  const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder });
+  const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder, refN: h.k });
   const Eq = adapt ? E : E0;
   const query = bce(scoreEach(scorer, Eq, tf.tensor3d(b.cq, [b.B, b.q, ctxDim])), tf.tensor2d(b.yq, [b.B, b.q]));
   const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
@@ -72,7 +72,7 @@ export function trainMeta(
   signal?: AbortSignal,
 ): MetaStageResult {
   const phases = phasesAvailable(train, h);
-  const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate'].map((k) => vars[k] as tf.Variable);
+  const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate', 'meta/lrSlope'].filter((k) => vars[k]).map((k) => vars[k] as tf.Variable);
   const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
   const optMeta = tf.train.adam(h.metaLr);
   const optAlign = tf.train.adam(h.metaAlignLr);

@@ -24,6 +24,11 @@ export interface Hyper {
   valQueryK: number; // query horizon on validation items (early stopping)
   maxPhases: number; // phases replayed: n = 0, K, …, (maxPhases-1)·K
   steps: number; // inner gradient steps
+  initStep: number; // initial per-dimension step, as a fraction of the Gauss–Newton step
+  initPull: number; // initial pull towards the aligned embedding, in units of the mean curvature
+  initGateA: number; // initial trust gate gate(n) = σ(a·log(1+n) + b): a
+  initGateB: number; // … and b
+  initLrSlope: number; // initial growth of the step with n: × ((1+n)/(1+k))^slope
   order: 'first' | 'second'; // MAML order
   hidden: number; // aligner hidden units (0 = linear aligner)
   weightDecay: number; // L2 coefficient on weight matrices (sum of squares)
@@ -49,6 +54,11 @@ export const DEFAULT_HYPER: Hyper = {
   valQueryK: 60,
   maxPhases: 6,
   steps: 5,
+  initStep: 0.03,
+  initPull: 5,
+  initGateA: 0,
+  initGateB: 2,
+  initLrSlope: 0,
   order: 'second',
   hidden: 32,
   weightDecay: 1e-4,

@@ -20,7 +20,16 @@ import { DEFAULT_HYPER, type Hyper, type TrainingData, type TrainOptions } from 
 export type { TrainingItem, TrainingData, TrainOptions, Hyper } from './train-types.js';
 export { DEFAULT_HYPER } from './train-types.js';
 
-export const NON_DOT_STEPS = 20;
+/**
+ * Defaults for scorers that are not a dot product (DeepFM-like), where the context row is not the
+ * gradient and the curvature estimate is rougher: more inner steps, a larger first step, and a step
+ * that grows with the number of interactions (×2 from 20 to 60). Picked on ML-100k/DeepFM seed 1 by
+ * warm-up AUC (a/b/c), as the baselines' warm-up step sizes were: 5/10/20 steps at 0.03 gave
+ * 0.7050/0.7113/0.7128, 0.7141/0.7218/0.7235, 0.7180/0.7289/0.7321; 20 steps at 0.05/0.07/0.1 gave
+ * 0.7182/0.7310/0.7353, 0.7177/0.7318/0.7362, 0.7164/0.7315/0.7366; 0.05 with slope 0.65 gave
+ * 0.7182/0.7318/0.7366. The dot defaults (train-types.ts) were picked the same way on the dot backbone.
+ */
+export const NON_DOT_DEFAULTS: Partial<Hyper> = { steps: 20, initStep: 0.05, initLrSlope: 0.65 };
 
 /**
  * E[(∂s/∂e_k)²] per dimension over interactions of `items`, at their base
@@ -58,18 +67,19 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
 }
 
 /** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
-function initMeta(items: PreparedItem[], dim: number, scorer: Scorer): Record<string, NamedWeight> {
+function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hyper, 'initStep' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>): Record<string, NamedWeight> {
   const { sq, m } = gradSquares(items, dim, scorer);
   // Hessian of the mean BCE ≈ 0.2·E[(∂s/∂e_k)²] per dimension (Gauss–Newton). Start at a small
   // fraction of a Newton step (a full one on 20 interactions overfits them),
   // with the gate nearly open: the outer loop then only has to improve on
   // plain gradient descent, not first undo a bad start.
-  const logLr = Float32Array.from(sq, (s) => Math.log(0.03 / (0.2 * (s / Math.max(1, m)) + 1e-6)));
+  const logLr = Float32Array.from(sq, (s) => Math.log(h.initStep / (0.2 * (s / Math.max(1, m)) + 1e-6)));
   const meanH = sq.reduce((a, s) => a + 0.2 * (s / Math.max(1, m)), 0) / dim;
   return {
     'meta/logLr': { shape: [dim], values: logLr },
-    'meta/logPull': { shape: [1], values: Float32Array.of(Math.log(5 * meanH + 1e-6)) },
-    'meta/gate': { shape: [2], values: Float32Array.of(0, 2) },
+    'meta/logPull': { shape: [1], values: Float32Array.of(Math.log(h.initPull * meanH + 1e-6)) },
+    'meta/gate': { shape: [2], values: Float32Array.of(h.initGateA, h.initGateB) },
+    'meta/lrSlope': { shape: [1], values: Float32Array.of(h.initLrSlope) },
   };
 }
 
@@ -80,10 +90,9 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     if (opts[key] !== undefined) (h as unknown as Record<string, unknown>)[key] = opts[key];
   }
   const scorer = opts.scorer ?? dotScorer;
-  // Non-dot scorers: more inner steps by default. Their initial step sizes come from the
-  // scorer's own curvature (gradSquares). On ML-100k/DeepFM (seed 1), warm-a/b/c AUC with 5 / 10 / 20
-  // steps: 0.7050/0.7113/0.7128, 0.7141/0.7218/0.7235, 0.7180/0.7289/0.7321.
-  if (opts.steps === undefined && !scorer.dotProduct) h.steps = NON_DOT_STEPS;
+  if (!scorer.dotProduct) {
+    for (const [key, v] of Object.entries(NON_DOT_DEFAULTS) as [keyof Hyper, never][]) if (opts[key] === undefined) h[key] = v;
+  }
   const started = Date.now();
   const rng = makeRng(opts.seed);
   const cfMetrics: Record<string, number> = { crossFitFolds: 0 };
@@ -108,7 +117,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   for (const it of train) it.base.forEach((v, k) => { meanBase[k] = (meanBase[k] as number) + v / train.length; baseScale += (v * v) / train.length; });
   baseScale = Math.max(baseScale, 1e-6);
 
-  const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer) });
+  const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer, h) });
   if (h.hidden === 0) for (const k of ['align/W1', 'align/b1', 'align/W2']) { vars[k]!.dispose(); delete vars[k]; }
   const progress = opts.onProgress ?? (() => {});
   try {
@@ -119,7 +128,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
     const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.5 + 0.5 * f, 'meta'), opts.signal);
     const t2 = Date.now();
-    const rule = snapshot({ lr: vars['meta/logLr']!, pull: vars['meta/logPull']!, gate: vars['meta/gate']! });
+    const rule = snapshot({ lr: vars['meta/logLr']!, pull: vars['meta/logPull']!, gate: vars['meta/gate']!, slope: vars['meta/lrSlope']! });
     const lrs = Array.from(rule.lr!.values, Math.exp);
     const [ga, gb] = rule.gate!.values as unknown as [number, number];
     const ruleMetrics: Record<string, number> = {
@@ -128,6 +137,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       rulePull: Math.exp(rule.pull!.values[0] as number),
       ruleGate_n20: gateOf(ga, gb, 20),
       ruleGate_n60: gateOf(ga, gb, 60),
+      ruleLrSlope: rule.slope!.values[0] as number,
     };
     const finalCold = val.length ? evalPhases(vars, val, m.perPhase.length, h, scorer, ctxDim, baseScale, false) : [];
     progress(1, 'done');

@@ -70,14 +70,20 @@ test('first-order gradients drop only the Hessian terms', () => {
   assert.notDeepEqual(Array.from(g1![1]!), Array.from(g2![1]!));
 });
 
-test('closed-form, autodiff and plain-JS refinement agree', () => {
+test('closed-form, autodiff and plain-JS refinement agree (with a step that grows with n)', () => {
+  // slope 0.7 at refN 3: n interactions scale every step by ((1+n)/4)^0.7, the same in both
+  const slope = 0.7;
+  const refN = 3;
   const viaTf = (scorer: Scorer) => tf.tidy(() => adaptTf(
-    { logLr: tf.tensor1d(meta0.logLr), logPull: tf.tensor1d(meta0.logPull), gate: tf.tensor1d(meta0.gate) },
-    tf.tensor2d(e0, [B, d]), tf.tensor3d(cs, [B, n, d]), tf.tensor2d(ys, [B, n]), { steps: 3, scorer },
+    { logLr: tf.tensor1d(meta0.logLr), logPull: tf.tensor1d(meta0.logPull), gate: tf.tensor1d(meta0.gate), lrSlope: tf.tensor1d([slope]) },
+    tf.tensor2d(e0, [B, d]), tf.tensor3d(cs, [B, n, d]), tf.tensor2d(ys, [B, n]), { steps: 3, scorer, refN },
   ).dataSync() as Float32Array);
   const a = viaTf(dotScorer);
   const b = viaTf(autodiffDot);
-  const mv = { lr: meta0.logLr.map(Math.exp), pull: Math.exp(meta0.logPull[0]!), gateA: meta0.gate[0]!, gateB: meta0.gate[1]! };
+  const mv = { lr: meta0.logLr.map(Math.exp), pull: Math.exp(meta0.logPull[0]!), gateA: meta0.gate[0]!, gateB: meta0.gate[1]!, lrSlope: slope, refN };
+  // and the slope is not a no-op
+  const flat = refineDotJs({ ...mv, lrSlope: 0 }, 3, e0.slice(0, d), Array.from({ length: n }, (_, j) => cs.slice(j * d, (j + 1) * d)), ys.slice(0, n));
+  assert.ok(Array.from(flat).some((v, k) => Math.abs(v - a[k]!) > 1e-4), 'slope changes the result');
   for (let i = 0; i < B; i++) {
     const js = refineDotJs(mv, 3, e0.slice(i * d, (i + 1) * d), Array.from({ length: n }, (_, j) => cs.slice((i * n + j) * d, (i * n + j + 1) * d)), ys.slice(i * n, (i + 1) * n));
     for (let k = 0; k < d; k++) {
