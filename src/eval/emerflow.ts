@@ -33,8 +33,12 @@ export interface EmerFlowEvalOpts {
 
 export const CROSSFIT_DEFAULTS: Omit<CrossFitOpts, 'seed'> = { folds: 4, epochs: 10, lr: 0.01, batch: 512, l2: 3e-2 };
 
-// lr picked on seed 1 from {0.3, 1, 3, 10} by warm-c AUC, the same rule as the baselines' warm-up lr
-export const PLAIN_DEFAULTS = { steps: 5, lr: 3, pull: 0 };
+// lr picked on seed 1 by warm-c AUC, the same rule as the baselines' warm-up lr: dot from {0.3, 1, 3, 10}
+// with 5 steps; deepfm with 20 steps (as many as the rule takes there) from {0.1, 0.3, 1}
+export const PLAIN_DEFAULTS: Record<Backbone['kind'], { steps: number; lr: number; pull: number }> = {
+  dot: { steps: 5, lr: 3, pull: 0 },
+  deepfm: { steps: 20, lr: 0.1, pull: 0 },
+};
 /** extra trainEmerFlow options: none, the eval trains with the service's defaults */
 export const HYPER_DEFAULTS: Partial<TrainOptions> = {};
 
@@ -124,7 +128,7 @@ export class EmerFlowMethod implements WarmMethod {
 
   async warm(_stage: number, rows: Row[]): Promise<void> {
     for (const r of rows) (this.seen.get(r.item) ?? this.seen.set(r.item, []).get(r.item)!).push(r);
-    const plain = this.o.plain ?? PLAIN_DEFAULTS;
+    const plain = this.o.plain ?? PLAIN_DEFAULTS[this.env.bb.kind];
     for (const [item, rs] of this.seen) {
       const ctx = this.ctxRows(rs);
       const inter = rs.map((r, i) => ({ ctx: ctx[i]!, label: r.label }));

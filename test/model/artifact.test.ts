@@ -1,6 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, trainEmerFlow, loadModel, validateArtifact, type ModelArtifact } from '../../src/model/index.js';
+import { initBackend, trainEmerFlow, loadModel, validateArtifact, type ModelArtifact, type Scorer } from '../../src/model/index.js';
+import { NON_DOT_DEFAULTS } from '../../src/model/train.js';
+import { tf } from '../../src/model/tf.js';
 import { syntheticSpace } from '../../src/model/synthetic.js';
 
 before(async () => {
@@ -54,4 +56,22 @@ test('training can be aborted', async () => {
 
 test('invalid artifacts are refused with a clear message', () => {
   assert.throws(() => validateArtifact({ format: 'other' } as unknown as ModelArtifact), /emerflow\/1/);
+});
+
+test('a non-dot scorer gets the non-dot defaults unless told otherwise; the learned slope is stored', async () => {
+  // the dot product written as a plain scorer (no dotProduct flag): the model treats it as non-dot
+  const plainDot: Scorer = { name: 'plain-dot', logits: (e, c) => tf.sum(tf.mul(e, c), 1) as tf.Tensor1D };
+  const { metaSteps: _m, ...rest } = quick;
+  const a = await trainEmerFlow(space.data, { seed: 2, encoder, ...rest, scorer: plainDot, crossFitContexts: false });
+  assert.equal(a.hyper.steps, NON_DOT_DEFAULTS.steps);
+  assert.equal(a.hyper.metaSteps, 0);
+  assert.equal(a.metrics.metaSteps, 0);
+  assert.ok(Math.abs(a.metrics.ruleLrSlope! - NON_DOT_DEFAULTS.initLrSlope!) < 1e-6, 'slope kept at its initial value without a meta stage');
+  const b = await trainEmerFlow(space.data, { seed: 2, encoder, ...quick, steps: 3, scorer: plainDot, crossFitContexts: false });
+  assert.equal(b.hyper.steps, 3);
+  assert.equal(b.metrics.metaSteps, quick.metaSteps);
+  // dot: the slope starts at 0 and is learned with the rest of the rule
+  const c = await trainEmerFlow(space.data, { seed: 2, encoder, ...quick });
+  assert.ok(c.weights['meta/lrSlope'], 'slope stored in the artifact');
+  assert.equal(c.hyper.steps, 5);
 });
