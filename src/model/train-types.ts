@@ -25,6 +25,7 @@ export interface Hyper {
   maxPhases: number; // phases replayed: n = 0, K, …, (maxPhases-1)·K
   steps: number; // inner gradient steps
   initStep: number; // initial per-dimension step, as a fraction of the Gauss–Newton step
+  initIsotropic: boolean; // one initial step size for every dimension (from the mean curvature)
   initPull: number; // initial pull towards the aligned embedding, in units of the mean curvature
   initGateA: number; // initial trust gate gate(n) = σ(a·log(1+n) + b): a
   initGateB: number; // … and b
@@ -55,6 +56,7 @@ export const DEFAULT_HYPER: Hyper = {
   maxPhases: 6,
   steps: 5,
   initStep: 0.03,
+  initIsotropic: false,
   initPull: 5,
   initGateA: 0,
   initGateB: 2,

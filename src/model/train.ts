@@ -22,21 +22,30 @@ export { DEFAULT_HYPER } from './train-types.js';
 
 /**
  * Defaults for scorers that are not a dot product (DeepFM-like), where the context row is not the
- * gradient and the curvature estimate is rougher: more inner steps, a larger first step, and a step
- * that grows with the number of interactions (×2 from 20 to 60). Picked on ML-100k/DeepFM seed 1 by
- * warm-up AUC (a/b/c), as the baselines' warm-up step sizes were: 5/10/20 steps at 0.03 gave
- * 0.7050/0.7113/0.7128, 0.7141/0.7218/0.7235, 0.7180/0.7289/0.7321; 20 steps at 0.05/0.07/0.1 gave
- * 0.7182/0.7310/0.7353, 0.7177/0.7318/0.7362, 0.7164/0.7315/0.7366; 0.05 with slope 0.65 gave
- * 0.7182/0.7318/0.7366. The dot defaults (train-types.ts) were picked the same way on the dot backbone.
+ * gradient: 20 inner steps of one step size for every dimension (0.05 of the Gauss–Newton step at
+ * the mean curvature; the per-dimension curvature estimate through an MLP sent low-gradient
+ * dimensions too far), a step that grows with the interaction count (×2 from 20 to 60), no pull, and
+ * a gate that opens with n (0.88 at 20, 0.99 at 60). Picked on ML-100k/DeepFM seed 1 by warm-up AUC
+ * (a/b/c), as the baselines' warm-up step sizes were; the dot defaults (train-types.ts) were picked
+ * the same way on the dot backbone. Seed 1, warm-a/b/c:
+ *   5 / 10 / 20 per-dimension steps at 0.03:    0.7050/0.7113/0.7128, 0.7141/0.7218/0.7235, 0.7180/0.7289/0.7321
+ *   20 per-dimension steps at 0.05 / 0.07 / 0.1: 0.7182/0.7310/0.7353, 0.7177/0.7318/0.7362, 0.7164/0.7315/0.7366
+ *   + slope 0.65 (0.05):                         0.7182/0.7318/0.7366
+ *   one step size, pull 5, gate 0.88 flat:        0.7179/0.7324/0.7374
+ *   one step size, no pull, gate opening (these): 0.7179/0.7340/0.7396
  *
  * The meta stage is off for them: replaying established items misleads it when the scorer's other
  * inputs were fitted on those same items. DeepFM's side-feature tables (title words, year, genres)
  * were, and with ~100 established items they nearly identify each one, so the item embedding looks
  * unneeded and meta-training learns to distrust interactions (seed 1: gate 0.88 → 0.57 at n = 60,
- * warm-a/b/c 0.7124/0.7198/0.7210 instead of 0.7182/0.7318/0.7366). A dot scorer's only other input
- * is the user vector, which is cross-fitted (crossfit.ts), so there the meta stage stays on.
+ * warm-a/b/c 0.7124/0.7198/0.7210 instead of 0.7182/0.7318/0.7366). Meta-training against rows whose
+ * side-feature tables were refitted per fold without the item did not rescue it (gate 0.43 at n = 20,
+ * warm-a 0.6966). A dot scorer's only other input is the user vector, which is cross-fitted
+ * (crossfit.ts), so there the meta stage stays on.
  */
-export const NON_DOT_DEFAULTS: Partial<Hyper> = { steps: 20, initStep: 0.05, initLrSlope: 0.65, metaSteps: 0 };
+export const NON_DOT_DEFAULTS: Partial<Hyper> = {
+  steps: 20, initStep: 0.05, initIsotropic: true, initPull: 0, initGateA: 2.8, initGateB: -6.5, initLrSlope: 0.65, metaSteps: 0,
+};
 
 /**
  * E[(∂s/∂e_k)²] per dimension over interactions of `items`, at their base
@@ -74,14 +83,14 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
 }
 
 /** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
-function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hyper, 'initStep' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>): Record<string, NamedWeight> {
+function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hyper, 'initStep' | 'initIsotropic' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>): Record<string, NamedWeight> {
   const { sq, m } = gradSquares(items, dim, scorer);
   // Hessian of the mean BCE ≈ 0.2·E[(∂s/∂e_k)²] per dimension (Gauss–Newton). Start at a small
   // fraction of a Newton step (a full one on 20 interactions overfits them),
   // with the gate nearly open: the outer loop then only has to improve on
   // plain gradient descent, not first undo a bad start.
-  const logLr = Float32Array.from(sq, (s) => Math.log(h.initStep / (0.2 * (s / Math.max(1, m)) + 1e-6)));
   const meanH = sq.reduce((a, s) => a + 0.2 * (s / Math.max(1, m)), 0) / dim;
+  const logLr = Float32Array.from(sq, (s) => Math.log(h.initStep / ((h.initIsotropic ? meanH : 0.2 * (s / Math.max(1, m))) + 1e-6)));
   return {
     'meta/logLr': { shape: [dim], values: logLr },
     'meta/logPull': { shape: [1], values: Float32Array.of(Math.log(h.initPull * meanH + 1e-6)) },
