@@ -1,7 +1,9 @@
 // The outbox relay: moves due rows of `tasks` into BullMQ. It wakes on NOTIFY from
 // the transaction that wrote them and also polls, so a lost notification, a Redis
 // outage or a killed worker only delays work. Several relays may run: rows are
-// claimed with FOR UPDATE SKIP LOCKED.
+// claimed with FOR UPDATE SKIP LOCKED. When the LISTEN connection dies (Postgres
+// restarted, a proxy cut it) the relay connects and listens again with backoff,
+// polling meanwhile.
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
@@ -9,7 +11,13 @@ import type { Db } from '../db/pool.js';
 import { claimDue, unclaim, TASKS_CHANNEL, type TaskRow } from '../db/tasks.js';
 import { jobId, type QueueName } from './queues.js';
 
-export interface RelayOptions { leaseMs: number; pollMs?: number; batch?: number }
+export interface RelayOptions {
+  leaseMs: number;
+  pollMs?: number;
+  batch?: number;
+  /** first wait before listening again after the LISTEN connection is lost; doubles up to 30 s */
+  relistenMs?: number;
+}
 
 export class OutboxRelay {
   private listener: pg.PoolClient | null = null;
@@ -17,16 +25,62 @@ export class OutboxRelay {
   private running = false;
   private again = false;
   private stopped = false;
+  private relistenTimer: NodeJS.Timeout | null = null;
+  private relistenDelay: number;
 
-  constructor(private db: Db, private queues: Record<QueueName, Queue>, private log: Logger, private opts: RelayOptions) {}
+  constructor(private db: Db, private queues: Record<QueueName, Queue>, private log: Logger, private opts: RelayOptions) {
+    this.relistenDelay = opts.relistenMs ?? 500;
+  }
 
   async start(): Promise<void> {
-    this.listener = await this.db.connect();
-    this.listener.on('notification', () => this.kick());
-    this.listener.on('error', (err) => this.log.warn({ err }, 'relay listener error'));
-    await this.listener.query(`LISTEN ${TASKS_CHANNEL}`);
+    await this.listen();
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
     this.kick();
+  }
+
+  /** true while a LISTEN connection is up (notifications arrive) */
+  get listening(): boolean {
+    return this.listener !== null;
+  }
+
+  private async listen(): Promise<void> {
+    const client = await this.db.connect();
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      client.release(err ?? true); // destroy it: never hand a dead connection back to the pool
+      if (this.stopped) return;
+      this.log.warn({ err: err?.message }, 'relay lost its LISTEN connection; polling until it listens again');
+      this.scheduleRelisten();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', () => this.kick());
+    try {
+      await client.query(`LISTEN ${TASKS_CHANNEL}`);
+    } catch (err) {
+      onLost(err as Error);
+      throw err;
+    }
+    if (lost) return;
+    this.listener = client;
+    this.relistenDelay = this.opts.relistenMs ?? 500;
+  }
+
+  private scheduleRelisten(): void {
+    if (this.stopped || this.relistenTimer) return;
+    const delay = this.relistenDelay;
+    this.relistenDelay = Math.min(this.relistenDelay * 2, 30_000);
+    this.relistenTimer = setTimeout(() => {
+      this.relistenTimer = null;
+      if (this.stopped || this.listener) return;
+      this.listen().then(() => {
+        this.log.info('relay listens again');
+        this.kick(); // notifications sent while it was deaf are lost: look now
+      }, () => this.scheduleRelisten());
+    }, delay);
   }
 
   /** Runs a pass now, or right after the one in progress. */
@@ -86,10 +140,17 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.relistenTimer) clearTimeout(this.relistenTimer);
     while (this.running) await new Promise((r) => setTimeout(r, 10));
-    if (this.listener) {
-      await this.listener.query(`UNLISTEN ${TASKS_CHANNEL}`).catch(() => {});
-      this.listener.release();
+    const l = this.listener;
+    if (l) {
+      this.listener = null;
+      await l.query(`UNLISTEN ${TASKS_CHANNEL}`).catch(() => {});
+      // its loss handlers would release it a second time
+      l.removeAllListeners('end');
+      l.removeAllListeners('error');
+      l.on('error', () => {});
+      l.release();
     }
   }
 }
