@@ -5,9 +5,9 @@ import crypto from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { withTx } from '../db/pool.js';
-import { getItem, recountInteractions, upsertItems } from '../db/items.js';
+import { deleteItem, getItem, recountInteractions, upsertItems } from '../db/items.js';
 import { appendEmbeddings, latestEmbeddings } from '../db/embeddings.js';
-import { enqueueTasks } from '../db/tasks.js';
+import { dropTasks, enqueueTasks } from '../db/tasks.js';
 import { taskKey } from '../jobs/queues.js';
 import { ErrorBody, notFound } from './errors.js';
 import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind } from './schemas.js';
@@ -82,5 +82,26 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       id: item.id, state: item.state, features: item.features, enrichment: item.enrichment, enrichError: item.enrichError, interactions: item.interactions,
       embedding: emb ? { version: emb.version, kind: emb.kind, interactions: emb.interactions, updatedAt: emb.updatedAt.toISOString() } : null,
     };
+  });
+
+  app.delete('/v1/spaces/:space/items/:id', {
+    schema: {
+      tags: ['items'],
+      summary: 'Remove an item with its vectors, embeddings, interactions and pending work',
+      description: 'A retry after success answers 404: the item is already gone.',
+      params: ItemParams, response: { 204: Type.Null(), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const space = await requireSpace(app.deps, req.params.space);
+    const id = req.params.id;
+    const gone = await withTx(app.deps.db, async (tx) => {
+      if (!(await deleteItem(tx, space.id, id))) return false;
+      await dropTasks(tx, (['enrich', 'embed', 'refine'] as const).map((q) => ({ queue: q, key: taskKey[q](space.id, id) })));
+      return true;
+    });
+    if (!gone) throw notFound(`item "${id}" in space "${space.id}"`);
+    // other API processes drop it from their lookup caches
+    await app.deps.publish(space.id, [id]);
+    return reply.status(204).send(null);
   });
 };

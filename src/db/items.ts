@@ -108,3 +108,14 @@ export async function emergingForReenrichment(db: Queryable, spaceId: string): P
   );
   return r.rows;
 }
+
+/**
+ * Forgets an item: its row, vectors and embeddings (ON DELETE CASCADE) and its interactions.
+ * False when there was no such item.
+ */
+export async function deleteItem(db: Queryable, spaceId: string, id: string): Promise<boolean> {
+  const r = await db.query(`DELETE FROM items WHERE space_id = $1 AND id = $2`, [spaceId, id]);
+  if (!r.rowCount) return false;
+  await db.query(`DELETE FROM interactions WHERE space_id = $1 AND item_id = $2`, [spaceId, id]);
+  return true;
+}

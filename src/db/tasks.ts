@@ -83,3 +83,12 @@ export async function taskStats(db: Queryable): Promise<{ queue: string; pending
   );
   return r.rows;
 }
+
+/** Drops pending work (a job already running finds its task gone and its item missing: a no-op). */
+export async function dropTasks(db: Queryable, tasks: { queue: string; key: string }[]): Promise<void> {
+  if (tasks.length === 0) return;
+  await db.query(
+    `DELETE FROM tasks t USING unnest($1::text[], $2::text[]) AS d(queue, key) WHERE t.queue = d.queue AND t.key = d.key`,
+    [tasks.map((t) => t.queue), tasks.map((t) => t.key)],
+  );
+}

@@ -80,3 +80,43 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
   const same = await post(app, '/v1/spaces', { id: 'movies', dim: 8, itemType: 'movie', scorer: 'dot' });
   assert.equal(same.statusCode, 200);
 });
+
+test('DELETE forgets an item: its embedding, interactions and pending work; others stay', async (t) => {
+  const svc = await startTestService(t);
+  const app = svc.app!;
+  const world = await seedSpace(app);
+  const [gone, kept] = [world.items[35]!, world.items[36]!];
+  await post(app, '/v1/spaces/movies/items', { items: [gone, kept].map((i) => ({ id: i.id, features: i.features })) });
+  await waitFor(() => embeddingOf(app, 'movies', gone.id), 'cold embedding');
+  await waitFor(() => embeddingOf(app, 'movies', kept.id), 'cold embedding');
+  const ev = (id: string, item: string) => ({ id, userId: 'u1', itemId: item, label: 1 });
+  await post(app, '/v1/spaces/movies/interactions', { events: [ev('g1', gone.id), ev('k1', kept.id)] });
+  // warm the lookup cache, so the delete has to reach it
+  assert.equal((await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [gone.id] })).json().embeddings.length, 1);
+
+  const del = await app.inject({ method: 'DELETE', url: `/v1/spaces/movies/items/${gone.id}` });
+  assert.equal(del.statusCode, 204);
+  assert.equal(del.body, '');
+  assert.equal((await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${gone.id}` })).statusCode, 404);
+  assert.equal(await embeddingOf(app, 'movies', gone.id), null);
+  await waitFor(async () => {
+    const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [gone.id] })).json();
+    return l.embeddings.length === 0 && l.missing?.includes(gone.id) ? l : null;
+  }, 'lookup to drop the deleted item', 5000);
+  const left = async (sql: string, id: string) => (await svc.db.query(sql, [id])).rows[0].n as number;
+  assert.equal(await left(`SELECT count(*)::int AS n FROM interactions WHERE item_id = $1`, gone.id), 0);
+  assert.equal(await left(`SELECT count(*)::int AS n FROM tasks WHERE key = 'movies/' || $1`, gone.id), 0);
+  assert.equal(await left(`SELECT count(*)::int AS n FROM item_vectors WHERE item_id = $1`, gone.id), 0);
+
+  // a retry, an unknown item, an unknown space
+  assert.equal((await app.inject({ method: 'DELETE', url: `/v1/spaces/movies/items/${gone.id}` })).statusCode, 404);
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/spaces/nope/items/x' })).statusCode, 404);
+  // the other item keeps everything, and refines with its event
+  const k = await waitFor(async () => { const e = await embeddingOf(app, 'movies', kept.id); return e?.kind === 'refined' ? e : null; }, 'the kept item refined');
+  assert.equal(k.interactions, 1);
+  assert.equal(await left(`SELECT count(*)::int AS n FROM interactions WHERE item_id = $1`, kept.id), 1);
+  // the same id can come back as a new item
+  assert.equal((await post(app, '/v1/spaces/movies/items', { items: [{ id: gone.id, features: gone.features }] })).statusCode, 202);
+  const back = await waitFor(() => embeddingOf(app, 'movies', gone.id), 'the re-added item embedded');
+  assert.equal(back.kind, 'cold');
+});
