@@ -46,6 +46,7 @@ export interface Hyper {
   evalEvery: number;
   metaPatience: number; // in evaluations
   valFraction: number;
+  shrinkCold: boolean; // shrink the aligner towards the mean by out-of-fold loss (shrink.ts)
   folds: number; // cross-fitting folds for out-of-fold adaptation starts (0/1 = off)
 }
 
@@ -77,6 +78,7 @@ export const DEFAULT_HYPER: Hyper = {
   evalEvery: 10,
   metaPatience: 15,
   valFraction: 0.15,
+  shrinkCold: false,
   folds: 4,
 };
 

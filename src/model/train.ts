@@ -12,6 +12,7 @@ import { prepareItems, splitItems, type PreparedItem } from './tasks.js';
 import { toVariables, snapshot, disposeVars } from './vars.js';
 import { trainAligner } from './train-aligner.js';
 import { setOutOfFoldDeltas } from './oof.js';
+import { shrinkAligner } from './shrink.js';
 import { crossFitDotContexts } from './crossfit.js';
 import { trainMeta, evalPhases } from './train-meta.js';
 import { gateOf } from './refine-rule.js';
@@ -44,7 +45,7 @@ export { DEFAULT_HYPER } from './train-types.js';
  * (crossfit.ts), so there the meta stage stays on.
  */
 export const NON_DOT_DEFAULTS: Partial<Hyper> = {
-  steps: 20, initStep: 0.05, initIsotropic: true, initPull: 0, initGateA: 2.8, initGateB: -6.5, initLrSlope: 0.65, metaSteps: 0,
+  steps: 20, initStep: 0.05, initIsotropic: true, initPull: 0, initGateA: 2.8, initGateB: -6.5, initLrSlope: 0.65, metaSteps: 0, shrinkCold: true,
 };
 
 /**
@@ -140,6 +141,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     const t0 = Date.now();
     const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.2 * f, 'align'), opts.signal);
     const oofFlops = setOutOfFoldDeltas(vars, train, val, ctxDim, scorer, h, baseScale, meanBase, rng, (f) => progress(0.2 + 0.3 * f, 'cross-fit'), opts.signal);
+    const shrink = h.shrinkCold ? shrinkAligner(vars, train, ctxDim, scorer, meanBase, 200) : null;
     const t1 = Date.now();
     const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
     const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.5 + 0.5 * f, 'meta'), opts.signal);
@@ -176,6 +178,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       approxGflop: (a.flops + oofFlops + m.flops) / 1e9,
       ...cfMetrics,
       ...ruleMetrics,
+      ...(shrink ? { coldShrink: shrink.alpha } : {}),
     };
     m.perPhase.forEach((l, p) => { metrics[`valQueryLoss_n${p * h.k}`] = l; });
     // Same phases scored with the stage-1 aligner and no refinement: the gain the meta stage bought.

@@ -1,0 +1,60 @@
+// Cold-start shrinkage towards the mean base embedding. With ~100 established items the aligner can
+// learn text → embedding patterns that do not carry over to new items, and a validation set of ~15
+// items does not always notice (ML-100k/DeepFM seed 3: cold AUC 0.6453 with the aligner, 0.6553 with
+// the mean embedding). The out-of-fold predictions (oof.ts: each training item predicted by an
+// aligner that never saw it) measure what the aligner is worth on items it has not seen: pick how
+// far to move from the mean towards the aligner's output by the training items' logistic loss on
+// their own interactions, and fold that into the aligner's weights.
+import { tf } from './tf.js';
+import { alignForward } from './aligner.js';
+import type { Scorer } from './scorer.js';
+import type { PreparedItem } from './tasks.js';
+import type { Vars } from './vars.js';
+import { concat } from './plain-refine.js';
+
+export const SHRINK_GRID = [0, 0.25, 0.5, 0.75, 1];
+
+/** mean logistic loss of cold embeddings E[i] on rows (item index, ctx, label) */
+function coldLoss(E: Float32Array[], rows: { i: number; ctx: Float32Array; y: number }[], ctxDim: number, scorer: Scorer): number {
+  const d = E[0]!.length;
+  let sum = 0;
+  for (let s = 0; s < rows.length; s += 8192) {
+    const chunk = rows.slice(s, s + 8192);
+    const l = tf.tidy(() => {
+      const z = scorer.logits(tf.tensor2d(concat(chunk.map((r) => E[r.i]!)), [chunk.length, d]), tf.tensor2d(concat(chunk.map((r) => r.ctx)), [chunk.length, ctxDim]));
+      const y = tf.tensor1d(chunk.map((r) => r.y));
+      return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z)));
+    });
+    sum += l.dataSync()[0] as number;
+    l.dispose();
+  }
+  return sum / Math.max(1, rows.length);
+}
+
+/**
+ * Picks α in SHRINK_GRID for cold = mean + α·(align(r) − mean), scored on out-of-fold predictions
+ * (align(r) + delta), and rewrites the aligner so that align(r) is the shrunk embedding. Items
+ * without `delta` (no cross-fitting) leave the aligner as it is (α = 1).
+ */
+export function shrinkAligner(vars: Vars, train: PreparedItem[], ctxDim: number, scorer: Scorer, meanBase: Float32Array, perItem: number): { alpha: number; losses: number[] } {
+  const items = train.filter((it) => it.delta && it.ctx.length > 0);
+  if (items.length < 2) return { alpha: 1, losses: [] };
+  const d = meanBase.length;
+  const out = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, items[0]!.r.length])));
+  const flat = out.dataSync() as Float32Array;
+  out.dispose();
+  const oof = items.map((it, i) => Float32Array.from({ length: d }, (_, k) => (flat[i * d + k] as number) + (it.delta![k] as number)));
+  const rows = items.flatMap((it, i) => it.ctx.slice(0, perItem).map((ctx, j) => ({ i, ctx, y: it.labels[j] as number })));
+  const losses = SHRINK_GRID.map((a) => coldLoss(oof.map((e) => e.map((v, k) => (meanBase[k] as number) + a * (v - (meanBase[k] as number)))), rows, ctxDim, scorer));
+  const best = losses.indexOf(Math.min(...losses));
+  const alpha = SHRINK_GRID[best] as number;
+  if (alpha !== 1) {
+    tf.tidy(() => {
+      for (const name of ['align/Wlin', 'align/W2']) vars[name]?.assign(tf.mul(vars[name]!, alpha));
+      vars['align/b']!.assign(tf.add(tf.mul(vars['align/b']!, alpha), tf.mul(tf.tensor1d(meanBase), 1 - alpha)));
+    });
+    // meta-training starts from the shrunk out-of-fold prediction: m + α(oof − m) = shrunk + α·delta
+    for (const it of train) if (it.delta) it.delta = it.delta.map((v) => v * alpha);
+  }
+  return { alpha, losses };
+}
