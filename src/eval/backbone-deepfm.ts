@@ -9,6 +9,7 @@ import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
 import { mulberry32 } from './rng.js';
 import type { Scorer } from '../model/index.js';
+import { concat } from '../model/plain-refine.js';
 
 interface Params {
   userId: tf.Tensor2D; itemId: tf.Tensor2D;
@@ -85,7 +86,7 @@ export class DeepFMBackbone implements Backbone {
       const chunk = rows.slice(i, i + 4096);
       const ur = userRows?.slice(i, i + 4096);
       const m = tf.tidy(() => contextRows(this.p, this.c, tf.tensor1d(chunk.map((r) => r.user - 1), 'int32'), tf.tensor1d(chunk.map((r) => r.item - 1), 'int32'),
-        ur ? tf.tensor2d(concatRows(ur), [ur.length, this.dim]) : undefined));
+        ur ? tf.tensor2d(concat(ur), [ur.length, this.dim]) : undefined));
       const w = m.shape[1];
       const v = m.dataSync() as Float32Array;
       for (let j = 0; j < chunk.length; j++) out.push(v.slice(j * w, (j + 1) * w));
@@ -99,12 +100,6 @@ export class DeepFMBackbone implements Backbone {
   }
 }
 
-function concatRows(rows: Float32Array[]): Float32Array {
-  const d = rows[0]?.length ?? 0;
-  const out = new Float32Array(rows.length * d);
-  rows.forEach((r, i) => out.set(r, i * d));
-  return out;
-}
 
 export async function trainDeepFM(rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<DeepFMBackbone> {
   const k = o.dim;

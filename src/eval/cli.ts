@@ -1,11 +1,9 @@
 // `npm run eval -- --dataset ml-100k --data ../shared/data --seeds 1,2,3 --out <dir>`
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEval, type EvalOptions } from './run.js';
 import { ALL_METHODS, type MethodName } from './methods.js';
-import { renderMarkdown } from './report-md.js';
-import { renderSvg } from './report-svg.js';
+import { writeReport } from './write-report.js';
 
 const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data] [--seeds 1,2,3] [--out eval-out]
   [--backbone dot|deepfm] [--text llm|imdb|none] [--methods ${ALL_METHODS.join(',')}]
@@ -75,12 +73,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const res = await runEval(opts);
-  mkdirSync(opts.out, { recursive: true });
-  const command = `npm run eval -- ${process.argv.slice(2).join(' ')}`;
-  writeFileSync(join(opts.out, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
-  writeFileSync(join(opts.out, 'results.md'), renderMarkdown(res, command));
-  writeFileSync(join(opts.out, 'auc.svg'), renderSvg(res));
-  process.stdout.write(`${renderMarkdown(res, command)}\nwrote ${opts.out}/results.json, results.md, auc.svg in ${res.seconds}s\n`);
+  writeReport(opts.out, res, `npm run eval -- ${process.argv.slice(2).join(' ')}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {

@@ -39,8 +39,6 @@ export const PLAIN_DEFAULTS: Record<Backbone['kind'], { steps: number; lr: numbe
   dot: { steps: 5, lr: 3, pull: 0 },
   deepfm: { steps: 20, lr: 0.3, pull: 0 },
 };
-/** extra trainEmerFlow options: none, the eval trains with the service's defaults */
-export const HYPER_DEFAULTS: Partial<TrainOptions> = {};
 
 export class EmerFlowMethod implements WarmMethod {
   readonly name: string;
@@ -113,7 +111,6 @@ export class EmerFlowMethod implements WarmMethod {
       encoder: encoder.state(),
       k: split.k,
       scorer: this.scorer,
-      ...HYPER_DEFAULTS,
       ...o.hyper,
       onProgress: (f) => env.onProgress?.(cf ? 0.2 + 0.8 * f : f),
     });

@@ -1,10 +1,9 @@
 // `npm run eval:merge -- --out <dir> <run-dir> <run-dir> …`: one report from per-seed runs (merge.ts).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mergeResults } from './merge.js';
-import { renderMarkdown } from './report-md.js';
-import { renderSvg } from './report-svg.js';
+import { writeReport } from './write-report.js';
 import type { EvalResults } from './run.js';
 
 const USAGE = 'usage: npm run eval:merge -- --out <dir> <run-dir> <run-dir> …  (each run-dir holds a results.json of the same evaluation, other seeds)';
@@ -16,14 +15,7 @@ function main(): void {
     process.exit(2);
   }
   const parts = positionals.map((d) => JSON.parse(readFileSync(join(resolve(d), 'results.json'), 'utf8')) as EvalResults);
-  const res = mergeResults(parts);
-  const out = resolve(values.out);
-  mkdirSync(out, { recursive: true });
-  const command = `npm run eval:merge -- ${process.argv.slice(2).join(' ')}`;
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
-  writeFileSync(join(out, 'results.md'), renderMarkdown(res, command));
-  writeFileSync(join(out, 'auc.svg'), renderSvg(res));
-  process.stdout.write(`${renderMarkdown(res, command)}\nwrote ${out}/results.json, results.md, auc.svg\n`);
+  writeReport(resolve(values.out), mergeResults(parts), `npm run eval:merge -- ${process.argv.slice(2).join(' ')}`);
 }
 
 try {

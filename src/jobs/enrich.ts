@@ -3,21 +3,15 @@
 // the answer and schedules a re-embedding. The item already has (or will get) a cold
 // embedding from raw features; this only makes it better, so an LLM outage delays
 // nothing else: the task waits in Postgres with its backoff.
-import crypto from 'node:crypto';
 import type { Job } from 'bullmq';
 import { getSpace, setAuxFeatures } from '../db/spaces.js';
 import { getItem, setEnrichment, setEnrichError } from '../db/items.js';
 import { enqueueTasks } from '../db/tasks.js';
 import { withTx } from '../db/pool.js';
-import { LlmError } from '../llm/index.js';
+import { LlmError, auxHash } from '../llm/index.js';
 import type { JobDeps } from './deps.js';
 import { PermanentError, RetryLater, taskProcessor } from './run-task.js';
 import { taskKey, type JobData } from './queues.js';
-
-/** Identifies an auxiliary-feature list, whatever order jsonb gives its keys back in. */
-export function auxHash(aux: { name: string; description: string }[]): string {
-  return crypto.createHash('sha256').update(JSON.stringify(aux.map((f) => [f.name, f.description]))).digest('hex').slice(0, 16);
-}
 
 export function enrichProcessor(deps: JobDeps): (job: Job<JobData<'enrich'>>) => Promise<unknown> {
   return taskProcessor('enrich', deps, async ({ payload, job, done }) => {

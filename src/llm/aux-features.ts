@@ -10,6 +10,11 @@ import { structuredChat } from './structured.js';
 import type { AuxFeature, AuxFeaturesAnswer, Logger } from './types.js';
 
 export const MAX_AUX_FEATURES = 16;
+
+/** Identifies an auxiliary-feature list, whatever order jsonb gives its keys back in. */
+export function auxHash(aux: readonly { name: string; description: string }[]): string {
+  return sha256(JSON.stringify(aux.map((f) => [f.name, f.description]))).slice(0, 16);
+}
 const MAX_NAME_CHARS = 48;
 const MAX_DESCRIPTION_CHARS = 200;
 

@@ -5,7 +5,7 @@ export { LlmError, isLlmError, LLM_FAILURE_KINDS, parseRetryAfter, type LlmFailu
 export { MemoryLlmCache, cacheKey, sha256, type LlmCache } from './cache.js';
 export { createLlmClient, type LlmClient } from './client.js';
 export type { AuxFeature, AuxFeaturesAnswer, Enrichment, TextEncoder, TokenUsage } from './types.js';
-export { normaliseAuxFeatures, normaliseFeatureName, MAX_AUX_FEATURES } from './aux-features.js';
+export { normaliseAuxFeatures, normaliseFeatureName, auxHash, MAX_AUX_FEATURES } from './aux-features.js';
 export { AUX_PROMPT_VERSION, ENRICH_PROMPT_VERSION, sanitiseText } from './prompts.js';
 export { enrichmentSchema, validate as validateAgainstSchema, type JsonSchema } from './schema.js';
 export { EMBEDDINGS_ENCODER_VERSION } from './embeddings-encoder.js';

@@ -34,9 +34,9 @@ export interface MetaValues {
   refN: number;
 }
 
-/** ((1+n)/(1+refN))^slope: how the step grows with the number of interactions */
-export function stepScale(slope: number, n: number, refN: number): number {
-  return Math.exp(slope * Math.log((1 + n) / (1 + refN)));
+/** log((1+n)/(1+refN)): the step is × exp(slope · this), growing with the number of interactions */
+function logCount(n: number, refN: number): number {
+  return Math.log((1 + n) / (1 + refN));
 }
 
 export function gateOf(a: number, b: number, n: number): number {
@@ -75,7 +75,7 @@ export function adaptTf(
 ): tf.Tensor2D {
   const n = C.shape[1];
   if (n === 0) return E0;
-  const logLr = meta.lrSlope ? tf.add(meta.logLr, tf.mul(meta.lrSlope, Math.log((1 + n) / (1 + (opts.refN ?? 0))))) : meta.logLr;
+  const logLr = meta.lrSlope ? tf.add(meta.logLr, tf.mul(meta.lrSlope, logCount(n, opts.refN ?? 0))) : meta.logLr;
   const lr = tf.exp(logLr);
   const pull = tf.div(tf.exp(meta.logPull), 1 + n);
   let E = E0;
@@ -106,7 +106,7 @@ export function refineDotJs(
   const e = Float64Array.from(e0);
   const g = new Float64Array(d);
   const pull = meta.pull / (1 + n);
-  const scale = stepScale(meta.lrSlope, n, meta.refN);
+  const scale = Math.exp(meta.lrSlope * logCount(n, meta.refN));
   for (let s = 0; s < steps; s++) {
     g.fill(0);
     for (let j = 0; j < n; j++) {

@@ -83,7 +83,7 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   return { sq, m: C.length };
 }
 
-/** Initial rule: near-Newton per-dimension steps for the mean logistic loss, a mild pull, a half-open gate. */
+/** Initial rule from the hyper-parameters: a fraction of the Gauss–Newton step (per dimension or one for all), pull, gate and slope. */
 function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hyper, 'initStep' | 'initIsotropic' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>): Record<string, NamedWeight> {
   const { sq, m } = gradSquares(items, dim, scorer);
   // Hessian of the mean BCE ≈ 0.2·E[(∂s/∂e_k)²] per dimension (Gauss–Newton). Start at a small
@@ -102,13 +102,11 @@ function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hy
 
 export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Promise<ModelArtifact> {
   await ensureGradients();
-  const h: Hyper = { ...DEFAULT_HYPER };
+  const scorer = opts.scorer ?? dotScorer;
+  // Defaults by scorer kind, then what the caller set.
+  const h: Hyper = { ...DEFAULT_HYPER, ...(scorer.dotProduct ? {} : NON_DOT_DEFAULTS) };
   for (const key of Object.keys(DEFAULT_HYPER) as (keyof Hyper)[]) {
     if (opts[key] !== undefined) (h as unknown as Record<string, unknown>)[key] = opts[key];
-  }
-  const scorer = opts.scorer ?? dotScorer;
-  if (!scorer.dotProduct) {
-    for (const [key, v] of Object.entries(NON_DOT_DEFAULTS) as [keyof Hyper, never][]) if (opts[key] === undefined) h[key] = v;
   }
   const started = Date.now();
   const rng = makeRng(opts.seed);
