@@ -18,6 +18,7 @@ import { initBackend, type BackendInfo } from './model/index.js';
 import { createLlmClient, llmOptionsFromConfig, type LlmClient } from './llm/index.js';
 import { createQueues } from './jobs/queues.js';
 import { OutboxRelay } from './jobs/relay.js';
+import { Sweeper } from './jobs/sweeper.js';
 import { ModelCache } from './jobs/model-cache.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
 
@@ -26,6 +27,7 @@ export interface Service {
   db: Db;
   app: FastifyInstance | null;
   relay: OutboxRelay;
+  sweeper: Sweeper;
   workers: Workers | null;
   llm: LlmClient | null;
   backend: BackendInfo;
@@ -74,9 +76,9 @@ export async function startService(config: Config, log: Logger, opts: { logReque
 
     // Producers fail fast when Redis is down (the task stays in Postgres); see CONVENTIONS.md #12.
     const producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    producer.on('error', () => {});
+    producer.on('error', (err) => log.debug({ err: err.message }, 'producer Redis connection error'));
     closers.push(async () => { producer.disconnect(); });
-    const queues = createQueues(producer, config.QUEUE_PREFIX);
+    const queues = createQueues(producer, config.QUEUE_PREFIX, log);
     closers.push(async () => { await Promise.all(Object.values(queues).map((q) => q.close())); });
 
     const cache = new EmbeddingCache(config.LOOKUP_CACHE_ITEMS);
@@ -84,14 +86,23 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     closers.push(() => publisher.close());
     const publish = async (space: string, ids: string[]) => { cache.invalidate(space, ids); await publisher.publish(space, ids); };
 
-    const relay = new OutboxRelay(db, queues, log.child({ part: 'relay' }), { leaseMs: config.TASK_LEASE_MS });
+    const relay = new OutboxRelay(db, queues, log.child({ part: 'relay' }), {
+      batch: { refine: config.REFINE_BATCH, embed: config.EMBED_BATCH, enrich: 1, train: 1 },
+      maxWaitingJobs: config.RELAY_MAX_WAITING_JOBS,
+      pollMs: config.RELAY_POLL_MS,
+    });
     await relay.start();
     closers.push(() => relay.stop());
+    const sweeper = new Sweeper(db, queues, log.child({ part: 'sweeper' }), {
+      leaseMs: config.TASK_LEASE_MS, keepVersions: config.EMBEDDING_KEEP_VERSIONS, onReleased: () => relay.kick(),
+    });
+    sweeper.start();
+    closers.push(async () => sweeper.stop());
 
     let workers: Workers | null = null;
     if (config.ROLE !== 'api') {
       const models = new ModelCache(db, llm);
-      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX);
+      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX, () => relay.kick());
       closers.push(() => workers!.close());
     }
 
@@ -103,7 +114,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
         opts.logRequests === false ? false : log);
       closers.push(() => app!.close());
     }
-    return { config, db, app, relay, workers, llm, backend, close: closeAll };
+    return { config, db, app, relay, sweeper, workers, llm, backend, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -3,11 +3,7 @@
 // task (coalesced however many events it received).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { withTx } from '../db/pool.js';
-import { insertEvents } from '../db/interactions.js';
-import { addInteractionCounts } from '../db/items.js';
-import { enqueueTasks } from '../db/tasks.js';
-import { taskKey } from '../jobs/queues.js';
+import { recordEvents } from '../pipeline/record-events.js';
 import { ApiError, ErrorBody } from './errors.js';
 import { Id, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
@@ -36,14 +32,6 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
       return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
     });
-    const accepted = await withTx(app.deps.db, async (tx) => {
-      const perItem = await insertEvents(tx, space.id, parsed);
-      const emerging = await addInteractionCounts(tx, space.id, perItem);
-      await enqueueTasks(tx, 'refine', emerging.map((id) => ({ key: taskKey.refine(space.id, id), payload: { space: space.id, item: id, requestId: req.id } })));
-      let n = 0;
-      for (const c of perItem.values()) n += c;
-      return n;
-    });
-    return reply.status(202).send({ accepted, duplicates: events.length - accepted });
+    return reply.status(202).send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }));
   });
 };

@@ -1,13 +1,10 @@
 // /v1/spaces: one recommender's embedding space, its model and its counts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createSpace, getSpace, setAuxFeatures, spaceCounts, type SpaceRow } from '../db/spaces.js';
+import { createSpace, getSpace, spaceCounts, type SpaceRow } from '../db/spaces.js';
 import { getModel } from '../db/models.js';
-import { withTx } from '../db/pool.js';
-import { emergingForReenrichment } from '../db/items.js';
-import { enqueueTasks } from '../db/tasks.js';
-import { taskKey } from '../jobs/queues.js';
-import { auxHash, normaliseAuxFeatures } from '../llm/index.js';
+import { normaliseAuxFeatures } from '../llm/index.js';
+import { replaceAuxFeatures } from '../pipeline/replace-aux-features.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
@@ -71,16 +68,7 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const features = normaliseAuxFeatures(req.body.features);
     if (features.length === 0) throw new ApiError(400, 'invalid_request', 'body.features has no usable feature name');
     const spaceId = req.params.space;
-    const llm = !!app.deps.config.LLM_BASE_URL;
-    const found = await withTx(app.deps.db, async (tx) => {
-      if (!(await setAuxFeatures(tx, spaceId, features, 'user'))) return false;
-      // Enrichments made for the old list are redone with the new one (the old ones stay visible meanwhile).
-      if (llm) {
-        const items = await emergingForReenrichment(tx, spaceId);
-        await enqueueTasks(tx, 'enrich', items.map((i) => ({ key: taskKey.enrich(spaceId, i.id), payload: { space: spaceId, item: i.id, hash: i.contentHash, auxHash: auxHash(features), requestId: req.id } })));
-      }
-      return true;
-    });
+    const found = await replaceAuxFeatures(app.deps.db, spaceId, features, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
     if (!found) throw notFound(`space "${spaceId}"`);
     return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
   });

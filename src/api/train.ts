@@ -1,12 +1,9 @@
 // Training: POST starts a run (a task in Postgres, a job in BullMQ); GET /v1/jobs/:id
 // reads the run's record, which outlives Redis.
-import crypto from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { withTx } from '../db/pool.js';
-import { createRun, getRun } from '../db/train-runs.js';
-import { enqueueTasks } from '../db/tasks.js';
-import { taskKey } from '../jobs/queues.js';
+import { getRun } from '../db/train-runs.js';
+import { requestTraining } from '../pipeline/request-training.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
@@ -29,16 +26,13 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (req, reply) => {
     const space = await requireSpace(app.deps, req.params.space);
-    const run = crypto.randomUUID();
     // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
     const body = (req.body ?? {}) as { seed?: unknown };
     if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
     if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0)) throw new ApiError(400, 'invalid_request', 'body.seed must be a non-negative integer');
     const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
-    await withTx(app.deps.db, async (tx) => {
-      await createRun(tx, run, space.id);
-      await enqueueTasks(tx, 'train', [{ key: taskKey.train(space.id, run), payload: { space: space.id, run, seed, requestId: req.id } }]);
-    });
+    // While a run of this space is queued or running, asking again answers that run.
+    const { run } = await requestTraining(app.deps.db, space.id, seed, { requestId: req.id });
     return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
   });
 

@@ -1,5 +1,8 @@
-// Embedding versions. Rows are only appended; items.embedding_version points at the
-// newest, which is what lookups serve.
+// Embedding versions. Rows are appended; items.embedding_version points at the newest,
+// which is what lookups serve; older versions beyond the newest few are pruned.
+// The pipeline's writes are guarded: each commits only if what its job read is still
+// current (docs/DESIGN.md, "Guarded writes"); a write that is not is dropped, and the
+// returned rows say which were written.
 import type { Queryable } from './pool.js';
 import type { ItemState } from './items.js';
 import { fromBytes, toBytes } from './vectors.js';
@@ -7,7 +10,7 @@ import { fromBytes, toBytes } from './vectors.js';
 export type EmbeddingKind = 'base' | 'cold' | 'refined';
 export interface EmbeddingRow { id: string; vector: Float32Array; version: number; kind: EmbeddingKind; interactions: number; modelVersion: number | null; updatedAt: Date }
 
-/** Writes a new version for each item in one statement and moves the items to `state`. */
+/** Writes a new version for each item in one statement and moves the items to `state` (unguarded: base vectors). */
 export async function appendEmbeddings(
   db: Queryable, spaceId: string, kind: EmbeddingKind, state: ItemState,
   rows: { id: string; vector: ArrayLike<number>; interactions?: number; modelId?: number | null }[],
@@ -41,15 +44,6 @@ export async function latestEmbeddings(db: Queryable, spaceId: string, ids: stri
   return r.rows.map((row) => ({ ...row, vector: fromBytes(row.vector) }));
 }
 
-/** The item's newest cold embedding made by `modelId`: where refinement starts from. */
-export async function coldEmbedding(db: Queryable, spaceId: string, itemId: string, modelId: number): Promise<Float32Array | null> {
-  const r = await db.query<{ vector: Buffer }>(
-    `SELECT vector FROM embeddings WHERE space_id = $1 AND item_id = $2 AND kind = 'cold' AND model_id = $3 ORDER BY version DESC LIMIT 1`,
-    [spaceId, itemId, modelId],
-  );
-  return r.rows[0] ? fromBytes(r.rows[0].vector) : null;
-}
-
 /** Base embeddings of established items, for training. */
 export async function baseEmbeddings(db: Queryable, spaceId: string): Promise<Map<string, Float32Array>> {
   const r = await db.query<{ id: string; vector: Buffer }>(
@@ -59,4 +53,95 @@ export async function baseEmbeddings(db: Queryable, spaceId: string): Promise<Ma
     [spaceId],
   );
   return new Map(r.rows.map((row) => [row.id, fromBytes(row.vector)]));
+}
+
+/** What an embed or refine job read of one item, to be still current when it writes. */
+export interface ReadStamp { id: string; incarnation: number; rev: number; watermark: number }
+
+/**
+ * The embed step's write: the new cold embedding of each item (kept on the item, where
+ * refinement starts from) and the version it serves: `served` (refined from the item's
+ * events when it has scored ones, else the cold vector). Commits per item only if it is the
+ * same incarnation, still emerging, its text is the rev that was encoded, and it does not
+ * already serve this model's embedding of this rev from as many events.
+ */
+export async function writeColdEmbeddings(
+  db: Queryable, spaceId: string, modelId: number,
+  rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[],
+): Promise<{ id: string; version: number }[]> {
+  if (rows.length === 0) return [];
+  const r = await db.query<{ id: string; version: number }>(
+    `WITH b AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::int[], $6::int[], $7::bytea[], $8::bytea[], $9::int[])
+                AS t(id, incarnation, rev, watermark, cold, served, n)),
+     upd AS (
+       UPDATE items i SET cold_vector = b.cold, cold_model = $2, cold_rev = b.rev, emb_watermark = b.watermark,
+         embedding_version = coalesce(i.embedding_version, 0) + 1, updated_at = now(),
+         state = CASE WHEN b.n > 0 THEN 'warming' ELSE 'cold' END
+       FROM b
+       WHERE i.space_id = $1 AND i.id = b.id AND i.incarnation = b.incarnation AND i.rev = b.rev AND i.state <> 'established'
+         AND NOT (i.cold_model IS NOT DISTINCT FROM $2 AND i.cold_rev = b.rev AND i.emb_watermark >= b.watermark)
+       RETURNING i.id, i.embedding_version)
+     INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
+     SELECT $1, upd.id, upd.embedding_version, CASE WHEN b.n > 0 THEN 'refined' ELSE 'cold' END, b.served, b.n, $2
+     FROM upd JOIN b ON b.id = upd.id
+     RETURNING item_id AS id, version`,
+    [spaceId, modelId, rows.map((x) => x.id), rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
+      rows.map((x) => toBytes(x.cold)), rows.map((x) => toBytes(x.served)), rows.map((x) => x.interactions)],
+  );
+  return r.rows;
+}
+
+/**
+ * The refine step's write: a refined version per item. Commits per item only if it is the
+ * same incarnation, still emerging, refined from the cold embedding it still has (this
+ * model, this rev), and from more events than the version it serves (the watermark rises).
+ */
+export async function writeRefinedEmbeddings(
+  db: Queryable, spaceId: string, modelId: number,
+  rows: (ReadStamp & { vector: Float32Array; interactions: number })[],
+): Promise<{ id: string; version: number }[]> {
+  if (rows.length === 0) return [];
+  const r = await db.query<{ id: string; version: number }>(
+    `WITH b AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::int[], $6::int[], $7::bytea[], $8::int[])
+                AS t(id, incarnation, rev, watermark, vec, n)),
+     upd AS (
+       UPDATE items i SET emb_watermark = b.watermark, embedding_version = coalesce(i.embedding_version, 0) + 1,
+         state = 'warming', updated_at = now()
+       FROM b
+       WHERE i.space_id = $1 AND i.id = b.id AND i.incarnation = b.incarnation AND i.state <> 'established'
+         AND i.cold_model = $2 AND i.cold_rev = b.rev AND b.watermark > i.emb_watermark
+       RETURNING i.id, i.embedding_version)
+     INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
+     SELECT $1, upd.id, upd.embedding_version, 'refined', b.vec, b.n, $2 FROM upd JOIN b ON b.id = upd.id
+     RETURNING item_id AS id, version`,
+    [spaceId, modelId, rows.map((x) => x.id), rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
+      rows.map((x) => toBytes(x.vector)), rows.map((x) => x.interactions)],
+  );
+  return r.rows;
+}
+
+/**
+ * Retention: keeps the newest `keep` versions of each written item and deletes older ones.
+ * The served version is never among those deleted, so lookups never see a gap.
+ */
+export async function pruneVersions(db: Queryable, spaceId: string, written: { id: string; version: number }[], keep: number): Promise<number> {
+  const old = written.filter((w) => w.version > keep);
+  if (old.length === 0) return 0;
+  const r = await db.query(
+    `DELETE FROM embeddings e USING unnest($2::text[], $3::int[]) AS w(id, version)
+     WHERE e.space_id = $1 AND e.item_id = w.id AND e.version <= w.version - $4`,
+    [spaceId, old.map((w) => w.id), old.map((w) => w.version), keep],
+  );
+  return r.rowCount ?? 0;
+}
+
+/** Versions beyond the newest `keep` of any item (left by older releases): deleted in bounded batches. */
+export async function pruneOldVersions(db: Queryable, keep: number, limit: number): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM embeddings WHERE ctid IN (
+       SELECT e.ctid FROM embeddings e JOIN items i ON i.space_id = e.space_id AND i.id = e.item_id
+       WHERE e.version <= i.embedding_version - $1 LIMIT $2)`,
+    [keep, limit],
+  );
+  return r.rowCount ?? 0;
 }

@@ -27,7 +27,7 @@ export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[
      SELECT $1, t.id, t.features, t.hash, CASE WHEN t.established THEN 'established' ELSE 'received' END
      FROM unnest($2::text[], $3::jsonb[], $4::text[], $5::boolean[]) AS t(id, features, hash, established)
      ON CONFLICT (space_id, id) DO UPDATE
-       SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash, updated_at = now(),
+       SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash, updated_at = now(), rev = items.rev + 1,
            -- an emerging item keeps serving its current embedding while the pipeline re-runs;
            -- an established item updated without a vector keeps its base embedding
            state = CASE WHEN EXCLUDED.state = 'established' THEN 'established' ELSE items.state END
@@ -52,12 +52,13 @@ export async function getItem(db: Queryable, spaceId: string, id: string): Promi
 /** Adds newly stored interactions to items' counters; returns the emerging ones touched. */
 export async function addInteractionCounts(db: Queryable, spaceId: string, counts: Map<string, number>): Promise<string[]> {
   if (counts.size === 0) return [];
+  const ids = [...counts.keys()].sort(); // one lock order for concurrent writers
   const r = await db.query<{ id: string }>(
     `UPDATE items i SET interactions = i.interactions + c.n
      FROM unnest($2::text[], $3::int[]) AS c(id, n)
      WHERE i.space_id = $1 AND i.id = c.id
      RETURNING i.id, i.state`,
-    [spaceId, [...counts.keys()], [...counts.values()]],
+    [spaceId, ids, ids.map((id) => counts.get(id)!)],
   );
   return (r.rows as { id: string; state: ItemState }[]).filter((x) => x.state !== 'established').map((x) => x.id);
 }
@@ -74,7 +75,7 @@ export async function recountInteractions(db: Queryable, spaceId: string, ids: s
 
 export async function setEnrichment(db: Queryable, spaceId: string, id: string, forHash: string, enrichment: Record<string, unknown>): Promise<boolean> {
   const r = await db.query(
-    `UPDATE items SET enrichment = $4, enrichment_hash = $3, enrich_error = NULL, updated_at = now(),
+    `UPDATE items SET enrichment = $4, enrichment_hash = $3, enrich_error = NULL, updated_at = now(), rev = rev + 1,
        state = CASE WHEN state = 'received' THEN 'enriched' ELSE state END
      WHERE space_id = $1 AND id = $2 AND content_hash = $3`,
     [spaceId, id, forHash, JSON.stringify(enrichment)],
@@ -89,6 +90,59 @@ export async function setEnrichError(db: Queryable, spaceId: string, id: string,
 export async function emergingItemIds(db: Queryable, spaceId: string): Promise<string[]> {
   const r = await db.query<{ id: string }>(`SELECT id FROM items WHERE space_id = $1 AND state <> 'established'`, [spaceId]);
   return r.rows.map((x) => x.id);
+}
+
+/**
+ * Emerging items whose cold embedding is not from `modelId` and that have no embed task
+ * (missed by a re-embed). Items with a task, dead ones included, are left to it.
+ */
+export async function emergingNotFromModel(db: Queryable, spaceId: string, modelId: number, limit: number): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `SELECT i.id FROM items i
+     WHERE i.space_id = $1 AND i.state <> 'established' AND i.cold_model IS DISTINCT FROM $2
+       AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.queue = 'embed' AND t.key = i.space_id || '/' || i.id)
+     LIMIT $3`,
+    [spaceId, modelId, limit],
+  );
+  return r.rows.map((x) => x.id);
+}
+
+/** An item as the embed and refine steps read it: what it is made of, where it stands, its recent events. */
+export interface PipelineItem {
+  id: string; incarnation: number; rev: number; state: ItemState;
+  features: Record<string, unknown>; contentHash: string; enrichment: Record<string, unknown> | null; enrichmentHash: string | null;
+  coldVector: Buffer | null; coldModel: number | null; coldRev: number | null;
+  /** items.interactions as read together with `events`: the event watermark of what is computed from them */
+  watermark: number; embWatermark: number;
+  /** the most recent events (at most the limit asked for), oldest first */
+  events: { userId: string; label: 0 | 1 }[];
+}
+
+/**
+ * Loads items with their most recent `maxEvents` events in one statement, so the events
+ * and the watermark come from one snapshot.
+ */
+export async function loadPipelineItems(db: Queryable, spaceId: string, ids: string[], maxEvents: number): Promise<Map<string, PipelineItem>> {
+  const out = new Map<string, PipelineItem>();
+  if (ids.length === 0) return out;
+  const r = await db.query<Omit<PipelineItem, 'events'> & { users: string[] | null; labels: number[] | null }>(
+    `SELECT i.id, i.incarnation::float8 AS incarnation, i.rev, i.state, i.features, i.content_hash AS "contentHash",
+       i.enrichment, i.enrichment_hash AS "enrichmentHash", i.cold_vector AS "coldVector", i.cold_model::int AS "coldModel",
+       i.cold_rev AS "coldRev", i.interactions AS watermark, i.emb_watermark AS "embWatermark", ev.users, ev.labels
+     FROM items i
+     LEFT JOIN LATERAL (
+       SELECT array_agg(z.user_id ORDER BY z.ts, z.event_id) AS users, array_agg(z.label ORDER BY z.ts, z.event_id) AS labels
+       FROM (SELECT x.user_id, x.label, x.ts, x.event_id FROM interactions x
+             WHERE x.space_id = i.space_id AND x.item_id = i.id ORDER BY x.ts DESC, x.event_id DESC LIMIT $3) z
+     ) ev ON true
+     WHERE i.space_id = $1 AND i.id = ANY($2::text[])`,
+    [spaceId, ids, maxEvents],
+  );
+  for (const { users, labels, ...row } of r.rows) {
+    const events = (users ?? []).map((userId, k) => ({ userId, label: (labels![k] === 1 ? 1 : 0) as 0 | 1 }));
+    out.set(row.id, { ...row, events });
+  }
+  return out;
 }
 
 export async function itemsForTraining(db: Queryable, spaceId: string, established: boolean): Promise<{ id: string; features: Record<string, unknown>; enrichment: Record<string, unknown> | null; contentHash: string; enrichmentHash: string | null }[]> {

@@ -14,7 +14,22 @@ export function createPool(url: string, max = 20): Db {
   return pool;
 }
 
+// Deadlock and serialisation failures are decided by Postgres between two healthy
+// transactions; running the loser again is the documented remedy.
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/** Runs `fn` in a transaction; `fn` may run again (up to 3 times) after a deadlock. */
 export async function withTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await once(db, fn);
+    } catch (err) {
+      if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
+}
+
+async function once<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect();
   try {
     await client.query('BEGIN');

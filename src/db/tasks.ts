@@ -1,90 +1,198 @@
 // The outbox: work to do, recorded in the same transaction as the data that caused it.
-// See migrations/001_init.sql for the meaning of gen, dispatches and not_before.
+// docs/DESIGN.md ("Tasks") states the life of a row: due → dispatched (in a job) →
+// started (leased) → done (deleted), or released, failed with backoff, parked, dead.
 import type { Queryable } from './pool.js';
 
 export const TASKS_CHANNEL = 'emerflow_tasks';
 
-export interface TaskRow { queue: string; key: string; payload: Record<string, unknown>; gen: number; dispatches: number; attempts: number }
+export interface ClaimedTask { queue: string; key: string; gen: number; attempts: number; payload: Record<string, unknown> }
 
 /**
- * Records work for each key. Asking again for work not yet done bumps `gen`, which
- * coalesces requests: the relay dispatches the newest gen and older jobs skip.
+ * Records work for each key. Asking again for work not yet done bumps `gen` and makes it
+ * due now; a dispatch already in flight is kept: a job that has not started yet will read
+ * the newest gen when it does, and one that is running releases the task when it ends.
+ * Keys are written in sorted order so that concurrent writers lock rows in one order.
  */
 export async function enqueueTasks(db: Queryable, queue: string, tasks: { key: string; payload: Record<string, unknown> }[]): Promise<void> {
   if (tasks.length === 0) return;
+  const byKey = new Map(tasks.map((t) => [t.key, t.payload]));
+  const keys = [...byKey.keys()].sort();
   await db.query(
     `INSERT INTO tasks (queue, key, payload)
-     SELECT $1, t.key, t.payload FROM unnest($2::text[], $3::jsonb[]) AS t(key, payload)
-     ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload, dispatched_at = NULL,
-       not_before = now(), attempts = 0, dead_at = NULL, last_error = NULL`,
-    [queue, tasks.map((t) => t.key), tasks.map((t) => JSON.stringify(t.payload))],
+     SELECT $1, t.key, t.payload FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS t(key, payload, ord) ORDER BY t.ord
+     ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload,
+       not_before = now(), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`,
+    [queue, keys, keys.map((k) => JSON.stringify(byKey.get(k)))],
   );
   // Delivered at commit, so the relay wakes only once the rows are visible.
   await db.query(`SELECT pg_notify($1, $2)`, [TASKS_CHANNEL, queue]);
 }
 
 /**
- * Claims tasks due for dispatch: never dispatched, or dispatched longer than `leaseMs`
- * ago and still not done (lost Redis, killed worker). Bumps `dispatches` so that the
- * BullMQ job id is new and cannot collide with a job Redis still remembers.
+ * Claims up to `limit` due tasks of one queue and assigns them to jobs of `batch` tasks,
+ * named `${jobPrefix}-0`, `${jobPrefix}-1`, …; returns them grouped by job id.
+ * Due: not dispatched, not parked, not dead, not_before passed (found through tasks_due).
  */
-export async function claimDue(db: Queryable, leaseMs: number, limit: number): Promise<TaskRow[]> {
-  const r = await db.query<TaskRow>(
-    `UPDATE tasks t SET dispatched_at = now(), dispatches = t.dispatches + 1
-     FROM (SELECT queue, key FROM tasks
-           WHERE dead_at IS NULL AND not_before <= now()
-             AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $1::float8 / 1000))
-           ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED) due
-     WHERE t.queue = due.queue AND t.key = due.key
-     RETURNING t.queue, t.key, t.payload, t.gen, t.dispatches, t.attempts`,
-    [leaseMs, limit],
+export async function claimDue(db: Queryable, queue: string, limit: number, batch: number, jobPrefix: string): Promise<Map<string, ClaimedTask[]>> {
+  const r = await db.query<ClaimedTask & { jobId: string }>(
+    `WITH due AS (
+       SELECT key FROM tasks
+       WHERE queue = $1 AND dispatched_at IS NULL AND dead_at IS NULL AND parked IS NULL AND not_before <= now()
+       ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED),
+     numbered AS (SELECT key, (row_number() OVER () - 1) / $3 AS b FROM due)
+     UPDATE tasks t SET dispatched_at = now(), dispatches = t.dispatches + 1, job_id = $4 || '-' || n.b, started_at = NULL, lease_until = NULL
+     FROM numbered n WHERE t.queue = $1 AND t.key = n.key
+     RETURNING t.queue, t.key, t.gen, t.attempts, t.payload, t.job_id AS "jobId"`,
+    [queue, limit, batch, jobPrefix],
+  );
+  const out = new Map<string, ClaimedTask[]>();
+  for (const { jobId, ...task } of r.rows) {
+    const list = out.get(jobId);
+    if (list) list.push(task); else out.set(jobId, [task]);
+  }
+  return out;
+}
+
+/** Gives back the tasks of these jobs (dispatch failed, job lost, job ended): due again at once. */
+export async function releaseJobs(db: Queryable, jobIds: string[]): Promise<number> {
+  if (jobIds.length === 0) return 0;
+  const r = await db.query(
+    `UPDATE tasks SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL WHERE job_id = ANY($1::text[])`,
+    [jobIds],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * A job starts: it takes the tasks still assigned to it and their lease starts now.
+ * Tasks done meanwhile are gone; tasks released and dispatched again belong to another job.
+ */
+export async function startJob(db: Queryable, jobId: string, leaseMs: number): Promise<ClaimedTask[]> {
+  const r = await db.query<ClaimedTask>(
+    `UPDATE tasks SET started_at = now(), lease_until = now() + make_interval(secs => $2::float8 / 1000)
+     WHERE job_id = $1 AND dead_at IS NULL
+     RETURNING queue, key, gen, attempts, payload`,
+    [jobId, leaseMs],
+  );
+  return r.rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** A running job renews the lease of the tasks it holds. */
+export async function renewLease(db: Queryable, jobId: string, leaseMs: number): Promise<void> {
+  await db.query(
+    `UPDATE tasks SET lease_until = now() + make_interval(secs => $2::float8 / 1000) WHERE job_id = $1 AND started_at IS NOT NULL`,
+    [jobId, leaseMs],
+  );
+}
+
+/** Done: deletes each listed task at the gen the job read; one requested again meanwhile stays. */
+export async function completeTasks(db: Queryable, queue: string, jobId: string, done: { key: string; gen: number }[]): Promise<number> {
+  if (done.length === 0) return 0;
+  const r = await db.query(
+    `DELETE FROM tasks t USING unnest($3::text[], $4::int[]) AS d(key, gen)
+     WHERE t.queue = $1 AND t.key = d.key AND t.gen = d.gen AND t.job_id = $2`,
+    [queue, jobId, done.map((d) => d.key), done.map((d) => d.gen)],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * The job ends: completes `done` (see completeTasks), and releases every task the job still
+ * holds — those requested again while it ran — to be dispatched again. Returns how many were done.
+ */
+export async function finishJob(db: Queryable, queue: string, jobId: string, done: { key: string; gen: number }[]): Promise<number> {
+  const n = await completeTasks(db, queue, jobId, done);
+  await releaseJobs(db, [jobId]);
+  return n;
+}
+
+/** Parks tasks until an event un-parks them (e.g. a model is activated); not retried by time. */
+export async function parkTasks(db: Queryable, queue: string, jobId: string, keys: string[], reason: string): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `UPDATE tasks SET parked = $4, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL
+     WHERE queue = $1 AND job_id = $2 AND key = ANY($3::text[])`,
+    [queue, jobId, keys, reason],
+  );
+}
+
+/** Makes parked tasks of a space due again (its model was activated). */
+export async function unparkTasks(db: Queryable, queue: string, space: string, reason: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE tasks SET parked = NULL, not_before = now() WHERE queue = $1 AND parked = $3 AND payload->>'space' = $2`,
+    [queue, space, reason],
+  );
+  if (r.rowCount) await db.query(`SELECT pg_notify($1, $2)`, [TASKS_CHANNEL, queue]);
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Failed: each task the job holds is tried again after an exponential backoff with jitter
+ * (or the delay asked for), and parked as dead after maxAttempts. A task requested again
+ * meanwhile starts its attempts afresh. Returns the keys that are now dead.
+ */
+export async function failJob(db: Queryable, jobId: string, error: string, opts: { maxAttempts: number; delayMs?: number }): Promise<string[]> {
+  const r = await db.query<{ key: string; dead: boolean }>(
+    `UPDATE tasks SET attempts = attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL,
+       not_before = now() + make_interval(secs => coalesce($3::float8, least(600, 2 ^ attempts) * (0.5 + random()))),
+       dead_at = CASE WHEN attempts + 1 >= $4 THEN now() END
+     WHERE job_id = $1
+     RETURNING key, dead_at IS NOT NULL AS dead`,
+    [jobId, error.slice(0, 1000), opts.delayMs === undefined ? null : opts.delayMs / 1000, opts.maxAttempts],
+  );
+  return r.rows.filter((x) => x.dead).map((x) => x.key);
+}
+
+/** Drops tasks that are done or superseded without a result to write (e.g. bad payload). */
+export async function dropJobTasks(db: Queryable, jobId: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(`DELETE FROM tasks WHERE job_id = $1 AND key = ANY($2::text[])`, [jobId, keys]);
+}
+
+/** Started tasks whose lease ran out (the worker is gone): released to be dispatched again. */
+export async function releaseExpiredLeases(db: Queryable): Promise<number> {
+  const r = await db.query(
+    `UPDATE tasks SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL
+     WHERE dispatched_at IS NOT NULL AND started_at IS NOT NULL AND lease_until < now()`,
+  );
+  return r.rowCount ?? 0;
+}
+
+/** Jobs dispatched at least `olderThanMs` ago whose tasks have not started: waiting, or lost by Redis. */
+export async function unstartedJobs(db: Queryable, olderThanMs: number, limit: number): Promise<{ queue: string; jobId: string }[]> {
+  const r = await db.query<{ queue: string; jobId: string }>(
+    `SELECT DISTINCT queue, job_id AS "jobId" FROM tasks
+     WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(secs => $1::float8 / 1000) AND started_at IS NULL
+     LIMIT $2`,
+    [olderThanMs, limit],
   );
   return r.rows;
 }
 
-/** Undoes a claim whose dispatch failed (Redis down), so it is retried at once. */
-export async function unclaim(db: Queryable, rows: { queue: string; key: string }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(
-    `UPDATE tasks t SET dispatched_at = NULL FROM unnest($1::text[], $2::text[]) AS u(queue, key) WHERE t.queue = u.queue AND t.key = u.key`,
-    [rows.map((r) => r.queue), rows.map((r) => r.key)],
-  );
+/** Still waiting in Redis: check again later. */
+export async function touchDispatch(db: Queryable, jobIds: string[]): Promise<void> {
+  if (jobIds.length === 0) return;
+  await db.query(`UPDATE tasks SET dispatched_at = now() WHERE job_id = ANY($1::text[]) AND started_at IS NULL`, [jobIds]);
 }
 
-export async function getTask(db: Queryable, queue: string, key: string): Promise<TaskRow | null> {
-  const r = await db.query<TaskRow>('SELECT queue, key, payload, gen, dispatches, attempts FROM tasks WHERE queue = $1 AND key = $2', [queue, key]);
+export async function getTask(db: Queryable, queue: string, key: string): Promise<(ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }) | null> {
+  const r = await db.query<ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }>(
+    'SELECT queue, key, payload, gen, dispatches, attempts, parked, job_id AS "jobId" FROM tasks WHERE queue = $1 AND key = $2',
+    [queue, key],
+  );
   return r.rows[0] ?? null;
 }
 
-/** A running task renews its lease, so a long job (training) is not dispatched twice. */
-export async function touchTask(db: Queryable, queue: string, key: string, gen: number): Promise<void> {
-  await db.query('UPDATE tasks SET dispatched_at = now() WHERE queue = $1 AND key = $2 AND gen = $3 AND dispatched_at IS NOT NULL', [queue, key, gen]);
-}
-
-/** Done: removes the task unless it was requested again meanwhile (gen moved on). */
-export async function completeTask(db: Queryable, queue: string, key: string, gen: number): Promise<void> {
-  await db.query('DELETE FROM tasks WHERE queue = $1 AND key = $2 AND gen = $3', [queue, key, gen]);
-}
-
-/** Failed: try again after an exponential backoff (or the delay asked for); park it after maxAttempts. */
-export async function failTask(db: Queryable, queue: string, key: string, gen: number, error: string, opts: { maxAttempts: number; delayMs?: number }): Promise<void> {
-  await db.query(
-    `UPDATE tasks SET attempts = attempts + 1, last_error = $4, dispatched_at = NULL,
-       not_before = now() + make_interval(secs => coalesce($5::float8, least(600, 2 ^ attempts) * (0.5 + random())) ),
-       dead_at = CASE WHEN attempts + 1 >= $6 THEN now() END
-     WHERE queue = $1 AND key = $2 AND gen = $3`,
-    [queue, key, gen, error.slice(0, 1000), opts.delayMs === undefined ? null : opts.delayMs / 1000, opts.maxAttempts],
-  );
-}
-
-export async function taskStats(db: Queryable): Promise<{ queue: string; pending: number; dead: number }[]> {
-  const r = await db.query<{ queue: string; pending: number; dead: number }>(
-    `SELECT queue, count(*) FILTER (WHERE dead_at IS NULL)::int AS pending, count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead FROM tasks GROUP BY queue`,
+export async function taskStats(db: Queryable): Promise<{ queue: string; pending: number; dead: number; parked: number }[]> {
+  const r = await db.query<{ queue: string; pending: number; dead: number; parked: number }>(
+    `SELECT queue, count(*) FILTER (WHERE dead_at IS NULL)::int AS pending, count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead,
+       count(*) FILTER (WHERE parked IS NOT NULL)::int AS parked
+     FROM tasks GROUP BY queue`,
   );
   return r.rows;
 }
 
-/** Drops pending work (a job already running finds its task gone and its item missing: a no-op). */
+/** Drops pending work (a job already running finds its task gone: a no-op). */
 export async function dropTasks(db: Queryable, tasks: { queue: string; key: string }[]): Promise<void> {
   if (tasks.length === 0) return;
   await db.query(

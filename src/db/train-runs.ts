@@ -24,3 +24,9 @@ export async function updateRun(db: Queryable, id: string, patch: { state?: RunS
       patch.error !== undefined, patch.error ?? null],
   );
 }
+
+/** The space's run that is queued or running, if any (at most one: train_runs_one_active). */
+export async function activeRun(db: Queryable, spaceId: string): Promise<string | null> {
+  const r = await db.query<{ id: string }>(`SELECT id FROM train_runs WHERE space_id = $1 AND state IN ('queued', 'running')`, [spaceId]);
+  return r.rows[0]?.id ?? null;
+}

@@ -1,36 +1,58 @@
-// embed: raw (+ enriched) features → encoder → aligner → the item's cold embedding,
-// and at once a refined one when interactions already exist. Runs when an item
-// arrives or changes, when its enrichment lands, and for every emerging item after
-// a training run activates a new model.
+// embed: raw (+ enriched) features → encoder → aligner → each item's cold embedding,
+// refined at once from its recent events when it has any. Runs when an item arrives or
+// changes, when its enrichment lands, and for every emerging item after a training run
+// activates a new model. Many items a job: one load, one encoder call, one write.
 import type { Job } from 'bullmq';
-import { appendEmbeddings } from '../db/embeddings.js';
+import { loadPipelineItems } from '../db/items.js';
 import { withTx } from '../db/pool.js';
+import { NO_MODEL } from '../pipeline/activate-model.js';
+import { storeColdEmbeddings } from '../pipeline/store-embeddings.js';
+import { isEmerging } from '../pipeline/item-states.js';
 import type { JobDeps } from './deps.js';
-import { itemVector } from './item-vector.js';
-import { emergingTarget } from './emerging-target.js';
+import { itemVectors } from './item-vector.js';
+import { bySpace } from './emerging-target.js';
 import { scoredInteractions } from './item-interactions.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
 
-export function embedProcessor(deps: JobDeps): (job: Job<JobData<'embed'>>) => Promise<unknown> {
-  return taskProcessor('embed', deps, async ({ payload, done }) => {
-    const { space: spaceId, item: itemId } = payload;
-    const target = await emergingTarget(deps, spaceId, itemId);
-    if ('skipped' in target) {
-      await done(deps.db);
-      return target;
+export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<unknown> {
+  const c = deps.config;
+  return taskProcessor('embed', deps, async (ctx) => {
+    let written = 0, skipped = 0, parked = 0;
+    for (const group of await bySpace(deps, ctx.tasks)) {
+      const { spaceId, tasks } = group;
+      if ('skipped' in group.target) {
+        // No model yet: the task waits (parked) until a training run activates one.
+        if (group.target.skipped === 'no model yet') {
+          await ctx.park(deps.db, tasks, NO_MODEL);
+          parked += tasks.length;
+        } else skipped += tasks.length;
+        continue;
+      }
+      const { model } = group.target;
+      const loaded = await loadPipelineItems(deps.db, spaceId, tasks.map((t) => t.payload.item), c.REFINE_MAX_INTERACTIONS);
+      const items = [...loaded.values()].filter((it) => isEmerging(it.state));
+      skipped += tasks.length - items.length; // gone or established: nothing to do
+      if (items.length === 0) continue;
+      const r = await itemVectors(deps.db, spaceId, items, model);
+      const cold = model.runtime.align(r);
+      const scored = await scoredInteractions(deps.db, spaceId, items);
+      const rows = items.map((it, k) => {
+        const events = scored.get(it.id) ?? [];
+        const c0 = cold[k]!;
+        return {
+          id: it.id, incarnation: it.incarnation, rev: it.rev, watermark: it.watermark,
+          cold: c0, served: events.length ? model.runtime.refine(c0, events) : c0, interactions: events.length,
+        };
+      });
+      const ids = await withTx(deps.db, async (tx) => {
+        const w = await storeColdEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
+        await ctx.complete(tx, tasks);
+        return w;
+      });
+      written += ids.length;
+      await deps.invalidate(spaceId, ids);
     }
-    const { item, model } = target;
-    const r = await itemVector(deps.db, spaceId, item, model);
-    const [cold] = model.runtime.align([r]);
-    const interactions = await scoredInteractions(deps.db, spaceId, itemId);
-    const refined = interactions.length > 0 ? model.runtime.refine(cold!, interactions) : null;
-    await withTx(deps.db, async (tx) => {
-      await appendEmbeddings(tx, spaceId, 'cold', 'cold', [{ id: itemId, vector: cold!, modelId: model.id }]);
-      if (refined) await appendEmbeddings(tx, spaceId, 'refined', 'warming', [{ id: itemId, vector: refined, interactions: interactions.length, modelId: model.id }]);
-      await done(tx);
-    });
-    await deps.invalidate(spaceId, [itemId]);
-    return { kind: refined ? 'refined' : 'cold', interactions: interactions.length, model: model.version };
+    return { written, skipped, parked };
   });
 }

@@ -1,18 +1,25 @@
-// What embed and refine both start from: the emerging item, its space and the space's
-// active model — or why there is nothing to do (gone, established, no model yet).
+// What embed and refine both start from: the tasks of a job grouped by space, each with
+// the space's active model — or why there is nothing to do there (space gone, no model yet).
 import { getSpace } from '../db/spaces.js';
-import { getItem, type ItemRow } from '../db/items.js';
 import type { JobDeps } from './deps.js';
 import type { LoadedModel } from './model-cache.js';
+import type { Task } from './run-task.js';
 
-export type EmergingTarget = { item: ItemRow; model: LoadedModel } | { skipped: 'gone' | 'established' | 'no model yet' };
+export interface SpaceGroup<T> { spaceId: string; tasks: T[]; target: { model: LoadedModel } | { skipped: 'space gone' | 'no model yet' } }
 
-export async function emergingTarget(deps: JobDeps, spaceId: string, itemId: string): Promise<EmergingTarget> {
-  const space = await getSpace(deps.db, spaceId);
-  const item = space ? await getItem(deps.db, spaceId, itemId) : null;
-  if (!space || !item) return { skipped: 'gone' };
-  if (item.state === 'established') return { skipped: 'established' };
-  // No model yet: the item waits in its state; the training run re-embeds it.
-  if (space.activeModel === null) return { skipped: 'no model yet' };
-  return { item, model: await deps.models.get(space.activeModel) };
+export async function bySpace<T extends Task<'embed' | 'refine'>>(deps: JobDeps, tasks: T[]): Promise<SpaceGroup<T>[]> {
+  const groups = new Map<string, T[]>();
+  for (const t of tasks) {
+    const list = groups.get(t.payload.space);
+    if (list) list.push(t); else groups.set(t.payload.space, [t]);
+  }
+  const out: SpaceGroup<T>[] = [];
+  for (const [spaceId, list] of groups) {
+    const space = await getSpace(deps.db, spaceId);
+    const target = !space ? { skipped: 'space gone' as const }
+      : space.activeModel === null ? { skipped: 'no model yet' as const }
+      : { model: await deps.models.get(space.activeModel) };
+    out.push({ spaceId, tasks: list, target });
+  }
+  return out;
 }

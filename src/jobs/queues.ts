@@ -1,30 +1,42 @@
-// The one registry of queues: names, payload types, job defaults and job ids.
-import crypto from 'node:crypto';
+// The one registry of queues: names, payload schemas and types, task keys, how many
+// tasks one job takes, and the BullMQ job defaults.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 
 export const QUEUES = ['enrich', 'embed', 'refine', 'train'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
-/**
- * Payloads as stored in tasks.payload; the BullMQ job carries {key, gen, payload}.
- * `requestId` is the HTTP request that last asked for the work, so logs tie a job to it.
- */
-interface Traced { requestId?: string }
-export interface Payloads {
-  enrich: Traced & { space: string; item: string; hash: string; auxHash?: string };
-  embed: Traced & { space: string; item: string };
-  refine: Traced & { space: string; item: string };
-  train: Traced & { space: string; run: string; seed: number };
-}
-export interface JobData<Q extends QueueName = QueueName> { key: string; gen: number; payload: Payloads[Q] }
+// `requestId` is the HTTP request that last asked for the work, so logs tie a job to it.
+const Traced = { requestId: Type.Optional(Type.String()) };
+const ItemRef = { space: Type.String({ minLength: 1 }), item: Type.String({ minLength: 1 }) };
 
-export const taskKey = {
-  enrich: (space: string, item: string) => `${space}/${item}`,
-  embed: (space: string, item: string) => `${space}/${item}`,
-  refine: (space: string, item: string) => `${space}/${item}`,
-  train: (space: string, run: string) => `${space}/${run}`,
+/** Payloads as stored in tasks.payload, checked when a job takes its tasks. */
+export const PayloadSchemas = {
+  enrich: Type.Object({ ...Traced, ...ItemRef, hash: Type.String(), auxHash: Type.Optional(Type.String()) }),
+  embed: Type.Object({ ...Traced, ...ItemRef }),
+  refine: Type.Object({ ...Traced, ...ItemRef }),
+  train: Type.Object({ ...Traced, space: Type.String({ minLength: 1 }), run: Type.String({ minLength: 1 }), seed: Type.Integer({ minimum: 0 }) }),
 };
+export type Payloads = { [Q in QueueName]: Static<(typeof PayloadSchemas)[Q]> };
+export const payloadCheckers = {
+  enrich: Compile(PayloadSchemas.enrich),
+  embed: Compile(PayloadSchemas.embed),
+  refine: Compile(PayloadSchemas.refine),
+  train: Compile(PayloadSchemas.train),
+};
+
+/** The task key of each queue, derived from its payload: one row per unit of work. */
+export const taskKey: { [Q in QueueName]: (p: Payloads[Q]) => string } = {
+  enrich: (p) => `${p.space}/${p.item}`,
+  embed: (p) => `${p.space}/${p.item}`,
+  refine: (p) => `${p.space}/${p.item}`,
+  train: (p) => `${p.space}/${p.run}`,
+};
+
+/** A BullMQ job names no task: it takes, when it starts, the tasks assigned to its id. */
+export interface JobData { queue: QueueName; tasks: number }
 
 /**
  * Retries live in the Postgres task layer (tasks.attempts, not_before), so BullMQ
@@ -36,18 +48,14 @@ export const JOB_DEFAULTS: JobsOptions = {
   removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
 };
 
-/** Deterministic, colon-free: the same dispatch of the same task always has the same id. */
-export function jobId(queue: QueueName, key: string, gen: number, dispatch: number): string {
-  const h = crypto.createHash('sha1').update(key).digest('hex').slice(0, 20);
-  return `${queue}-${h}-g${gen}-d${dispatch}`;
-}
-
-export function createQueues(connection: Redis, prefix: string): Record<QueueName, Queue> {
+export function createQueues(connection: Redis, prefix: string, log: { debug(o: object, m: string): void }): Record<QueueName, Queue> {
   const out = {} as Record<QueueName, Queue>;
   for (const name of QUEUES) {
-    out[name] = new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS });
-    // Failed adds surface as rejected promises in the relay; the event itself needs a listener.
-    out[name].on('error', () => {});
+    const q = new Queue(name, { connection, prefix, defaultJobOptions: JOB_DEFAULTS });
+    // A failed add surfaces as a rejected promise in the relay, which keeps the tasks in
+    // Postgres; the event itself needs a listener or Node would throw it.
+    q.on('error', (err) => log.debug({ queue: name, err: err.message }, 'queue connection error'));
+    out[name] = q;
   }
   return out;
 }

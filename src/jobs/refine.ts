@@ -1,42 +1,56 @@
-// refine: the cold embedding + the item's interactions → a refined embedding (the
-// meta-learned update). Many events for one item coalesce into one job (see tasks.gen);
-// a run that would use the same interactions as the newest version writes nothing.
+// refine: each item's cold embedding + its most recent events → a refined embedding (the
+// meta-learned update). Events for an item coalesce into one task (tasks.gen), and a job
+// takes many items: one load of items and events, one of users, one write, one
+// invalidation. A run that would use no more events than the served version writes nothing.
 import type { Job } from 'bullmq';
-import { appendEmbeddings, coldEmbedding, latestEmbeddings } from '../db/embeddings.js';
+import { loadPipelineItems, type PipelineItem } from '../db/items.js';
 import { withTx } from '../db/pool.js';
+import { fromBytes } from '../db/vectors.js';
+import { enqueue } from '../pipeline/enqueue.js';
+import { storeRefinedEmbeddings } from '../pipeline/store-embeddings.js';
+import { isEmerging } from '../pipeline/item-states.js';
 import type { JobDeps } from './deps.js';
+import { bySpace } from './emerging-target.js';
 import { scoredInteractions } from './item-interactions.js';
-import { emergingTarget } from './emerging-target.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
 
-export function refineProcessor(deps: JobDeps): (job: Job<JobData<'refine'>>) => Promise<unknown> {
-  return taskProcessor('refine', deps, async ({ payload, done }) => {
-    const { space: spaceId, item: itemId } = payload;
-    const target = await emergingTarget(deps, spaceId, itemId);
-    if ('skipped' in target) {
-      await done(deps.db);
-      return target;
+export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<unknown> {
+  const c = deps.config;
+  return taskProcessor('refine', deps, async (ctx) => {
+    let written = 0, skipped = 0, healed = 0;
+    for (const group of await bySpace(deps, ctx.tasks)) {
+      const { spaceId, tasks } = group;
+      // No model: nothing to refine from; the training run embeds (and refines) every item.
+      if ('skipped' in group.target) { skipped += tasks.length; continue; }
+      const { model } = group.target;
+      const loaded = await loadPipelineItems(deps.db, spaceId, tasks.map((t) => t.payload.item), c.REFINE_MAX_INTERACTIONS);
+      const due: PipelineItem[] = [];
+      const needEmbed: string[] = [];
+      for (const it of loaded.values()) {
+        if (!isEmerging(it.state)) continue;
+        // No cold embedding from the active model: the embed step makes one and refines too.
+        if (it.coldModel !== model.id || !it.coldVector || it.coldRev === null) needEmbed.push(it.id);
+        else if (it.watermark > it.embWatermark) due.push(it);
+      }
+      const scored = await scoredInteractions(deps.db, spaceId, due);
+      const rows = due.flatMap((it) => {
+        const events = scored.get(it.id) ?? [];
+        if (events.length === 0) return [];
+        const vector = model.runtime.refine(fromBytes(it.coldVector!), events);
+        return [{ id: it.id, incarnation: it.incarnation, rev: it.coldRev!, watermark: it.watermark, vector, interactions: events.length }];
+      });
+      skipped += tasks.length - rows.length - needEmbed.length;
+      const ids = await withTx(deps.db, async (tx) => {
+        await enqueue(tx, 'embed', needEmbed.map((item) => ({ space: spaceId, item })), { requestId: ctx.requestId });
+        const w = await storeRefinedEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
+        await ctx.complete(tx, tasks);
+        return w;
+      });
+      healed += needEmbed.length;
+      written += ids.length;
+      await deps.invalidate(spaceId, ids);
     }
-    const { model } = target;
-    // No cold embedding from the active model yet: the pending embed task refines too.
-    const cold = await coldEmbedding(deps.db, spaceId, itemId, model.id);
-    if (!cold) {
-      await done(deps.db);
-      return { skipped: 'no cold embedding yet' };
-    }
-    const interactions = await scoredInteractions(deps.db, spaceId, itemId);
-    const [latest] = await latestEmbeddings(deps.db, spaceId, [itemId]);
-    if (interactions.length === 0 || (latest?.kind === 'refined' && latest.interactions === interactions.length && latest.modelVersion === model.version)) {
-      await done(deps.db);
-      return { skipped: 'nothing new' };
-    }
-    const refined = model.runtime.refine(cold, interactions);
-    await withTx(deps.db, async (tx) => {
-      await appendEmbeddings(tx, spaceId, 'refined', 'warming', [{ id: itemId, vector: refined, interactions: interactions.length, modelId: model.id }]);
-      await done(tx);
-    });
-    await deps.invalidate(spaceId, [itemId]);
-    return { interactions: interactions.length, model: model.version };
+    return { written, skipped, embedScheduled: healed };
   });
 }

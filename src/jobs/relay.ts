@@ -1,20 +1,27 @@
-// The outbox relay: moves due rows of `tasks` into BullMQ. It wakes on NOTIFY from
-// the transaction that wrote them and also polls, so a lost notification, a Redis
-// outage or a killed worker only delays work. Several relays may run: rows are
-// claimed with FOR UPDATE SKIP LOCKED. When the LISTEN connection dies (Postgres
-// restarted, a proxy cut it) the relay connects and listens again with backoff,
-// polling meanwhile.
+// The outbox relay: moves due rows of `tasks` into BullMQ, many tasks a job. It wakes on
+// NOTIFY from the transaction that wrote them, when a local job finishes, and on a poll,
+// so a lost notification, a Redis outage or a killed worker only delays work.
+// Back-pressure: it dispatches to a queue only while fewer than RELAY_MAX_WAITING_JOBS of
+// its jobs wait in Redis; the rest waits in Postgres, where new requests for the same work
+// coalesce into it (tasks.gen) instead of piling up as jobs.
+// Several relays may run: rows are claimed with FOR UPDATE SKIP LOCKED. When the LISTEN
+// connection dies (Postgres restarted, a proxy cut it) the relay listens again with
+// backoff, polling meanwhile.
+import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import type { Db } from '../db/pool.js';
-import { claimDue, unclaim, TASKS_CHANNEL, type TaskRow } from '../db/tasks.js';
-import { jobId, type QueueName } from './queues.js';
+import { claimDue, releaseJobs, TASKS_CHANNEL } from '../db/tasks.js';
+import { QUEUES, type JobData, type QueueName } from './queues.js';
+import { tasksDispatched } from './metrics.js';
 
 export interface RelayOptions {
-  leaseMs: number;
+  /** tasks one job takes, per queue */
+  batch: Record<QueueName, number>;
+  /** dispatch to a queue only while fewer of its jobs than this wait in Redis */
+  maxWaitingJobs: number;
   pollMs?: number;
-  batch?: number;
   /** first wait before listening again after the LISTEN connection is lost; doubles up to 30 s */
   relistenMs?: number;
 }
@@ -22,11 +29,12 @@ export interface RelayOptions {
 export class OutboxRelay {
   private listener: pg.PoolClient | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay: number;
+  private lastWarn = 0;
 
   constructor(private db: Db, private queues: Record<QueueName, Queue>, private log: Logger, private opts: RelayOptions) {
     this.relistenDelay = opts.relistenMs ?? 500;
@@ -34,7 +42,7 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     await this.listen();
-    this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 500);
     this.kick();
   }
 
@@ -87,69 +95,62 @@ export class OutboxRelay {
   kick(): void {
     if (this.stopped) return;
     if (this.running) { this.again = true; return; }
-    this.running = true;
-    void this.drain().finally(() => {
-      this.running = false;
+    this.running = this.drain().finally(() => {
+      this.running = null;
       if (this.again) { this.again = false; this.kick(); }
     });
   }
 
   private async drain(): Promise<void> {
-    const batch = this.opts.batch ?? 500;
-    for (;;) {
-      let rows: TaskRow[];
+    for (const queue of QUEUES) {
       try {
-        rows = await claimDue(this.db, this.opts.leaseMs, batch);
+        await this.drainQueue(queue);
       } catch (err) {
-        this.log.warn({ err }, 'relay could not read tasks');
-        return;
+        // Redis or Postgres is down: said once every few seconds, not on every wake-up.
+        if (Date.now() - this.lastWarn > 5000) {
+          this.lastWarn = Date.now();
+          this.log.warn({ err: (err as Error).message, queue }, 'relay pass failed; tasks stay in Postgres and the poll tries again');
+        }
       }
-      if (rows.length === 0) return;
-      const failed = await this.dispatch(rows);
-      if (failed.length) {
-        await unclaim(this.db, failed).catch(() => {});
-        return; // Redis is down: the poll tries again
-      }
-      if (rows.length < batch) return;
     }
   }
 
-  private async dispatch(rows: TaskRow[]): Promise<TaskRow[]> {
-    const byQueue = new Map<QueueName, TaskRow[]>();
-    for (const r of rows) {
-      const q = r.queue as QueueName;
-      if (!this.queues[q]) continue;
-      byQueue.set(q, [...(byQueue.get(q) ?? []), r]);
-    }
-    const failed: TaskRow[] = [];
-    for (const [q, list] of byQueue) {
+  private async drainQueue(queue: QueueName): Promise<void> {
+    const batch = this.opts.batch[queue];
+    for (;;) {
+      const waiting = await this.queues[queue].getWaitingCount();
+      const room = this.opts.maxWaitingJobs - waiting;
+      if (room <= 0) return; // back-pressure: workers are behind; the tasks wait (and coalesce) in Postgres
+      const jobs = await claimDue(this.db, queue, room * batch, batch, `${queue}-${crypto.randomUUID()}`);
+      if (jobs.size === 0) return;
       try {
-        await this.queues[q].addBulk(list.map((r) => ({
-          name: q,
-          data: { key: r.key, gen: r.gen, payload: r.payload },
-          opts: { jobId: jobId(q, r.key, r.gen, r.dispatches) },
+        await this.queues[queue].addBulk([...jobs].map(([jobId, tasks]) => ({
+          name: queue, data: { queue, tasks: tasks.length } satisfies JobData, opts: { jobId },
         })));
       } catch (err) {
-        this.log.warn({ err: (err as Error).message, queue: q, n: list.length }, 'relay could not reach Redis; tasks stay in Postgres');
-        failed.push(...list);
+        await releaseJobs(this.db, [...jobs.keys()]);
+        throw err;
       }
+      let n = 0;
+      for (const t of jobs.values()) n += t.length;
+      tasksDispatched.inc({ queue }, n);
+      if (n < room * batch) return;
     }
-    return failed;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.relistenTimer) clearTimeout(this.relistenTimer);
-    while (this.running) await new Promise((r) => setTimeout(r, 10));
+    await this.running;
     const l = this.listener;
     if (l) {
       this.listener = null;
-      await l.query(`UNLISTEN ${TASKS_CHANNEL}`).catch(() => {});
+      await l.query(`UNLISTEN ${TASKS_CHANNEL}`).catch((err: Error) => this.log.debug({ err: err.message }, 'UNLISTEN failed; the connection is closed anyway'));
       // its loss handlers would release it a second time
       l.removeAllListeners('end');
       l.removeAllListeners('error');
-      l.on('error', () => {});
+      l.on('error', (err: Error) => this.log.debug({ err: err.message }, 'listener errored after stop'));
       l.release();
     }
   }

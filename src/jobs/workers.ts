@@ -12,10 +12,11 @@ import { jobCounter } from './metrics.js';
 
 export interface Workers { close(): Promise<void> }
 
-export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): Workers {
+/** `onJobDone` lets this process's relay dispatch more as soon as a job frees a slot. */
+export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, onJobDone: () => void = () => {}): Workers {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  // Reconnection is automatic; without a listener ioredis prints every failed attempt.
-  connection.on('error', () => {});
+  // Reconnection is automatic; the listener keeps ioredis from printing every failed attempt.
+  connection.on('error', (err) => deps.log.debug({ err: err.message }, 'worker Redis connection error'));
   const c = deps.config;
   const specs: { name: QueueName; fn: (job: Job) => Promise<unknown>; concurrency: number; lockDuration?: number }[] = [
     { name: 'embed', fn: embedProcessor(deps), concurrency: c.WORKER_CONCURRENCY },
@@ -26,9 +27,10 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): W
   ];
   const workers = specs.map((s) => {
     const w = new Worker(s.name, s.fn, { connection, prefix, concurrency: s.concurrency, ...(s.lockDuration ? { lockDuration: s.lockDuration } : {}) });
-    w.on('completed', () => jobCounter.inc({ queue: s.name, outcome: 'completed' }));
+    w.on('completed', () => { jobCounter.inc({ queue: s.name, outcome: 'completed' }); onJobDone(); });
     w.on('failed', (job, err) => {
       jobCounter.inc({ queue: s.name, outcome: 'failed' });
+      onJobDone();
       deps.log.warn({ queue: s.name, jobId: job?.id, err: err.message }, 'job failed');
     });
     w.on('error', (err) => deps.log.warn({ queue: s.name, err: err.message }, 'worker error'));
@@ -43,7 +45,9 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string): W
       const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 30_000); });
       const graceful = await Promise.race([Promise.all(workers.map((w) => w.close())), deadline]);
       clearTimeout(timer);
-      if (graceful === 'timeout') await Promise.all(workers.map((w) => w.close(true).catch(() => {})));
+      if (graceful === 'timeout') {
+        await Promise.all(workers.map((w) => w.close(true).catch((err: Error) => deps.log.debug({ err: err.message }, 'forced close failed'))));
+      }
       connection.disconnect();
     },
   };

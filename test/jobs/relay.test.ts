@@ -18,10 +18,10 @@ test('the relay listens again after its LISTEN connection is killed, and notific
   const redis = new Redis(process.env['REDIS_URL']!, { maxRetriesPerRequest: null });
   defer(t, () => { redis.disconnect(); });
   const prefix = `relay${Date.now()}`;
-  const queues = createQueues(redis, prefix);
+  const queues = createQueues(redis, prefix, pino({ level: 'silent' }));
   defer(t, async () => { for (const q of Object.values(queues)) await q.close(); });
   // a poll far longer than the test: anything dispatched quickly came through a notification
-  const relay = new OutboxRelay(db, queues, pino({ level: 'silent' }), { leaseMs: 60_000, pollMs: 600_000, relistenMs: 100 });
+  const relay = new OutboxRelay(db, queues, pino({ level: 'silent' }), { batch: { embed: 10, refine: 10, enrich: 1, train: 1 }, maxWaitingJobs: 100, pollMs: 600_000, relistenMs: 100 });
   await relay.start();
   defer(t, () => relay.stop());
 
@@ -40,6 +40,9 @@ test('the relay listens again after its LISTEN connection is killed, and notific
 
   await enqueueTasks(db, 'embed', [{ key: 'a/2', payload: { space: 'a', item: '2' } }]);
   await waitFor(() => dispatched('a/2'), 'a task dispatched on NOTIFY after the reconnect', 5_000);
-  const job = await queues.embed.getJobs(['waiting']);
-  assert.deepEqual(job.map((j) => j.data.key).sort(), ['a/1', 'a/2']);
+  // each dispatch is a job that names its tasks by id: the rows point at jobs Redis holds
+  const jobs = await queues.embed.getJobs(['waiting']);
+  const assigned = await db.query<{ key: string; job_id: string }>(`SELECT key, job_id FROM tasks ORDER BY key`);
+  assert.deepEqual(assigned.rows.map((r) => r.key), ['a/1', 'a/2']);
+  assert.deepEqual(jobs.map((j) => j.id).sort(), assigned.rows.map((r) => r.job_id).sort());
 });
