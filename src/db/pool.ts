@@ -9,8 +9,10 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 
 export function createPool(url: string, max = 20): Db {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'emerflow' });
-  // An idle client erroring (e.g. Postgres restarted) must not crash the process.
+  // A client erroring (Postgres restarted) must not crash the process: idle ones report
+  // on the pool, checked-out ones on themselves, and the query in flight rejects anyway.
   pool.on('error', () => {});
+  pool.on('connect', (client) => { client.on('error', () => {}); });
   return pool;
 }
 

@@ -77,7 +77,7 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
     procs = new ServiceProcesses({
       DATABASE_URL: pg.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn',
       DATA_DIR: path.join(tmp, 'data'), TASK_LEASE_MS: '3000',
-    }, { maxLogChars: LOG_TAIL_CHARS });
+    }, { maxLogChars: LOG_TAIL_CHARS, t0 });
     procs.start('api', { ROLE: 'api', PORT: String(apiPort) });
     procs.start('worker-1', { ROLE: 'worker' });
     procs.start('worker-2', { ROLE: 'worker' });
@@ -105,7 +105,7 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
       space: SPACE, itemIds: emergingIds, userIds: world.users.map((u) => u.id),
       ratePerSec: 150, batchSize: 20, senders: 3, maxPerItem: MAX_PER_ITEM, maxResendMs: 60_000,
     });
-    const reposts = { requests: 0, notUnchanged: [] as string[] };
+    const reposts = { requests: 0, notUnchanged: [] as string[], errors: [] as string[] };
     const s0 = Date.now();
     const at = (ms: number) => sleep(s0 + ms - Date.now());
     stream.start();
@@ -115,9 +115,13 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
       let k = 0;
       while (Date.now() - s0 < STREAM_MS) {
         const some = Array.from({ length: 5 }, () => established[(k++ * 7) % ESTABLISHED]!);
-        const { res } = await http.until('POST', `/v1/spaces/${SPACE}/items`, { items: some.map((i) => ({ id: i.id, features: i.features, embedding: i.vector })) }, 202, { maxMs: 60_000 });
-        reposts.requests++;
-        if (res.body.unchanged !== some.length) reposts.notUnchanged.push(JSON.stringify(res.body));
+        try {
+          const { res } = await http.until('POST', `/v1/spaces/${SPACE}/items`, { items: some.map((i) => ({ id: i.id, features: i.features, embedding: i.vector })) }, 202, { maxMs: 60_000 });
+          reposts.requests++;
+          if (res.body.unchanged !== some.length) reposts.notUnchanged.push(JSON.stringify(res.body));
+        } catch (err) {
+          reposts.errors.push((err as Error).message);
+        }
         await sleep(Math.min(1500, STREAM_MS - (Date.now() - s0)));
       }
     })();
@@ -171,7 +175,7 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
     diag([`tasks after convergence: ${taskLines.join(', ') || 'none'}`]);
     diag(procs.unexpectedExits.length === 0 ? ['no service process died by itself']
       : ['service processes that died by themselves (and were restarted, as the deployment\'s restart policy does):',
-        ...procs.unexpectedExits.flatMap((e) => [`  ${e.name} pid ${e.pid} at ${(e.atMs / 1000).toFixed(1)}s: code ${e.code}, signal ${e.signal}; its last output:`, ...e.lastOutput.map((l) => `    ${l}`)])]);
+        ...procs.unexpectedExits.flatMap((e) => [`  ${e.name} pid ${e.pid} at ${(e.atMs / 1000).toFixed(1)}s: code ${e.code}, signal ${e.signal}; its last output:`, ...e.lastOutput.map((l) => `    ${l.slice(0, 400)}`)])]);
 
     // --- what must hold ---
     await check('every batch of events got a 202 within the resend bound', () => {
@@ -197,7 +201,7 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
         if (r.status !== 200) { bad.push(`${id}: GET embedding answered ${r.status} ${JSON.stringify(r.body)}`); return; }
         const e = r.body as { vector: number[]; version: number; kind: string; interactions: number; modelVersion: number | null };
         const problems: string[] = [];
-        if (e.kind !== 'refined') problems.push(`kind ${e.kind}`);
+        if (e.kind !== (n > 0 ? 'refined' : 'cold')) problems.push(`kind ${e.kind}`);
         if (e.interactions !== n) problems.push(`built from ${e.interactions} of its ${n} events`);
         if (e.vector.length !== world.dim || !e.vector.every(Number.isFinite)) problems.push(`vector ${JSON.stringify(e.vector)}`);
         if (e.modelVersion === null) problems.push('no model version');
@@ -207,6 +211,7 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
     });
 
     await check('established items stay established, kind base, with exactly the vector posted', async () => {
+      assert.deepEqual(reposts.errors, [], 're-posts of established items that never got a 202');
       assert.ok(reposts.requests > 0, 'established items were re-posted during the stream');
       assert.deepEqual(reposts.notUnchanged, [], 're-posting identical established items must be a no-op (all unchanged)');
       const r = await http.post(`/v1/spaces/${SPACE}/embeddings/lookup`, { ids: established.map((i) => i.id) });
@@ -226,6 +231,13 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
         if (v.status !== 200 || v.body.state !== 'established' || v.body.embedding?.kind !== 'base') bad.push(`${item.id}: GET item answered ${v.status}, state ${v.body?.state}, embedding ${JSON.stringify(v.body?.embedding)}`);
       });
       assert.equal(bad.length, 0, listFailures('established items changed', ESTABLISHED, bad));
+    });
+
+    // Reported, not (yet) a gate: the deployment restarts a crashed process, and the checks
+    // above say whether anything was lost; but a process should survive a store's restart.
+    const crashes = procs.unexpectedExits.map((e) => `${e.name} (pid ${e.pid}) exited by itself at ${(e.atMs / 1000).toFixed(1)}s with code ${e.code}, signal ${e.signal}`);
+    await t.test('no service process crashed during the faults', { todo: crashes.length ? 'service processes crash on a store restart; see the diagnostics above' : false }, () => {
+      assert.deepEqual(crashes, []);
     });
   } catch (err) {
     failed = true;

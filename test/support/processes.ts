@@ -43,13 +43,15 @@ class LogTail {
 export class ServiceProcesses {
   private procs = new Map<string, Managed>();
   private stopping = false;
-  private readonly t0 = Date.now();
+  private readonly t0: number;
   private readonly log: LogTail;
   private readonly maxRestarts: number;
   readonly unexpectedExits: ProcessExit[] = [];
   private readonly onExit = () => { for (const m of this.procs.values()) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL'); };
 
-  constructor(private readonly baseEnv: Record<string, string>, opts: { maxLogChars?: number; maxRestarts?: number } = {}) {
+  /** `t0`: the clock the log's times count from (default: now). */
+  constructor(private readonly baseEnv: Record<string, string>, opts: { maxLogChars?: number; maxRestarts?: number; t0?: number } = {}) {
+    this.t0 = opts.t0 ?? Date.now();
     this.log = new LogTail(opts.maxLogChars ?? 400_000, this.t0);
     this.maxRestarts = opts.maxRestarts ?? 20;
     // Last resort if the test process exits without its teardown: leave no service behind.
