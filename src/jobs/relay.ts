@@ -91,6 +91,13 @@ export class OutboxRelay {
     }, delay);
   }
 
+  /** Runs a pass now (or after the one in progress) and resolves when it is over. */
+  async pass(): Promise<void> {
+    while (this.running) await this.running;
+    this.kick(); // sets `running` synchronously
+    await this.running;
+  }
+
   /** Runs a pass now, or right after the one in progress. */
   kick(): void {
     if (this.stopped) return;

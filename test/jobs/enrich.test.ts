@@ -31,9 +31,11 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   assert.equal(space.auxSource, 'llm');
   assert.deepEqual(Object.keys(enriched.enrichment.attributes).sort(), space.auxFeatures.map((f: { name: string }) => f.name).sort());
 
-  // The enrichment re-embeds the item: a newer version after the raw-feature one.
-  const e = await waitFor(async () => { const x = await embeddingOf(app, 'movies', a.id); return x && x.version >= 2 ? x : null; }, 're-embedding with enrichment');
-  assert.equal(e.kind, 'cold');
+  // The enrichment re-embeds the item: the served embedding is made from its current text
+  // revision, which the enrichment raised (a newer version, unless the first embed already saw it).
+  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
+    're-embedding with enrichment');
+  assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
 
   // What the LLM was asked: one schema request for the space, one structured request per item.
   await waitFor(async () => (await itemView(app, b.id)).enrichment, 'second item enriched');
@@ -127,5 +129,8 @@ test('external encoder: /v1/embeddings vectors, and an answer of the wrong dimen
   const e = await waitFor(() => embeddingOf(app, 'movies', a.id), 'cold embedding once the encoder answers right', 30_000);
   assert.equal(e.vector.length, 8);
   const failed = fake.requestsTo('embeddings').filter((r) => r.behaviour === 'dim');
-  assert.ok(failed.length >= 1);
+  assert.ok(failed.length >= 1, 'the wrong-dimension answers were seen');
+  // What is stored is the right answer's 12 dimensions, never the 5 of the wrong ones.
+  const stored = await svc.db.query<{ bytes: number }>(`SELECT octet_length(vector) AS bytes FROM item_vectors WHERE item_id = $1`, [a.id]);
+  assert.deepEqual(stored.rows, [{ bytes: 12 * 4 }]);
 });

@@ -32,7 +32,10 @@ test('work recorded while Redis is down completes after it returns', async (t) =
   assert.notEqual(ready.json().redis, 'ok');
   const pending = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 ORDER BY queue`, [`movies/${fresh.id}`]);
   assert.deepEqual(pending.rows.map((r) => r.queue), ['embed', 'refine']);
-  await new Promise((r) => setTimeout(r, 1500)); // the relay tries and fails meanwhile
+  // A relay pass runs while Redis is down: it cannot dispatch, and the tasks stay due in Postgres.
+  await svc.relay.pass();
+  const due = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 AND dispatched_at IS NULL AND job_id IS NULL ORDER BY queue`, [`movies/${fresh.id}`]);
+  assert.deepEqual(due.rows.map((r) => r.queue), ['embed', 'refine']);
   assert.equal(await embeddingOf(app, 'movies', fresh.id), null);
 
   redis = await startLocalRedis(dir, { port });

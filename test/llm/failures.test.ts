@@ -1,6 +1,7 @@
 // Everything an LLM API does wrong, one case each: what is retried (and how
 // long it waits), what is not, and what the caller gets when it gives up.
 import assert from 'node:assert/strict';
+import { waitFor } from '../support/service.js';
 import { test } from 'node:test';
 import { LlmError } from '../../src/llm/index.js';
 import { harness, MOVIE_AUX, rejects, toyStory } from './helpers.js';
@@ -164,7 +165,7 @@ test('close() ends requests in flight', async (t) => {
   const { fake, client } = await harness(t, { timeoutMs: 5_000 });
   fake.fallback('chat', { kind: 'hang' });
   const p = rejects(client.enrichItem(item('closing')));
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(async () => fake.requests.length === 1, 'the request to reach the server');
   await client.close();
   const err = await p;
   assert.equal(err.kind, 'connection');
