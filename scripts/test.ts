@@ -24,7 +24,7 @@ const env = { ...process.env };
 // Ctrl-C or a CI timeout: stop the servers this script started, then exit.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    void Promise.all(stops.map((s) => s().catch(() => {}))).finally(() => process.exit(130));
+    void Promise.all(stops.map((s) => s().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`)))).finally(() => process.exit(130));
   });
 }
 try {

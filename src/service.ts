@@ -62,7 +62,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
       redisUrl = r.url;
       log.info({ dataDir: config.DATA_DIR }, 'REDIS_URL unset: started a local redis-server (AOF, noeviction)');
     }
-    const db = createPool(dbUrl);
+    const db = createPool(dbUrl, 20, log);
     closers.push(() => db.end());
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -82,7 +82,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     closers.push(async () => { await Promise.all(Object.values(queues).map((q) => q.close())); });
 
     const cache = new EmbeddingCache(config.LOOKUP_CACHE_ITEMS);
-    const publisher = createPublisher(redisUrl, config.QUEUE_PREFIX);
+    const publisher = createPublisher(redisUrl, config.QUEUE_PREFIX, log);
     closers.push(() => publisher.close());
     const publish = async (space: string, ids: string[]) => { cache.invalidate(space, ids); await publisher.publish(space, ids); };
 
@@ -108,7 +108,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
 
     let app: FastifyInstance | null = null;
     if (config.ROLE !== 'worker') {
-      const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache);
+      const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache, log);
       closers.push(() => sub.close());
       app = await buildApp({ config, db, redis: producer, cache, backend: () => backend, llmBreaker: () => llm?.breakerState() ?? null, publish },
         opts.logRequests === false ? false : log);

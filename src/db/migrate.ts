@@ -32,8 +32,10 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
       }
     }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).catch(() => {});
-    client.release();
+    // The lock belongs to the session: if unlocking fails, destroy the connection rather
+    // than hand a pool client that still holds it to someone else.
+    const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).then(() => null, (err: Error) => err);
+    client.release(unlocked ?? undefined);
   }
   return applied;
 }

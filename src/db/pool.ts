@@ -7,12 +7,16 @@ export type Tx = pg.PoolClient;
 /** Anything that can run a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-export function createPool(url: string, max = 20): Db {
+export interface PoolLog { debug(obj: object, msg: string): void }
+
+export function createPool(url: string, max = 20, log?: PoolLog): Db {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'emerflow' });
   // A client erroring (Postgres restarted) must not crash the process: idle ones report
-  // on the pool, checked-out ones on themselves, and the query in flight rejects anyway.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => { client.on('error', () => {}); });
+  // on the pool, checked-out ones on themselves, and the query in flight rejects anyway,
+  // so the caller sees the failure; these listeners only note it.
+  const noted = (err: Error) => log?.debug({ err: err.message }, 'Postgres connection error (the query in flight fails with it)');
+  pool.on('error', noted);
+  pool.on('connect', (client) => client.on('error', noted));
   return pool;
 }
 
@@ -33,15 +37,17 @@ export async function withTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> 
 
 async function once<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    // A connection that cannot even roll back is broken: destroy it instead of reusing it.
+    broken = await client.query('ROLLBACK').then(() => undefined, (e: Error) => e);
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

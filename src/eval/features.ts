@@ -11,11 +11,11 @@ export interface ItemFeatures {
   sizes: { year: number; genres: number; title: number };
 }
 
-export const titleWords = (title: string): string[] =>
+const titleWords = (title: string): string[] =>
   title.replace(/\s*\(\d{4}\)\s*$/, '').toLowerCase().match(/\w+/g) ?? [];
 
 /** Year buckets by half-decade keep the one-hot small and give old films shared rows. */
-export const yearBucket = (y: number | null): string => (y === null ? 'unk' : y < 1950 ? '<1950' : String(y - (y % 5)));
+const yearBucket = (y: number | null): string => (y === null ? 'unk' : y < 1950 ? '<1950' : String(y - (y % 5)));
 
 export function buildItemFeatures(movies: Movie[], genreNames: string[]): ItemFeatures {
   const n = Math.max(...movies.map((m) => m.id));

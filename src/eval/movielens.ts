@@ -12,7 +12,7 @@ function lines(path: string, enc: BufferEncoding): string[] {
   return readFileSync(path, enc).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);
 }
 
-export function titleYear(title: string, releaseDate = ''): number | null {
+function titleYear(title: string, releaseDate = ''): number | null {
   const m = /\((\d{4})\)\s*$/.exec(title) ?? /(\d{4})$/.exec(releaseDate);
   return m ? Number(m[1]) : null;
 }

@@ -1,5 +1,5 @@
 // One evaluation: split, per seed train the backbone, run every method through cold → warm-a/b/c, and the oracle.
-import { tf, initEvalBackend } from './tf.js';
+import { initEvalBackend } from './tf.js';
 import { loadMl100k } from './movielens.js';
 import { warmUpSplit, sliceEmerging, thinBase, type Split } from './protocol.js';
 import { itemTexts, type TextMode } from './text.js';
@@ -54,7 +54,7 @@ export interface EvalResults {
   errors: Record<string, string>;
 }
 
-export const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
+const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
   dot: { seed: 0, dim: 16, epochs: 10, lr: 0.01, batch: 512, l2: 3e-2 },
   deepfm: { seed: 0, dim: 16, epochs: 10, lr: 0.005, batch: 512, l2: 3e-2 },
 };
@@ -153,5 +153,3 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     errors,
   };
 }
-
-export { tf };

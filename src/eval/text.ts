@@ -31,7 +31,7 @@ export function parseCsv(src: string): string[][] {
 }
 
 /** title → LLM paragraph from RecAgent's ML-1M item.csv. */
-export function loadLlmText(dataDir: string): Map<string, string> {
+function loadLlmText(dataDir: string): Map<string, string> {
   const rows = parseCsv(readFileSync(join(dataDir, 'ml1m-recagent', 'item.csv'), 'utf8'));
   const m = new Map<string, string>();
   for (const r of rows.slice(1)) if (r.length >= 4 && r[1] && r[3]) m.set(r[1], r[3]);
@@ -41,7 +41,7 @@ export function loadLlmText(dataDir: string): Map<string, string> {
 interface ImdbRow { movie_id: number; description?: string; director?: string[]; writer?: string[]; cast?: string[] }
 
 /** movie id → IMDb fields. Rating and review count are dropped: collected years later, they leak popularity. */
-export function loadImdbText(dataDir: string): Map<number, Record<string, string>> {
+function loadImdbText(dataDir: string): Map<number, Record<string, string>> {
   const rows = JSON.parse(readFileSync(join(dataDir, 'ml100k-imdb', 'movielens100k_details.json'), 'utf8')) as ImdbRow[];
   const m = new Map<number, Record<string, string>>();
   for (const r of rows) {

@@ -1,62 +1,16 @@
-// One place that gets TF.js ready for the evaluation: backend + gradients.
-import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
-import { existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// One place that gets TF.js ready for the evaluation: the service's own backend choice and
+// gradient registration (src/model: initBackend, tf.ts), plus one wasm kernel the baselines need.
+import { tf } from '../model/tf.js';
+import { initBackend } from '../model/backend.js';
 
 export { tf };
 
 let ready: Promise<string> | null = null;
 
-/**
- * tfjs-core's node entry registers no gradient functions (the `@tensorflow/tfjs` union package
- * does that, and it is not installed), and its ESM gradient files use extensionless imports that
- * Node cannot load. When no gradient is registered yet, bundle them once with esbuild (already
- * installed with tsx) into the temp dir and import that; kernel and gradient registries are
- * process globals, so the bundled copy registers into the same engine.
- */
-async function ensureGradients(): Promise<void> {
-  if (tf.getGradient('RealDiv') !== undefined) return;
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  const version = (tf.version_core ?? 'x').replace(/[^0-9a-z.]/gi, '');
-  const out = join(tmpdir(), `emerflow-tfjs-grads-${version}-${process.getuid?.() ?? 0}.mjs`);
-  if (!existsSync(out)) {
-    const esbuild = await import('esbuild');
-    const r = esbuild.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'error' });
-    writeFileSync(out, r.outputFiles[0]!.text);
-  }
-  await import(pathToFileURL(out).href);
-  if (tf.getGradient('RealDiv') === undefined) throw new Error('could not register TF.js gradients');
-}
-
-/** Prefer the service's own backend choice (src/model), else wasm, else cpu. */
+/** Picks the backend as the service does (initBackend: native, wasm, cpu; gradients registered); returns its name. */
 export function initEvalBackend(): Promise<string> {
   ready ??= (async () => {
-    let name = '';
-    try {
-      // a variable specifier: src/model is written concurrently and may not exist yet
-      const spec = '../model/index.js';
-      const model = (await import(spec)) as { initBackend?: () => Promise<{ name: string }> };
-      if (typeof model.initBackend === 'function') name = (await model.initBackend()).name;
-    } catch {
-      // src/model not there yet (or failed to load): fall back below.
-    }
-    if (!name) {
-      try {
-        await import('@tensorflow/tfjs-backend-wasm');
-        if (await tf.setBackend('wasm')) name = 'wasm';
-      } catch { /* next */ }
-    }
-    if (!name) {
-      await import('@tensorflow/tfjs-backend-cpu');
-      await tf.setBackend('cpu');
-      name = 'cpu';
-    }
-    await tf.ready();
-    await ensureGradients();
+    await initBackend();
     registerSegmentSum();
     return tf.getBackend();
   })();

@@ -2,12 +2,12 @@
 // classification and metrics, all inside the single retry loop. Everything that
 // talks to the endpoint goes through `guardedCall`.
 import type OpenAI from 'openai';
-import { CircuitBreaker, type BreakerOutcome } from './breaker.js';
+import { type CircuitBreaker, type BreakerOutcome } from './breaker.js';
 import type { LlmCache } from './cache.js';
 import { classifyError, LlmError, type LlmFailureKind } from './errors.js';
 import { llmCache, llmFailures, llmLatency, llmRateLimitWait, llmRequests, llmRetries, llmTokens } from './metrics.js';
 import type { ResolvedLlmOptions } from './options.js';
-import { RateLimiter } from './rate-limit.js';
+import { type RateLimiter } from './rate-limit.js';
 import { final, withRetry } from './retry.js';
 import type { Logger, TokenUsage } from './types.js';
 

@@ -8,6 +8,7 @@ import { normalArray, type Rng } from './prng.js';
 
 export type Params = Record<string, tf.Tensor>;
 
+/** Initial aligner weights; `hidden` 0 gives the linear aligner (no residual branch). */
 export function initAligner(
   inputDim: number,
   dim: number,
@@ -15,9 +16,14 @@ export function initAligner(
   meanBase: Float32Array,
   rng: Rng,
 ): Record<string, NamedWeight> {
-  return {
+  const linear: Record<string, NamedWeight> = {
     'align/b': { shape: [dim], values: Float32Array.from(meanBase) },
     'align/Wlin': { shape: [inputDim, dim], values: normalArray(inputDim * dim, 0.01, rng) },
+  };
+  // With no hidden units the branch's weights are empty and draw nothing from rng.
+  if (hidden === 0) return linear;
+  return {
+    ...linear,
     'align/W1': { shape: [inputDim, hidden], values: normalArray(inputDim * hidden, Math.sqrt(2 / inputDim), rng) },
     'align/b1': { shape: [hidden], values: new Float32Array(hidden) },
     'align/W2': { shape: [hidden, dim], values: normalArray(hidden * dim, 0.01, rng) },
@@ -25,7 +31,7 @@ export function initAligner(
 }
 
 /** Weight matrices that weight decay applies to (biases are left free). */
-export const DECAYED = ['align/Wlin', 'align/W1', 'align/W2'];
+const DECAYED = ['align/Wlin', 'align/W1', 'align/W2'];
 
 export function alignForward(p: Params, r: tf.Tensor2D): tf.Tensor2D {
   const lin = tf.add(tf.matMul(r, p['align/Wlin'] as tf.Tensor2D), p['align/b'] as tf.Tensor1D);

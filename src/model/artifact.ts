@@ -20,11 +20,11 @@ export interface NamedWeight {
   values: Float32Array;
 }
 
-export function encodeFloat32(values: Float32Array): string {
+function encodeFloat32(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
-export function decodeFloat32(data: string): Float32Array {
+function decodeFloat32(data: string): Float32Array {
   const buf = Buffer.from(data, 'base64');
   // Copy into a fresh, aligned buffer: Buffer pools may be unaligned for Float32Array.
   const out = new Float32Array(buf.byteLength / 4);

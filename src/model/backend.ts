@@ -13,7 +13,7 @@ type Name = BackendInfo['name'];
 export const BACKEND_ORDER: readonly Name[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** Loads and activates one backend, returning a human-readable detail, or throws. */
-export type BackendLoader = (opts: { wasmThreads?: number }) => Promise<string>;
+type BackendLoader = (opts: { wasmThreads?: number }) => Promise<string>;
 
 // A string variable keeps TypeScript from resolving (and needing types for)
 // packages that are usually absent.

@@ -37,14 +37,14 @@ export type EncoderState =
     }
   | { kind: 'external'; id: EncoderId };
 
-export type HashedTfidfState = Extract<EncoderState, { kind: 'hashed-tfidf' }>;
+type HashedTfidfState = Extract<EncoderState, { kind: 'hashed-tfidf' }>;
 
-export const HASHED_TFIDF_NAME = 'hashed-tfidf';
+const HASHED_TFIDF_NAME = 'hashed-tfidf';
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
 /** Tokens of a serialised item: words, adjacent-word bigrams, and `field=word`. */
-export function tokenize(text: string): string[] {
+function tokenize(text: string): string[] {
   const out: string[] = [];
   for (const rawLine of text.split('\n')) {
     const colon = rawLine.indexOf(':');
@@ -71,7 +71,7 @@ function smoothIdf(docs: number, df: number): number {
   return Math.log((1 + docs) / (1 + df)) + 1;
 }
 
-export function fitHashedTfidfState(texts: string[], dim = 1024, categorical: CategoricalOptions | false = {}): HashedTfidfState {
+function fitHashedTfidfState(texts: string[], dim = 1024, categorical: CategoricalOptions | false = {}): HashedTfidfState {
   const df = new Map<string, number>();
   for (const t of texts) for (const tok of new Set(tokenize(t))) df.set(tok, (df.get(tok) ?? 0) + 1);
   const idf: Record<string, number> = {};
@@ -89,11 +89,11 @@ export function fitHashedTfidfState(texts: string[], dim = 1024, categorical: Ca
 }
 
 /** Length of the vectors a hashed state produces: hashed dims plus the structured channel. */
-export function hashedOutputDim(state: HashedTfidfState): number {
+function hashedOutputDim(state: HashedTfidfState): number {
   return state.dim + (state.categorical ? categoricalSize(state.categorical) : 0);
 }
 
-export function encodeHashedSync(state: HashedTfidfState, text: string): Float32Array {
+function encodeHashedSync(state: HashedTfidfState, text: string): Float32Array {
   const v = new Float32Array(hashedOutputDim(state));
   for (const [tok, c] of counts(tokenize(text))) {
     const h = hash32(tok);
@@ -158,8 +158,4 @@ export function encoderFromState(state: EncoderState): HashedTfidfEncoder | null
 /** The identity stored next to every vector an encoder made. */
 export function encoderIdOf(state: EncoderState): EncoderId {
   return state.kind === 'hashed-tfidf' ? hashedId(state) : state.id;
-}
-
-export function sameEncoder(a: EncoderId, b: EncoderId): boolean {
-  return a.name === b.name && a.dim === b.dim && a.version === b.version;
 }

@@ -6,55 +6,43 @@
 // the item as `delta` and added to the adaptation start in train-meta.ts.
 import { tf } from './tf.js';
 import { alignForward, initAligner } from './aligner.js';
-import type { Scorer } from './scorer.js';
-import type { Hyper } from './train-types.js';
+import type { TrainContext } from './train-types.js';
 import type { PreparedItem } from './tasks.js';
 import { trainAligner } from './train-aligner.js';
 import { toVariables, disposeVars, throwIfAborted, type Vars } from './vars.js';
 import { concat } from './plain-refine.js';
-import { shuffle, type Rng } from './prng.js';
+import { shuffle } from './prng.js';
 
-function predict(vars: Vars, items: PreparedItem[]): Float32Array[] {
-  const dim = items[0]!.base.length;
+function predict(vars: Vars, items: PreparedItem[], c: TrainContext): Float32Array[] {
+  const { inputDim, dim } = c;
   // Read outside tidy: tidy walks a returned typed array element by element.
-  const out = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, items[0]!.r.length])));
+  const out = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, inputDim])));
   const flat = out.dataSync() as Float32Array;
   out.dispose();
   return items.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
 }
 
-/** Sets `delta` on every training item; returns the flops spent. */
-export function setOutOfFoldDeltas(
-  finalVars: Vars,
-  train: PreparedItem[],
-  val: PreparedItem[],
-  ctxDim: number,
-  scorer: Scorer,
-  h: Hyper,
-  baseScale: number,
-  meanBase: Float32Array,
-  rng: Rng,
-  progress: (f: number) => void,
-  signal?: AbortSignal,
-): number {
+/** Sets `delta` on every training item (`finalVars` is the in-sample aligner); returns the flops spent. */
+export function setOutOfFoldDeltas(finalVars: Vars, c: TrainContext, progress: (f: number) => void): number {
+  const { train, h, rng } = c;
   const folds = Math.min(h.folds, train.length);
   if (folds < 2) return 0;
   const order = shuffle(train.map((_, i) => i), rng);
-  const inputDim = train[0]!.r.length;
-  const dim = train[0]!.base.length;
+  const pick = (keep: (j: number) => boolean) => order.filter((_, j) => keep(j)).map((i) => train[i] as PreparedItem);
   let flops = 0;
   for (let f = 0; f < folds; f++) {
-    throwIfAborted(signal);
-    const held = order.filter((_, j) => j % folds === f).map((i) => train[i] as PreparedItem);
-    const rest = order.filter((_, j) => j % folds !== f).map((i) => train[i] as PreparedItem);
-    const vars = toVariables(initAligner(inputDim, dim, h.hidden, meanBase, rng));
-    if (h.hidden === 0) for (const k of ['align/W1', 'align/b1', 'align/W2']) { vars[k]!.dispose(); delete vars[k]; }
+    throwIfAborted(c.signal);
+    const held = pick((j) => j % folds === f);
+    const rest = pick((j) => j % folds !== f);
+    const vars = toVariables(initAligner(c.inputDim, c.dim, h.hidden, c.meanBase, rng));
     try {
-      flops += trainAligner(vars, rest, val, ctxDim, scorer, h, baseScale, rng, () => {}, signal).flops;
-      const oof = predict(vars, held);
-      const ins = predict(finalVars, held);
+      flops += trainAligner(vars, { ...c, train: rest }, () => {}).flops;
+      const oof = predict(vars, held, c);
+      const ins = predict(finalVars, held, c);
       held.forEach((it, i) => {
-        it.delta = oof[i]!.map((v, k) => v - (ins[i]![k] as number));
+        const o = oof[i] as Float32Array;
+        const s = ins[i] as Float32Array;
+        it.delta = o.map((v, k) => v - (s[k] as number));
       });
     } finally {
       disposeVars(vars);

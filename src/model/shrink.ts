@@ -8,11 +8,11 @@
 import { tf } from './tf.js';
 import { alignForward } from './aligner.js';
 import type { Scorer } from './scorer.js';
-import type { PreparedItem } from './tasks.js';
+import type { TrainContext } from './train-types.js';
 import type { Vars } from './vars.js';
 import { concat } from './plain-refine.js';
 
-export const SHRINK_GRID = [0, 0.25, 0.5, 0.75, 1];
+const SHRINK_GRID = [0, 0.25, 0.5, 0.75, 1];
 
 /** mean logistic loss of cold embeddings E[i] on rows (item index, ctx, label) */
 function coldLoss(E: Float32Array[], rows: { i: number; ctx: Float32Array; y: number }[], ctxDim: number, scorer: Scorer): number {
@@ -36,7 +36,12 @@ function coldLoss(E: Float32Array[], rows: { i: number; ctx: Float32Array; y: nu
  * (align(r) + delta), and rewrites the aligner so that align(r) is the shrunk embedding. Items
  * without `delta` (no cross-fitting) leave the aligner as it is (α = 1).
  */
-export function shrinkAligner(vars: Vars, train: PreparedItem[], ctxDim: number, scorer: Scorer, meanBase: Float32Array, perItem: number): { alpha: number; losses: number[] } {
+export function shrinkAligner(
+  vars: Vars,
+  c: Pick<TrainContext, 'train' | 'ctxDim' | 'scorer' | 'meanBase'>,
+  perItem: number,
+): { alpha: number; losses: number[] } {
+  const { train, ctxDim, scorer, meanBase } = c;
   const items = train.filter((it) => it.delta && it.ctx.length > 0);
   if (items.length < 2) return { alpha: 1, losses: [] };
   const d = meanBase.length;

@@ -5,8 +5,8 @@
 // input dropout; early stopping on held-out items restores the best weights.
 import { tf } from './tf.js';
 import { alignForward, l2Penalty } from './aligner.js';
-import { scoreEach, type Scorer } from './scorer.js';
-import type { Hyper } from './train-types.js';
+import { scoreEach } from './scorer.js';
+import type { TrainContext } from './train-types.js';
 import { sampledInteractions, type PreparedItem } from './tasks.js';
 import { dropoutMask, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
 import { concat } from './plain-refine.js';
@@ -20,11 +20,12 @@ interface StageData {
   M: tf.Tensor2D; // [items, L] mask
 }
 
-function stageData(items: PreparedItem[], ctxDim: number, cap: number, rng: Rng): StageData {
+function stageData(items: PreparedItem[], c: TrainContext, cap: number, rng: Rng): StageData {
+  const { ctxDim } = c;
   const s = sampledInteractions(items, cap, ctxDim, rng);
   return {
-    R: tf.tensor2d(concat(items.map((i) => i.r)), [items.length, items[0]!.r.length]),
-    base: tf.tensor2d(concat(items.map((i) => i.base)), [items.length, items[0]!.base.length]),
+    R: tf.tensor2d(concat(items.map((i) => i.r)), [items.length, c.inputDim]),
+    base: tf.tensor2d(concat(items.map((i) => i.base)), [items.length, c.dim]),
     C: tf.tensor3d(s.ctx, [items.length, s.L, ctxDim]),
     Y: tf.tensor2d(s.y, [items.length, s.L]),
     M: tf.tensor2d(s.mask, [items.length, s.L]),
@@ -36,7 +37,8 @@ function disposeStage(d: StageData): void {
 }
 
 /** Loss terms of the aligner on a set of items; `rMask` applies input dropout. */
-export function alignLoss(vars: Vars, d: StageData, scorer: Scorer, h: Hyper, baseScale: number, rMask?: tf.Tensor2D) {
+function alignLoss(vars: Vars, d: StageData, c: TrainContext, rMask?: tf.Tensor2D) {
+  const { scorer, h, baseScale } = c;
   const R = rMask ? (tf.mul(d.R, rMask) as tf.Tensor2D) : d.R;
   const A = alignForward(vars, R);
   const z = scoreEach(scorer, A, d.C);
@@ -56,25 +58,15 @@ export interface AlignStageResult {
   flops: number;
 }
 
-export function trainAligner(
-  vars: Vars,
-  train: PreparedItem[],
-  val: PreparedItem[],
-  ctxDim: number,
-  scorer: Scorer,
-  h: Hyper,
-  baseScale: number,
-  rng: Rng,
-  progress: (f: number) => void,
-  signal?: AbortSignal,
-): AlignStageResult {
+/** Fits the aligner's weights in `vars` on `c.train`, early-stopped on `c.val`. */
+export function trainAligner(vars: Vars, c: TrainContext, progress: (f: number) => void): AlignStageResult {
+  const { train, val, h, rng, signal } = c;
   // Validation keeps one fixed sample so its loss is comparable across epochs.
-  const va = val.length ? stageData(val, ctxDim, h.alignInteractions, rng) : null;
+  const va = val.length ? stageData(val, c, h.alignInteractions, rng) : null;
   let tr: StageData | null = null;
   const opt = tf.train.adam(h.alignLr);
   const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
-  const inputDim = train[0]!.r.length;
-  const dim = train[0]!.base.length;
+  const { inputDim, dim } = c;
   const fwd = 2 * train.length * inputDim * (dim + h.hidden) + 4 * train.length * h.alignInteractions * dim;
   let best = { loss: Infinity, epoch: -1, logistic: NaN, mse: NaN, weights: snapshot(vars) };
   let lastTrain = NaN;
@@ -83,11 +75,11 @@ export function trainAligner(
     for (; epoch < h.alignEpochs; epoch++) {
       throwIfAborted(signal);
       if (tr) disposeStage(tr);
-      tr = stageData(train, ctxDim, h.alignInteractions, rng);
+      tr = stageData(train, c, h.alignInteractions, rng);
       const data = tr;
       const mask = h.dropout > 0 ? tf.tensor2d(dropoutMask(train.length, inputDim, h.dropout, rng), [train.length, inputDim]) : undefined;
       const cost = opt.minimize(
-        () => tf.add(alignLoss(vars, data, scorer, h, baseScale, mask).total, tf.mul(l2Penalty(vars), h.weightDecay)) as tf.Scalar,
+        () => tf.add(alignLoss(vars, data, c, mask).total, tf.mul(l2Penalty(vars), h.weightDecay)) as tf.Scalar,
         true,
         alignVars,
       );
@@ -96,7 +88,7 @@ export function trainAligner(
       mask?.dispose();
       if (va) {
         const [l, lg, ms] = tf.tidy(() => {
-          const t = alignLoss(vars, va, scorer, h, baseScale);
+          const t = alignLoss(vars, va, c);
           return [t.total, t.logistic, t.mse].map((x) => x.dataSync()[0] as number);
         });
         if ((l as number) < best.loss - 1e-5) best = { loss: l as number, epoch, logistic: lg as number, mse: ms as number, weights: snapshot(vars) };

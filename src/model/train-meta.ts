@@ -6,26 +6,26 @@
 import { tf } from './tf.js';
 import { alignForward, l2Penalty } from './aligner.js';
 import { adaptTf, type MetaTensors } from './refine-rule.js';
-import { scoreEach, type Scorer } from './scorer.js';
-import type { Hyper } from './train-types.js';
+import { scoreEach } from './scorer.js';
+import type { Hyper, TrainContext } from './train-types.js';
 import { eligible, phaseBatch, type PreparedItem } from './tasks.js';
 import { bce, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
-import { shuffle, type Rng } from './prng.js';
+import { shuffle } from './prng.js';
 
-export function metaOf(vars: Vars): MetaTensors {
+function metaOf(vars: Vars): MetaTensors {
   return { logLr: vars['meta/logLr'] as tf.Variable<tf.Rank.R1>, logPull: vars['meta/logPull'] as tf.Variable<tf.Rank.R1>, gate: vars['meta/gate'] as tf.Variable<tf.Rank.R1>, lrSlope: vars['meta/lrSlope'] as tf.Variable<tf.Rank.R1> | undefined };
 }
 
 /** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */
-function phaseLoss(vars: Vars, items: PreparedItem[], n: number, q: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, firstOrder: boolean, adapt = true) {
+function phaseLoss(vars: Vars, c: TrainContext, items: PreparedItem[], n: number, q: number, firstOrder: boolean, adapt = true) {
+  const { h, scorer, ctxDim, dim } = c;
   const b = phaseBatch(items, n, q, ctxDim);
-  const dim = items[0]!.base.length;
-  const A = alignForward(vars, tf.tensor2d(b.r, [b.B, items[0]!.r.length]));
+  const A = alignForward(vars, tf.tensor2d(b.r, [b.B, c.inputDim]));
   const E0 = tf.add(A, tf.tensor2d(b.delta, [b.B, dim])) as tf.Tensor2D;
   const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder, refN: h.k });
   const Eq = adapt ? E : E0;
   const query = bce(scoreEach(scorer, Eq, tf.tensor3d(b.cq, [b.B, b.q, ctxDim])), tf.tensor2d(b.yq, [b.B, b.q]));
-  const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, tf.tensor2d(b.base, [b.B, dim]))), 1)), baseScale) as tf.Scalar;
+  const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, tf.tensor2d(b.base, [b.B, dim]))), 1)), c.baseScale) as tf.Scalar;
   return { query, mse };
 }
 
@@ -38,7 +38,7 @@ export interface MetaStageResult {
   phases: number;
 }
 
-export function phasesAvailable(items: PreparedItem[], h: Hyper, q = h.queryK): number {
+function phasesAvailable(items: PreparedItem[], h: Hyper, q = h.queryK): number {
   let p = 0;
   while (p < h.maxPhases && eligible(items, p * h.k, q).length > 0) p++;
   return p;
@@ -49,28 +49,20 @@ export function phasesAvailable(items: PreparedItem[], h: Hyper, q = h.queryK): 
  * `valQueryK` interactions (a longer horizon than training's, for a less noisy
  * early-stopping signal). `adapt: false` scores the aligned embedding alone.
  */
-export function evalPhases(vars: Vars, items: PreparedItem[], phases: number, h: Hyper, scorer: Scorer, ctxDim: number, baseScale: number, adapt = true): number[] {
+export function evalPhases(vars: Vars, c: TrainContext, items: PreparedItem[], phases: number, adapt = true): number[] {
+  const { h } = c;
   const out: number[] = [];
   for (let p = 0; p < phases; p++) {
     const its = eligible(items, p * h.k, h.valQueryK);
     if (!its.length) break;
-    out.push(tf.tidy(() => phaseLoss(vars, its, p * h.k, h.valQueryK, h, scorer, ctxDim, baseScale, true, adapt).query.dataSync()[0] as number));
+    out.push(tf.tidy(() => phaseLoss(vars, c, its, p * h.k, h.valQueryK, true, adapt).query.dataSync()[0] as number));
   }
   return out;
 }
 
-export function trainMeta(
-  vars: Vars,
-  train: PreparedItem[],
-  val: PreparedItem[],
-  ctxDim: number,
-  scorer: Scorer,
-  h: Hyper,
-  baseScale: number,
-  rng: Rng,
-  progress: (f: number) => void,
-  signal?: AbortSignal,
-): MetaStageResult {
+/** Meta-trains the rule (and the aligner as its initialiser) on `c.train`, early-stopped on `c.val`. */
+export function trainMeta(vars: Vars, c: TrainContext, progress: (f: number) => void): MetaStageResult {
+  const { train, val, h, rng, signal } = c;
   const phases = phasesAvailable(train, h);
   const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate', 'meta/lrSlope'].filter((k) => vars[k]).map((k) => vars[k] as tf.Variable);
   const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
@@ -80,11 +72,10 @@ export function trainMeta(
   const valPhases = Math.min(phases, phasesAvailable(val, h, h.valQueryK));
   let best = { loss: Infinity, step: -1, perPhase: [] as number[], weights: snapshot(vars) };
   if (valPhases > 0) {
-    const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
+    const pp = evalPhases(vars, c, val, valPhases);
     best = { loss: mean(pp), step: 0, perPhase: pp, weights: snapshot(vars) };
   }
-  const inputDim = train[0]!.r.length;
-  const dim = train[0]!.base.length;
+  const { inputDim, dim } = c;
   let flops = 0;
   let order: number[] = [];
   let step = 0;
@@ -95,7 +86,7 @@ export function trainMeta(
       const p = order.pop() as number;
       const pool = shuffle([...eligible(train, p * h.k, h.queryK)], rng).slice(0, h.metaBatch);
       const { value, grads } = tf.variableGrads(() => {
-        const { query, mse } = phaseLoss(vars, pool, p * h.k, h.queryK, h, scorer, ctxDim, baseScale, h.order === 'first');
+        const { query, mse } = phaseLoss(vars, c, pool, p * h.k, h.queryK, h.order === 'first');
         return tf.addN([query, tf.mul(mse, h.mseWeight), tf.mul(l2Penalty(vars), h.weightDecay)]) as tf.Scalar;
       }, [...metaVars, ...alignVars]);
       const pick = (vs: tf.Variable[]) => vs.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor }));
@@ -108,7 +99,7 @@ export function trainMeta(
       const fwd = 2 * pool.length * (inputDim * (dim + h.hidden) + h.steps * 2 * n * dim + h.queryK * dim);
       flops += fwd * (h.order === 'first' ? 3 : 5);
       if (valPhases > 0 && (step + 1) % h.evalEvery === 0) {
-        const pp = evalPhases(vars, val, valPhases, h, scorer, ctxDim, baseScale);
+        const pp = evalPhases(vars, c, val, valPhases);
         const l = mean(pp);
         if (l < best.loss - 1e-5) best = { loss: l, step: step + 1, perPhase: pp, weights: snapshot(vars) };
         else if ((step + 1 - best.step) / h.evalEvery >= h.metaPatience) {

@@ -16,10 +16,8 @@ import { shrinkAligner } from './shrink.js';
 import { crossFitDotContexts } from './crossfit.js';
 import { trainMeta, evalPhases } from './train-meta.js';
 import { gateOf } from './refine-rule.js';
-import { DEFAULT_HYPER, type Hyper, type TrainingData, type TrainOptions } from './train-types.js';
+import { DEFAULT_HYPER, TRAINING_PRESETS, type Hyper, type TrainContext, type TrainingData, type TrainOptions } from './train-types.js';
 
-export type { TrainingItem, TrainingData, TrainOptions, Hyper } from './train-types.js';
-export { DEFAULT_HYPER } from './train-types.js';
 
 /**
  * Defaults for scorers that are not a dot product (DeepFM-like), where the context row is not the
@@ -103,8 +101,10 @@ function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hy
 export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Promise<ModelArtifact> {
   await ensureGradients();
   const scorer = opts.scorer ?? dotScorer;
-  // Defaults by scorer kind, then what the caller set.
-  const h: Hyper = { ...DEFAULT_HYPER, ...(scorer.dotProduct ? {} : NON_DOT_DEFAULTS) };
+  // Defaults by scorer kind, then the preset, then what the caller set.
+  const preset: Partial<Hyper> | undefined = TRAINING_PRESETS[opts.preset ?? 'default'];
+  if (!preset) throw new Error(`unknown training preset "${opts.preset}"; known: ${Object.keys(TRAINING_PRESETS).join(', ')}`);
+  const h: Hyper = { ...DEFAULT_HYPER, ...(scorer.dotProduct ? {} : NON_DOT_DEFAULTS), ...preset };
   for (const key of Object.keys(DEFAULT_HYPER) as (keyof Hyper)[]) {
     if (opts[key] !== undefined) (h as unknown as Record<string, unknown>)[key] = opts[key];
   }
@@ -133,16 +133,16 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   baseScale = Math.max(baseScale, 1e-6);
 
   const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer, h) });
-  if (h.hidden === 0) for (const k of ['align/W1', 'align/b1', 'align/W2']) { vars[k]!.dispose(); delete vars[k]; }
+  const ctx: TrainContext = { train, val, inputDim, dim, ctxDim, scorer, h, baseScale, meanBase, rng, signal: opts.signal };
   const progress = opts.onProgress ?? (() => {});
   try {
     const t0 = Date.now();
-    const a = trainAligner(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.2 * f, 'align'), opts.signal);
-    const oofFlops = setOutOfFoldDeltas(vars, train, val, ctxDim, scorer, h, baseScale, meanBase, rng, (f) => progress(0.2 + 0.3 * f, 'cross-fit'), opts.signal);
-    const shrink = h.shrinkCold ? shrinkAligner(vars, train, ctxDim, scorer, meanBase, 200) : null;
+    const a = trainAligner(vars, ctx, (f) => progress(0.2 * f, 'align'));
+    const oofFlops = setOutOfFoldDeltas(vars, ctx, (f) => progress(0.2 + 0.3 * f, 'cross-fit'));
+    const shrink = h.shrinkCold ? shrinkAligner(vars, ctx, 200) : null;
     const t1 = Date.now();
-    const coldVal = val.length ? evalPhases(vars, val, h.maxPhases, h, scorer, ctxDim, baseScale, false) : [];
-    const m = trainMeta(vars, train, val, ctxDim, scorer, h, baseScale, rng, (f) => progress(0.5 + 0.5 * f, 'meta'), opts.signal);
+    const coldVal = val.length ? evalPhases(vars, ctx, val, h.maxPhases, false) : [];
+    const m = trainMeta(vars, ctx, (f) => progress(0.5 + 0.5 * f, 'meta'));
     const t2 = Date.now();
     const rule = snapshot({ lr: vars['meta/logLr']!, pull: vars['meta/logPull']!, gate: vars['meta/gate']!, slope: vars['meta/lrSlope']! });
     const lrs = Array.from(rule.lr!.values, Math.exp);
@@ -155,7 +155,7 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       ruleGate_n60: gateOf(ga, gb, 60),
       ruleLrSlope: rule.slope!.values[0] as number,
     };
-    const finalCold = val.length ? evalPhases(vars, val, m.perPhase.length, h, scorer, ctxDim, baseScale, false) : [];
+    const finalCold = val.length ? evalPhases(vars, ctx, val, m.perPhase.length, false) : [];
     progress(1, 'done');
     const metrics: Record<string, number> = {
       items: items.length,

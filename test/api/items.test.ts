@@ -10,75 +10,87 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
   const app = svc.app!;
   const world = await seedSpace(app);
   const fresh = world.items[35]!;
+  type Emb = NonNullable<Awaited<ReturnType<typeof embeddingOf>>>;
+  let cold: Emb | undefined;
+  let refined: Emb | undefined;
 
-  // Established items re-sent as they are: nothing written.
-  const again = world.items.slice(0, 30).map((i) => ({ id: i.id, features: i.features, embedding: i.vector }));
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: again })).json(), { accepted: 0, unchanged: 30 });
+  await t.test('established items re-sent as they are: nothing written', async () => {
+    const again = world.items.slice(0, 30).map((i) => ({ id: i.id, features: i.features, embedding: i.vector }));
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: again })).json(), { accepted: 0, unchanged: 30 });
+  });
 
-  // An emerging item; then the same content with its keys in another order: unchanged.
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: fresh.features }] })).json(), { accepted: 1, unchanged: 0 });
-  const reordered = Object.fromEntries(Object.entries(fresh.features).reverse());
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: reordered }] })).json(), { accepted: 0, unchanged: 1 });
-  const cold = await waitFor(() => embeddingOf(app, 'movies', fresh.id), 'cold embedding');
-  assert.equal(cold.kind, 'cold');
+  await t.test('an emerging item; the same content with its keys in another order is unchanged', async () => {
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: fresh.features }] })).json(), { accepted: 1, unchanged: 0 });
+    const reordered = Object.fromEntries(Object.entries(fresh.features).reverse());
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: reordered }] })).json(), { accepted: 0, unchanged: 1 });
+    cold = await waitFor(() => embeddingOf(app, 'movies', fresh.id), 'cold embedding');
+    assert.equal(cold.kind, 'cold');
+    const view = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json();
+    assert.equal(view.state, 'cold');
+    assert.deepEqual(view.features, fresh.features);
+    assert.equal(view.enrichment, null);
+    assert.equal(view.embedding.version, cold.version);
+  });
 
-  const view = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json();
-  assert.equal(view.state, 'cold');
-  assert.deepEqual(view.features, fresh.features);
-  assert.equal(view.enrichment, null);
-  assert.equal(view.embedding.version, cold.version);
+  await t.test('lookup fills the cache; a changed item re-runs the pipeline and the lookup sees the new version', async () => {
+    assert.ok(cold);
+    const first = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
+    assert.equal(first.embeddings[0].version, cold.version);
+    const changed = { ...fresh.features, summary: 'A war story told as a comedy' };
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: changed }] })).json(), { accepted: 1, unchanged: 0 });
+    const recold = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e && e.version > cold!.version ? e : null; }, 're-embedding');
+    assert.notDeepEqual(recold.vector, cold.vector);
+    const second = await waitFor(async () => {
+      const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
+      return l.embeddings[0].version === recold.version ? l : null;
+    }, 'lookup to see the new version', 5000);
+    assert.deepEqual(second.embeddings[0].vector, recold.vector);
+  });
 
-  // Lookup fills the cache; a changed item re-runs the pipeline and the lookup sees the new version.
-  const first = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
-  assert.equal(first.embeddings[0].version, cold.version);
-  const changed = { ...fresh.features, summary: 'A war story told as a comedy' };
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: changed }] })).json(), { accepted: 1, unchanged: 0 });
-  const recold = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e && e.version > cold.version ? e : null; }, 're-embedding');
-  assert.notDeepEqual(recold.vector, cold.vector);
-  const second = await waitFor(async () => {
-    const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
-    return l.embeddings[0].version === recold.version ? l : null;
-  }, 'lookup to see the new version', 5000);
-  assert.deepEqual(second.embeddings[0].vector, recold.vector);
+  await t.test('events: duplicates inside one request and across requests count once', async () => {
+    const ev = (id: string, u: number) => ({ id, userId: `u${u}`, itemId: fresh.id, label: 1 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('a', 1), ev('b', 2)] })).json(), { accepted: 2, duplicates: 1 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('b', 2), ev('c', 3)] })).json(), { accepted: 1, duplicates: 2 });
+    refined = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e?.kind === 'refined' && e.interactions === 3 ? e : null; }, 'refinement with 3 events');
+    assert.equal((await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json().interactions, 3);
+  });
 
-  // Events: duplicates inside one request and across requests count once.
-  const ev = (id: string, u: number) => ({ id, userId: `u${u}`, itemId: fresh.id, label: 1 });
-  assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('a', 1), ev('b', 2)] })).json(), { accepted: 2, duplicates: 1 });
-  assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('b', 2), ev('c', 3)] })).json(), { accepted: 1, duplicates: 2 });
-  const refined = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e?.kind === 'refined' && e.interactions === 3 ? e : null; }, 'refinement with 3 events');
-  assert.equal((await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json().interactions, 3);
+  await t.test('binary lookup: packed float32 rows in request order, NaN for missing ids', async () => {
+    assert.ok(refined);
+    const bin = await app.inject({ method: 'POST', url: '/v1/spaces/movies/embeddings/lookup', payload: { ids: ['m0', 'missing', fresh.id] }, headers: { accept: 'application/octet-stream' } });
+    assert.equal(bin.headers['content-type'], 'application/octet-stream');
+    assert.equal(bin.headers['x-emerflow-dim'], '8');
+    const buf = bin.rawPayload;
+    const f = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    assert.equal(f.length, 3 * 8);
+    assert.deepEqual(Array.from(f.slice(0, 8)), Array.from(Float32Array.from(world.items[0]!.vector)));
+    assert.ok(Number.isNaN(f[8]!));
+    assert.deepEqual(Array.from(f.slice(16, 24)), refined.vector);
+  });
 
-  // Binary lookup: packed float32 rows in request order, NaN for missing ids.
-  const bin = await app.inject({ method: 'POST', url: '/v1/spaces/movies/embeddings/lookup', payload: { ids: ['m0', 'missing', fresh.id] }, headers: { accept: 'application/octet-stream' } });
-  assert.equal(bin.headers['content-type'], 'application/octet-stream');
-  assert.equal(bin.headers['x-emerflow-dim'], '8');
-  const buf = bin.rawPayload;
-  const f = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  assert.equal(f.length, 3 * 8);
-  assert.deepEqual(Array.from(f.slice(0, 8)), Array.from(Float32Array.from(world.items[0]!.vector)));
-  assert.ok(Number.isNaN(f[8]!));
-  assert.deepEqual(Array.from(f.slice(16, 24)), refined.vector);
+  await t.test('an established item with a new vector from the recommender: a new base version', async () => {
+    const moved = world.items[0]!.vector.map((x) => x + 1);
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(), { accepted: 1, unchanged: 0 });
+    const base = (await embeddingOf(app, 'movies', 'm0'))!;
+    assert.equal(base.kind, 'base');
+    assert.equal(base.version, 2);
+    assert.deepEqual(base.vector, Array.from(Float32Array.from(moved)));
+    const looked = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: ['m0'] })).json();
+    assert.equal(looked.embeddings[0].version, 2);
+  });
 
-  // An established item with a new vector from the recommender: a new base version.
-  const moved = world.items[0]!.vector.map((x) => x + 1);
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(), { accepted: 1, unchanged: 0 });
-  const base = (await embeddingOf(app, 'movies', 'm0'))!;
-  assert.equal(base.kind, 'base');
-  assert.equal(base.version, 2);
-  assert.deepEqual(base.vector, Array.from(Float32Array.from(moved)));
-  const looked = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: ['m0'] })).json();
-  assert.equal(looked.embeddings[0].version, 2);
+  await t.test("features of an established item updated without a vector: it stays established, base vector kept", async () => {
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(), { accepted: 1, unchanged: 0 });
+    const m0 = (await app.inject({ method: 'GET', url: '/v1/spaces/movies/items/m0' })).json();
+    assert.equal(m0.state, 'established');
+    assert.equal(m0.features.title, 'Fixed title');
+    assert.equal((await embeddingOf(app, 'movies', 'm0'))!.version, 2);
+  });
 
-  // The catalogue updates an established item's features without a vector: it stays established, base vector kept.
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(), { accepted: 1, unchanged: 0 });
-  const m0 = (await app.inject({ method: 'GET', url: '/v1/spaces/movies/items/m0' })).json();
-  assert.equal(m0.state, 'established');
-  assert.equal(m0.features.title, 'Fixed title');
-  assert.equal((await embeddingOf(app, 'movies', 'm0'))!.version, 2);
-
-  // Spaces: re-creating with the same definition is a no-op.
-  const same = await post(app, '/v1/spaces', { id: 'movies', dim: 8, itemType: 'movie', scorer: 'dot' });
-  assert.equal(same.statusCode, 200);
+  await t.test('re-creating a space with the same definition is a no-op', async () => {
+    const same = await post(app, '/v1/spaces', { id: 'movies', dim: 8, itemType: 'movie', scorer: 'dot' });
+    assert.equal(same.statusCode, 200);
+  });
 });
 
 test('DELETE forgets an item: its embedding, interactions and pending work; others stay', async (t) => {

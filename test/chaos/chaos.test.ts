@@ -53,9 +53,11 @@ test('chaos: a killed worker, a Redis restart and a Postgres restart lose no acc
   process.once('exit', lastResort);
   t.after(async () => {
     http.close();
-    await procs?.stopAll().catch(() => {});
-    await redis.stop().catch(() => {});
-    await pg.stop().catch(() => {});
+    // Teardown goes on past a part that fails to stop, and says which.
+    const said = (what: string) => (err: Error) => console.error(`chaos teardown: ${what} did not stop cleanly: ${err.message}`);
+    await procs?.stopAll().catch(said('the service processes'));
+    await redis.stop().catch(said('Redis'));
+    await pg.stop().catch(said('Postgres'));
     process.off('exit', lastResort);
     fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -9,11 +9,11 @@ import { tf, lookup } from '../tf.js';
 import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
 import { forBatches } from '../batches.js';
-import { mulberry32 } from '../rng.js';
+import { mulberry32 } from '../../model/prng.js';
 import { Dense, type MethodEnv, type WarmMethod, updateIdEmbeddings } from './method.js';
 
-export interface CvarOpts { lr: number; batch: number; iters: number; regWeight: number }
-export const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 512, iters: 10, regWeight: 1e-4 };
+interface CvarOpts { lr: number; batch: number; iters: number; regWeight: number }
+const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 512, iters: 10, regWeight: 1e-4 };
 
 export class CvarMethod implements WarmMethod {
   readonly name = 'cvar';

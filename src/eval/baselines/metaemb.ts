@@ -5,11 +5,11 @@
 import { tf } from '../tf.js';
 import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
-import { mulberry32, shuffled } from '../rng.js';
+import { mulberry32, shuffled } from '../../model/prng.js';
 import { Dense, type MethodEnv, type WarmMethod, scatterEmerging, updateIdEmbeddings } from './method.js';
 
-export interface MetaEmbOpts { itemsPerBatch: number; /** per meta-epoch */ steps: number; lr: number; innerLr: number; alpha: number }
-export const METAEMB_DEFAULTS: MetaEmbOpts = { itemsPerBatch: 32, steps: 100, lr: 5e-3, innerLr: 0.5, alpha: 0.1 };
+interface MetaEmbOpts { itemsPerBatch: number; /** per meta-epoch */ steps: number; lr: number; innerLr: number; alpha: number }
+const METAEMB_DEFAULTS: MetaEmbOpts = { itemsPerBatch: 32, steps: 100, lr: 5e-3, innerLr: 0.5, alpha: 0.1 };
 
 export class MetaEmbMethod implements WarmMethod {
   readonly name = 'metaemb';

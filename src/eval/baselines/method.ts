@@ -4,7 +4,7 @@ import type { Backbone } from '../backbone.js';
 import type { ItemFeatures } from '../features.js';
 import type { Row, Split } from '../protocol.js';
 import { forBatches } from '../batches.js';
-import { mulberry32 } from '../rng.js';
+import { mulberry32 } from '../../model/prng.js';
 
 export interface MethodEnv {
   bb: Backbone;

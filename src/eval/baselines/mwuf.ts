@@ -6,11 +6,11 @@ import { tf, lookup } from '../tf.js';
 import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
 import { forBatches } from '../batches.js';
-import { mulberry32 } from '../rng.js';
+import { mulberry32 } from '../../model/prng.js';
 import { Dense, type MethodEnv, type WarmMethod, meanEstablished, updateIdEmbeddings } from './method.js';
 
-export interface MwufOpts { lr: number; batch: number }
-export const MWUF_DEFAULTS: MwufOpts = { lr: 5e-3, batch: 256 };
+interface MwufOpts { lr: number; batch: number }
+const MWUF_DEFAULTS: MwufOpts = { lr: 5e-3, batch: 256 };
 
 export class MwufMethod implements WarmMethod {
   readonly name = 'mwuf';
