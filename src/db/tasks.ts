@@ -9,7 +9,7 @@ export interface ClaimedTask { queue: string; key: string; gen: number; attempts
 
 /**
  * Records work for each key. Asking again for work not yet done bumps `gen` and makes it
- * due now; a dispatch already in flight is kept: a job that has not started yet will read
+ * due (keeping its place if it already was); a dispatch already in flight is kept: a job that has not started yet will read
  * the newest gen when it does, and one that is running releases the task when it ends.
  * Keys are written in sorted order so that concurrent writers lock rows in one order.
  */
@@ -21,7 +21,9 @@ export async function enqueueTasks(db: Queryable, queue: string, tasks: { key: s
     `INSERT INTO tasks (queue, key, payload)
      SELECT $1, t.key, t.payload FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS t(key, payload, ord) ORDER BY t.ord
      ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload,
-       not_before = now(), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`,
+       -- due now, but a task already due keeps its place in line: a hot item asked for
+       -- again and again must not be pushed behind everything else forever
+       not_before = least(tasks.not_before, now()), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`,
     [queue, keys, keys.map((k) => JSON.stringify(byKey.get(k)))],
   );
   // Delivered at commit, so the relay wakes only once the rows are visible.

@@ -31,6 +31,9 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  // Queues to look at in the next pass: a notification names its queue; the poll and
+  // finished jobs look at all of them.
+  private dirty = new Set<QueueName>(QUEUES);
   private stopped = false;
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay: number;
@@ -65,7 +68,7 @@ export class OutboxRelay {
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
-    client.on('notification', () => this.kick());
+    client.on('notification', (n) => this.kick(QUEUES.find((q) => q === n.payload)));
     try {
       await client.query(`LISTEN ${TASKS_CHANNEL}`);
     } catch (err) {
@@ -98,9 +101,11 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Runs a pass now, or right after the one in progress. */
-  kick(): void {
+  /** Runs a pass now, or right after the one in progress: over `queue`, or every queue. */
+  kick(queue?: QueueName): void {
     if (this.stopped) return;
+    if (queue) this.dirty.add(queue);
+    else for (const q of QUEUES) this.dirty.add(q);
     if (this.running) { this.again = true; return; }
     this.running = this.drain().finally(() => {
       this.running = null;
@@ -109,7 +114,9 @@ export class OutboxRelay {
   }
 
   private async drain(): Promise<void> {
-    for (const queue of QUEUES) {
+    const queues = [...this.dirty];
+    this.dirty.clear();
+    for (const queue of queues) {
       try {
         await this.drainQueue(queue);
       } catch (err) {
