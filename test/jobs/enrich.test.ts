@@ -23,46 +23,52 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   const b = world.items[32]!;
   assert.equal((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }, { id: b.id, features: b.features }] })).statusCode, 202);
 
-  const enriched = await waitFor(async () => { const v = await itemView(app, a.id); return v.enrichment ? v : null; }, 'enrichment');
-  assert.equal(enriched.enrichment.model, 'test-model');
-  assert.ok(Object.keys(enriched.enrichment.attributes).length > 0);
-  assert.ok(enriched.enrichment.tokens.input > 0);
-  const space = (await app.inject({ method: 'GET', url: '/v1/spaces/movies' })).json();
-  assert.equal(space.auxSource, 'llm');
-  assert.deepEqual(Object.keys(enriched.enrichment.attributes).sort(), space.auxFeatures.map((f: { name: string }) => f.name).sort());
+  await t.test('the LLM proposes the auxiliary features once, and fills them in per item', async () => {
+    const enriched = await waitFor(async () => { const v = await itemView(app, a.id); return v.enrichment ? v : null; }, 'enrichment');
+    assert.equal(enriched.enrichment.model, 'test-model');
+    assert.ok(Object.keys(enriched.enrichment.attributes).length > 0);
+    assert.ok(enriched.enrichment.tokens.input > 0);
+    const space = (await app.inject({ method: 'GET', url: '/v1/spaces/movies' })).json();
+    assert.equal(space.auxSource, 'llm');
+    assert.deepEqual(Object.keys(enriched.enrichment.attributes).sort(), space.auxFeatures.map((f: { name: string }) => f.name).sort());
+  });
 
-  // The enrichment re-embeds the item: the served embedding is made from its current text
-  // revision, which the enrichment raised (a newer version, unless the first embed already saw it).
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
-    're-embedding with enrichment');
-  assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
+  await t.test('the enrichment re-embeds the item from its new text', async () => {
+    // The served embedding is made from the item's current text revision, which the enrichment
+    // raised (a newer version, unless the first embed already saw the enrichment).
+    await waitFor(async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
+      're-embedding with enrichment');
+    assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
+  });
 
-  // What the LLM was asked: one schema request for the space, one structured request per item.
-  await waitFor(async () => (await itemView(app, b.id)).enrichment, 'second item enriched');
-  const chats = fake.requestsTo('chat');
-  const structured = chats.map((r) => r.body.response_format?.json_schema);
-  assert.equal(chats.length, 3, 'aux features once, then one call per item');
-  assert.ok(structured.every((s) => s && s.strict === true));
-  const perItem = chats.slice(1).map((r) => JSON.stringify(r.body.messages));
-  assert.ok(perItem[0]!.includes(String(a.features['title'])) || perItem[1]!.includes(String(a.features['title'])));
-  assert.ok(chats.every((r) => r.authorization === 'bearer'));
+  await t.test('what the LLM was asked: one schema request for the space, one structured request per item', async () => {
+    await waitFor(async () => (await itemView(app, b.id)).enrichment, 'second item enriched');
+    const chats = fake.requestsTo('chat');
+    const structured = chats.map((r) => r.body.response_format?.json_schema);
+    assert.equal(chats.length, 3, 'aux features once, then one call per item');
+    assert.ok(structured.every((s) => s && s.strict === true));
+    const perItem = chats.slice(1).map((r) => JSON.stringify(r.body.messages));
+    assert.ok(perItem[0]!.includes(String(a.features['title'])) || perItem[1]!.includes(String(a.features['title'])));
+    assert.ok(chats.every((r) => r.authorization === 'bearer'));
+  });
 
-  // Re-sent unchanged: nothing to do. Sent again after a change and back: the cache answers.
-  assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] })).json(), { accepted: 0, unchanged: 1 });
-  await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: { ...a.features, title: 'Renamed' } }] });
-  await waitFor(async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4, 'enrichment of the changed item');
-  await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
-  await waitFor(async () => { const v = await itemView(app, a.id); return v.features.title === a.features['title'] && v.enrichment && v.state !== 'received' ? v : null; }, 'enrichment back from the cache');
-  assert.equal(fake.requestsTo('chat').length, 4, 'the original content was answered from the cache');
+  await t.test('re-sent unchanged: nothing to do; changed and changed back: the cache answers', async () => {
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] })).json(), { accepted: 0, unchanged: 1 });
+    await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: { ...a.features, title: 'Renamed' } }] });
+    await waitFor(async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4, 'enrichment of the changed item');
+    await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
+    await waitFor(async () => { const v = await itemView(app, a.id); return v.features.title === a.features['title'] && v.enrichment && v.state !== 'received' ? v : null; }, 'enrichment back from the cache');
+    assert.equal(fake.requestsTo('chat').length, 4, 'the original content was answered from the cache');
+  });
 
-  // Users can replace the auxiliary features; theirs win.
-  const put = await app.inject({ method: 'PUT', url: '/v1/spaces/movies/aux-features', payload: { features: [{ name: 'Director', description: 'who directed it' }] } });
-  assert.equal(put.statusCode, 200);
-  assert.deepEqual(put.json().auxFeatures, [{ name: 'director', description: 'who directed it' }]);
-  assert.equal(put.json().auxSource, 'user');
-  // … and the emerging items are enriched again with the new list.
-  const redone = await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichment && Object.keys(v.enrichment.attributes).join() === 'director' ? v : null; }, 're-enrichment with the user list');
-  assert.ok(redone.enrichment.attributes.director.length > 0);
+  await t.test("users can replace the auxiliary features; theirs win, and emerging items are enriched again", async () => {
+    const put = await app.inject({ method: 'PUT', url: '/v1/spaces/movies/aux-features', payload: { features: [{ name: 'Director', description: 'who directed it' }] } });
+    assert.equal(put.statusCode, 200);
+    assert.deepEqual(put.json().auxFeatures, [{ name: 'director', description: 'who directed it' }]);
+    assert.equal(put.json().auxSource, 'user');
+    const redone = await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichment && Object.keys(v.enrichment.attributes).join() === 'director' ? v : null; }, 're-enrichment with the user list');
+    assert.ok(redone.enrichment.attributes.director.length > 0);
+  });
 });
 
 test('LLM failures: the cold embedding comes anyway, and the work waits in Postgres until the LLM recovers', async (t) => {
