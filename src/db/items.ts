@@ -49,10 +49,22 @@ export async function getItem(db: Queryable, spaceId: string, id: string): Promi
   return r.rows[0] ?? null;
 }
 
+/**
+ * Locks these items' rows in id order. A multi-row UPDATE locks rows in whatever order its
+ * plan visits them, so two writers of overlapping batches (events arriving, a refine job
+ * writing) could each hold a row the other waits for; taking the locks in one order first
+ * makes that impossible.
+ */
+export async function lockItems(db: Queryable, spaceId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query('SELECT 1 FROM items WHERE space_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE', [spaceId, ids]);
+}
+
 /** Adds newly stored interactions to items' counters; returns the emerging ones touched. */
 export async function addInteractionCounts(db: Queryable, spaceId: string, counts: Map<string, number>): Promise<string[]> {
   if (counts.size === 0) return [];
-  const ids = [...counts.keys()].sort(); // one lock order for concurrent writers
+  const ids = [...counts.keys()].sort();
+  await lockItems(db, spaceId, ids);
   const r = await db.query<{ id: string }>(
     `UPDATE items i SET interactions = i.interactions + c.n
      FROM unnest($2::text[], $3::int[]) AS c(id, n)

@@ -5,6 +5,7 @@
 import { Counter } from 'prom-client';
 import type { Queryable } from '../db/pool.js';
 import { pruneVersions, writeColdEmbeddings, writeRefinedEmbeddings, type ReadStamp } from '../db/embeddings.js';
+import { lockItems } from '../db/items.js';
 import { registry } from '../metrics.js';
 
 export const staleWrites = new Counter({
@@ -28,6 +29,7 @@ export async function storeColdEmbeddings(
 ): Promise<string[]> {
   if (rows.length === 0) return [];
   if (!(await modelStillActive(tx, spaceId, modelId))) { staleWrites.inc({ step: 'embed' }, rows.length); return []; }
+  await lockItems(tx, spaceId, rows.map((r) => r.id));
   const written = await writeColdEmbeddings(tx, spaceId, modelId, rows);
   if (written.length < rows.length) staleWrites.inc({ step: 'embed' }, rows.length - written.length);
   await pruneVersions(tx, spaceId, written, keep);
@@ -40,6 +42,7 @@ export async function storeRefinedEmbeddings(
 ): Promise<string[]> {
   if (rows.length === 0) return [];
   if (!(await modelStillActive(tx, spaceId, modelId))) { staleWrites.inc({ step: 'refine' }, rows.length); return []; }
+  await lockItems(tx, spaceId, rows.map((r) => r.id));
   const written = await writeRefinedEmbeddings(tx, spaceId, modelId, rows);
   if (written.length < rows.length) staleWrites.inc({ step: 'refine' }, rows.length - written.length);
   await pruneVersions(tx, spaceId, written, keep);
