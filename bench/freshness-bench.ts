@@ -63,12 +63,30 @@ const SAMPLE_EVERY_MS = 2000;
 
 const TARGETS: Record<number, number> = { 1000: 1000, 5000: 3000 };
 
-interface Row { t: number; phase: 'stream' | 'drain'; refinePending?: number; embedPending?: number; jobsRefine?: number; doneRefine?: number; sampledSum: number; sampledChanged: number; accepted?: number }
+interface Row {
+  t: number;
+  phase: 'stream' | 'drain';
+  refinePending?: number;
+  embedPending?: number;
+  jobsRefine?: number;
+  doneRefine?: number;
+  sampledSum: number;
+  sampledChanged: number;
+  accepted?: number;
+}
 
 interface RateResult {
-  rate: number; batch: number; load: LoadStats; streamS: number;
-  probeLatencies: number[]; unrefreshed: number; probeSkipped: number; behind: number;
-  rows: Row[]; drainS: number | null; peakRefine?: number;
+  rate: number;
+  batch: number;
+  load: LoadStats;
+  streamS: number;
+  probeLatencies: number[];
+  unrefreshed: number;
+  probeSkipped: number;
+  behind: number;
+  rows: Row[];
+  drainS: number | null;
+  peakRefine?: number;
   refinedPerS: { sampled: number; jobs?: number; done?: number; streamSampled: number; streamJobs?: number; streamDone?: number };
 }
 
@@ -99,23 +117,39 @@ async function main(): Promise<number> {
   for (const [ri, rate] of RATES.entries()) {
     if (interrupted()) break;
     const batch = Math.max(50, Math.min(250, Math.round(rate / 20)));
-    log(`run ${ri + 1}/${RATES.length}: ${rate} events/s for ${SECONDS} s (${batch} events a POST, ${(rate / batch).toFixed(1)} POST/s), ${PROBE_CONC} probes in flight`);
+    // Open loop at the rate; at most 2 s worth of POSTs outstanding before it falls behind (counted).
+    const maxInflight = Math.max(8, Math.ceil((2 * rate) / batch));
+    log(
+      `run ${ri + 1}/${RATES.length}: ${rate} events/s for ${SECONDS} s (${batch} events a POST, ${(rate / batch).toFixed(1)} POST/s, at most ${maxInflight} outstanding), ${PROBE_CONC} probes in flight`,
+    );
     const gen = await LoadGen.start({
-      url: env.url, space, seconds: SECONDS, world: { seed: SEED, dim: DIM, users: USERS }, progressEveryMs: SAMPLE_EVERY_MS,
-      events: { rate, batch, kind: 'e', from: 0, count: ITEMS, idPrefix: `r${ri}-${Date.now().toString(36)}`, maxInflight: 8 },
+      url: env.url,
+      space,
+      seconds: SECONDS,
+      world: { seed: SEED, dim: DIM, users: USERS },
+      progressEveryMs: SAMPLE_EVERY_MS,
+      events: { rate, batch, kind: 'e', from: 0, count: ITEMS, idPrefix: `r${ri}-${Date.now().toString(36)}`, maxInflight },
     });
 
     // Version sampler + metrics sampler, every 2 s until told to stop.
     const rows: Row[] = [];
     const lastVersion = new Map<string, number>();
     const readVersions = async (): Promise<{ sum: number; changed: number } | null> => {
-      const a = await api.send<LookupAnswer>('POST', `/v1/spaces/${sp}/embeddings/lookup`, { ids: sampleIds }, { route: 'POST lookup (sample)', timeoutMs: 10_000 });
+      const a = await api.send<LookupAnswer>(
+        'POST',
+        `/v1/spaces/${sp}/embeddings/lookup`,
+        { ids: sampleIds },
+        { route: 'POST lookup (sample)', timeoutMs: 10_000 },
+      );
       if (!a.body) return null;
       let sum = 0;
       let changed = 0;
       for (const e of a.body.embeddings) {
         const prev = lastVersion.get(e.id);
-        if (prev !== undefined && e.version > prev) { sum += e.version - prev; changed++; }
+        if (prev !== undefined && e.version > prev) {
+          sum += e.version - prev;
+          changed++;
+        }
         lastVersion.set(e.id, e.version);
       }
       return { sum, changed };
@@ -128,8 +162,21 @@ async function main(): Promise<number> {
     let t0 = performance.now();
     const takeRow = async () => {
       const [m, v] = await Promise.all([api.metrics(), readVersions()]);
-      if (v) { sampledSum += v.sum; sampledChanged += v.changed; }
-      const row: Row = { t: (performance.now() - t0) / 1000, phase, refinePending: pending(m, 'refine'), embedPending: pending(m, 'embed'), jobsRefine: jobsRefine(m), doneRefine: doneRefine(m), sampledSum, sampledChanged, accepted: gen.latest?.events?.accepted };
+      if (v) {
+        sampledSum += v.sum;
+        sampledChanged += v.changed;
+      }
+      const row: Row = {
+        t: (performance.now() - t0) / 1000,
+        phase,
+        refinePending: pending(m, 'refine'),
+        embedPending: pending(m, 'embed'),
+        jobsRefine: jobsRefine(m),
+        doneRefine: doneRefine(m),
+        sampledSum,
+        sampledChanged,
+        accepted: gen.latest?.events?.accepted ?? 0,
+      };
       rows.push(row);
       return row;
     };
@@ -143,16 +190,30 @@ async function main(): Promise<number> {
     const free = [...probeIds];
     const quarantined = new Set<string>();
     const probeOnce = async (item: string): Promise<void> => {
-      const lookup = () => api.send<LookupAnswer>('POST', `/v1/spaces/${sp}/embeddings/lookup`, { ids: [item] }, { route: 'POST lookup (probe)', timeoutMs: 10_000 });
+      const lookup = () =>
+        api.send<LookupAnswer>('POST', `/v1/spaces/${sp}/embeddings/lookup`, { ids: [item] }, { route: 'POST lookup (probe)', timeoutMs: 10_000 });
       const pre = await lookup();
-      if (!pre.body) { skipped++; return; }
+      if (!pre.body) {
+        skipped++;
+        return;
+      }
       const v0 = pre.body.embeddings[0]?.version ?? 0;
       const u = Math.floor(r() * USERS);
       const it = world.item('p', Number(item.slice(1)));
-      const ev = { id: `probe-${ri}-${probeSeq++}-${Date.now().toString(36)}`, userId: world.userId(u), itemId: item, label: world.label(u, it.vector, r), ts: new Date().toISOString() };
+      const ev = {
+        id: `probe-${ri}-${probeSeq++}-${Date.now().toString(36)}`,
+        userId: world.userId(u),
+        itemId: item,
+        label: world.label(u, it.vector, r),
+        ts: new Date().toISOString(),
+      };
       const a = await api.send('POST', `/v1/spaces/${sp}/interactions`, { events: [ev] }, { route: 'POST interactions (probe)', timeoutMs: 10_000 });
       const accepted = performance.now();
-      if (a.status < 200 || a.status >= 300) { skipped++; quarantined.add(item); return; }
+      if (a.status < 200 || a.status >= 300) {
+        skipped++;
+        quarantined.add(item);
+        return;
+      }
       sentToProbe.set(item, (sentToProbe.get(item) ?? 0) + 1);
       while (performance.now() - accepted < PROBE_TIMEOUT_MS) {
         const l = await lookup();
@@ -160,7 +221,10 @@ async function main(): Promise<number> {
         if (e && e.version > v0 && e.kind === 'refined') {
           latencies.push(performance.now() - accepted);
           // Sanity, outside the timing: the new version has used every event sent to the item.
-          const g = await api.send<{ interactions?: number }>('GET', `/v1/spaces/${sp}/items/${encodeURIComponent(item)}/embedding`, undefined, { route: 'GET embedding (probe)', timeoutMs: 10_000 });
+          const g = await api.send<{ interactions?: number }>('GET', `/v1/spaces/${sp}/items/${encodeURIComponent(item)}/embedding`, undefined, {
+            route: 'GET embedding (probe)',
+            timeoutMs: 10_000,
+          });
           if (g.body && typeof g.body.interactions === 'number' && g.body.interactions < sentToProbe.get(item)!) behind++;
           return;
         }
@@ -172,7 +236,10 @@ async function main(): Promise<number> {
     const prober = async () => {
       while (streaming && !interrupted()) {
         const item = free.shift();
-        if (!item) { await delay(50); continue; }
+        if (!item) {
+          await delay(50);
+          continue;
+        }
         await probeOnce(item);
         if (!quarantined.has(item)) free.push(item);
       }
@@ -186,7 +253,9 @@ async function main(): Promise<number> {
         const row = await takeRow();
         if (phase === 'stream' && rows.length % 5 === 1) {
           const s = summarise(latencies);
-          log(`  t=${row.t.toFixed(0)} s: ${int(row.accepted)} events accepted, refine backlog ${int(row.refinePending)}, embed ${int(row.embedPending)}, probes ${s.n} (p95 ${ms(s.p95)}), unrefreshed ${unrefreshed}`);
+          log(
+            `  t=${row.t.toFixed(0)} s: ${int(row.accepted ?? 0)} events accepted, refine backlog ${int(row.refinePending)}, embed ${int(row.embedPending)}, probes ${s.n} (p95 ${ms(s.p95)}), unrefreshed ${unrefreshed}`,
+          );
         }
         const wait = SAMPLE_EVERY_MS - ((performance.now() - t0) % SAMPLE_EVERY_MS);
         await delay(wait);
@@ -211,8 +280,14 @@ async function main(): Promise<number> {
     while (performance.now() < drainDeadline) {
       const m = await api.metrics();
       const p = pending(m, 'refine');
-      if (m && p === undefined) { gaugeMissing = true; break; }
-      if (p === 0) { drainS = (performance.now() - streamEnd) / 1000; break; }
+      if (m && p === undefined) {
+        gaugeMissing = true;
+        break;
+      }
+      if (p === 0) {
+        drainS = (performance.now() - streamEnd) / 1000;
+        break;
+      }
       await sleep(500);
     }
     sampling = false;
@@ -227,7 +302,16 @@ async function main(): Promise<number> {
     const scale = ITEMS / SAMPLE;
     const endS = endRow ?? last;
     results.push({
-      rate, batch, load, streamS, probeLatencies: latencies, unrefreshed, probeSkipped: skipped, behind, rows, drainS: gaugeMissing ? NaN : drainS,
+      rate,
+      batch,
+      load,
+      streamS,
+      probeLatencies: latencies,
+      unrefreshed,
+      probeSkipped: skipped,
+      behind,
+      rows,
+      drainS: gaugeMissing ? NaN : drainS,
       peakRefine: rows.reduce<number | undefined>((acc, x) => (x.refinePending === undefined ? acc : Math.max(acc ?? 0, x.refinePending)), undefined),
       refinedPerS: {
         sampled: ((last.sampledSum - first.sampledSum) * scale) / Math.max(1e-9, last.t - first.t),
@@ -241,39 +325,102 @@ async function main(): Promise<number> {
   }
 
   // ---- report ----
-  console.log(`\nfreshness: ${ITEMS} emerging stream items + ${PROBES} probe items (dim ${DIM}), ${SECONDS} s per rate, ${PROBE_CONC} probes in flight, lookups every ${POLL_MS} ms, give-up ${PROBE_TIMEOUT_MS / 1000} s; ${os.cpus().length} cores; service ${env.spawned ? 'started by the bench' : env.url}`);
-  console.log(`setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ${setup.trainSeconds.toFixed(1)} s (model v${setup.modelVersion}); cold embeddings for ${ITEMS + PROBES} items ${coldS.toFixed(1)} s after posting\n`);
+  console.log(
+    `\nfreshness: ${ITEMS} emerging stream items + ${PROBES} probe items (dim ${DIM}), ${SECONDS} s per rate, ${PROBE_CONC} probes in flight, lookups every ${POLL_MS} ms, give-up ${PROBE_TIMEOUT_MS / 1000} s; ${os.cpus().length} cores; service ${env.spawned ? 'started by the bench' : env.url}`,
+  );
+  console.log(
+    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ${setup.trainSeconds.toFixed(1)} s (model v${setup.modelVersion}); cold embeddings for ${ITEMS + PROBES} items ${coldS.toFixed(1)} s after posting\n`,
+  );
   console.log('background stream (from the load-generator process)\n');
-  console.log(table(['target events/s', 'events sent', 'accepted', 'duplicates', 'achieved events/s', 'not sent (behind)', 'POSTs', 'throttled', 'errors', 'POST p50 / p99'], results.map((x) => {
-    const e = x.load.events!;
-    return [x.rate, int(e.units), int(e.accepted), int(e.duplicates), int(e.accepted / x.load.elapsedS), int(e.dropped * x.batch), int(e.requests), int(e.throttled), int(e.errors), e.latency ? `${ms(e.latency.p50)} / ${ms(e.latency.p99)}` : 'n/a'];
-  })));
+  console.log(
+    table(
+      ['target events/s', 'events sent', 'accepted', 'duplicates', 'achieved events/s', 'not sent (behind)', 'POSTs', 'throttled', 'errors', 'POST p50 / p99'],
+      results.map((x) => {
+        const e = x.load.events!;
+        return [
+          x.rate,
+          int(e.units),
+          int(e.accepted),
+          int(e.duplicates),
+          int(e.accepted / x.load.elapsedS),
+          int(e.dropped * x.batch),
+          int(e.requests),
+          int(e.throttled),
+          int(e.errors),
+          e.latency ? `${ms(e.latency.p50)} / ${ms(e.latency.p99)}` : 'n/a',
+        ];
+      }),
+    ),
+  );
   console.log('\nprobes: accepted (202) → newer refined version in a lookup\n');
-  console.log(table(['events/s', 'probes done', 'p50', 'p95', 'p99', 'max', 'unrefreshed (>15 s)', 'target', 'verdict', 'skipped', 'version missed an event'], results.map((x) => {
-    const s = summarise(x.probeLatencies);
-    const target = TARGETS[x.rate];
-    const verdict = target === undefined ? '—' : s.p95 <= target && x.unrefreshed === 0 ? 'met' : 'MISSED';
-    return [x.rate, s.n, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), x.unrefreshed, target === undefined ? 'no probe unrefreshed' : `p95 ≤ ${ms(target)}, no probe unrefreshed`, verdict, x.probeSkipped, x.behind];
-  })));
+  console.log(
+    table(
+      ['events/s', 'probes done', 'p50', 'p95', 'p99', 'max', 'unrefreshed (>15 s)', 'target', 'verdict', 'skipped', 'version missed an event'],
+      results.map((x) => {
+        const s = summarise(x.probeLatencies);
+        const target = TARGETS[x.rate];
+        const verdict = target === undefined ? '—' : s.p95 <= target && x.unrefreshed === 0 ? 'met' : 'MISSED';
+        return [
+          x.rate,
+          s.n,
+          ms(s.p50),
+          ms(s.p95),
+          ms(s.p99),
+          ms(s.max),
+          x.unrefreshed,
+          target === undefined ? 'no probe unrefreshed' : `p95 ≤ ${ms(target)}, no probe unrefreshed`,
+          verdict,
+          x.probeSkipped,
+          x.behind,
+        ];
+      }),
+    ),
+  );
   console.log('\nrefinement throughput and backlog\n');
-  console.log(table(['events/s', 'peak refine backlog', 'backlog at stream end', 'refine backlog 0 after stream', 'refined items/s, sampled versions (stream / overall)', 'refine jobs/s, emerflow_jobs_total (stream / overall)', 'refine tasks/s, emerflow_tasks_done_total'], results.map((x) => {
-    const endRow = x.rows.filter((r) => r.phase === 'stream').at(-1);
-    const drain = x.drainS === null ? `> ${DRAIN_TIMEOUT_MS / 1000} s` : Number.isNaN(x.drainS) ? 'n/a (no gauge)' : secs(x.drainS);
-    const f = x.refinedPerS;
-    return [x.rate, int(x.peakRefine), int(endRow?.refinePending), drain, `${fixed(f.streamSampled)} / ${fixed(f.sampled)}`, `${fixed(f.streamJobs)} / ${fixed(f.jobs)}`, f.done === undefined ? 'n/a' : `${fixed(f.streamDone)} / ${fixed(f.done)}`];
-  })));
+  console.log(
+    table(
+      [
+        'events/s',
+        'peak refine backlog',
+        'backlog at stream end',
+        'refine backlog 0 after stream',
+        'refined items/s, sampled versions (stream / overall)',
+        'refine jobs/s, emerflow_jobs_total (stream / overall)',
+        'refine tasks/s, emerflow_tasks_done_total',
+      ],
+      results.map((x) => {
+        const endRow = x.rows.filter((r) => r.phase === 'stream').at(-1);
+        const drain = x.drainS === null ? `> ${DRAIN_TIMEOUT_MS / 1000} s` : Number.isNaN(x.drainS) ? 'n/a (no gauge)' : secs(x.drainS);
+        const f = x.refinedPerS;
+        return [
+          x.rate,
+          int(x.peakRefine),
+          int(endRow?.refinePending),
+          drain,
+          `${fixed(f.streamSampled)} / ${fixed(f.sampled)}`,
+          `${fixed(f.streamJobs)} / ${fixed(f.jobs)}`,
+          f.done === undefined ? 'n/a' : `${fixed(f.streamDone)} / ${fixed(f.done)}`,
+        ];
+      }),
+    ),
+  );
   console.log(`\n(sampled: version increments of ${SAMPLE} random stream items per second, scaled by ${ITEMS}/${SAMPLE}; independent of metric names)`);
   for (const x of results) {
     console.log(`\nbacklog over time at ${x.rate} events/s (t from the stream's start; rates over the preceding interval)\n`);
     const rows = thin(x.rows, 40);
-    console.log(table(['t', 'phase', 'events accepted', 'refine pending', 'embed pending', 'refined items/s (sampled)', 'refine jobs/s (metric)'], rows.map((row) => {
-      const i = x.rows.indexOf(row);
-      const prev = i > 0 ? x.rows[i - 1]! : null;
-      const dt = prev ? row.t - prev.t : NaN;
-      const sampled = prev ? ((row.sampledSum - prev.sampledSum) * (ITEMS / SAMPLE)) / dt : NaN;
-      const jobs = prev && row.jobsRefine !== undefined && prev.jobsRefine !== undefined ? (row.jobsRefine - prev.jobsRefine) / dt : NaN;
-      return [`${row.t.toFixed(1)} s`, row.phase, int(row.accepted), int(row.refinePending), int(row.embedPending), fixed(sampled, 0), fixed(jobs, 0)];
-    })));
+    console.log(
+      table(
+        ['t', 'phase', 'events accepted', 'refine pending', 'embed pending', 'refined items/s (sampled)', 'refine jobs/s (metric)'],
+        rows.map((row) => {
+          const i = x.rows.indexOf(row);
+          const prev = i > 0 ? x.rows[i - 1]! : null;
+          const dt = prev ? row.t - prev.t : NaN;
+          const sampled = prev ? ((row.sampledSum - prev.sampledSum) * (ITEMS / SAMPLE)) / dt : NaN;
+          const jobs = prev && row.jobsRefine !== undefined && prev.jobsRefine !== undefined ? (row.jobsRefine - prev.jobsRefine) / dt : NaN;
+          return [`${row.t.toFixed(1)} s`, row.phase, int(row.accepted), int(row.refinePending), int(row.embedPending), fixed(sampled, 0), fixed(jobs, 0)];
+        }),
+      ),
+    );
   }
   const loadErrors = results.reduce((a, x) => a + x.load.events!.errors, 0);
   const loadThrottled = results.reduce((a, x) => a + x.load.events!.throttled, 0);

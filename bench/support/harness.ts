@@ -16,7 +16,11 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 // ---- teardown -------------------------------------------------------------------------
 
-interface Cleanup { name: string; fn: () => Promise<void>; timeoutMs: number }
+interface Cleanup {
+  name: string;
+  fn: () => Promise<void>;
+  timeoutMs: number;
+}
 const cleanups: Cleanup[] = [];
 let tearingDown: Promise<void> | null = null;
 let interruptedBy: string | null = null;
@@ -25,14 +29,26 @@ let interruptedBy: string | null = null;
 export function addCleanup(name: string, fn: () => Promise<void>, timeoutMs = 60_000): () => void {
   const c = { name, fn, timeoutMs };
   cleanups.push(c);
-  return () => { const i = cleanups.indexOf(c); if (i >= 0) cleanups.splice(i, 1); };
+  return () => {
+    const i = cleanups.indexOf(c);
+    if (i >= 0) cleanups.splice(i, 1);
+  };
 }
 
-export function delay(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
-export class Interrupted extends Error { constructor(why: string) { super(why); this.name = 'Interrupted'; } }
+export class Interrupted extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'Interrupted';
+  }
+}
 
-export function interrupted(): boolean { return interruptedBy !== null; }
+export function interrupted(): boolean {
+  return interruptedBy !== null;
+}
 
 /** Sleep in the bench's main flow: throws once the bench is being torn down. */
 export async function sleep(ms: number): Promise<void> {
@@ -50,7 +66,12 @@ export function teardown(): Promise<void> {
       while (cleanups.length) {
         const c = cleanups.pop()!;
         let timer: NodeJS.Timeout | undefined;
-        const limit = new Promise<void>((r) => { timer = setTimeout(() => { console.error(`[bench] teardown: ${c.name} did not finish in ${c.timeoutMs / 1000} s; moving on`); r(); }, c.timeoutMs); });
+        const limit = new Promise<void>((r) => {
+          timer = setTimeout(() => {
+            console.error(`[bench] teardown: ${c.name} did not finish in ${c.timeoutMs / 1000} s; moving on`);
+            r();
+          }, c.timeoutMs);
+        });
         await Promise.race([c.fn().catch((err) => console.error(`[bench] teardown: ${c.name}: ${(err as Error).message}`)), limit]);
         clearTimeout(timer);
       }
@@ -61,6 +82,11 @@ export function teardown(): Promise<void> {
 
 export function log(msg: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+/** Logs only with BENCH_DEBUG=1: for what is handled elsewhere and only worth seeing when digging. */
+export function debug(msg: string): void {
+  if (process.env['BENCH_DEBUG'] === '1') log(`debug: ${msg}`);
 }
 
 /**
@@ -88,7 +114,7 @@ export function runBench(main: () => Promise<number>, opts: { maxSeconds: number
     try {
       code = await main();
     } catch (err) {
-      if (err instanceof Interrupted) return; // the signal handler exits
+      if (err instanceof Interrupted || interruptedBy) return; // torn down under it: the signal handler exits
       console.error(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
       printServerLogTail(40);
       code = 1;
@@ -121,7 +147,12 @@ export function printServerLogTail(lines: number): void {
   if (!text) return;
   const all = text.split('\n');
   console.error(`\n--- last ${Math.min(lines, all.length)} of ${all.length} lines of the server's log (LOG_LEVEL=warn) ---`);
-  console.error(all.slice(-lines).map((l) => l.slice(0, 400)).join('\n'));
+  console.error(
+    all
+      .slice(-lines)
+      .map((l) => l.slice(0, 400))
+      .join('\n'),
+  );
 }
 
 /** Lines the server logged (warn and above) so far; 0 when it is not ours. */
@@ -142,7 +173,9 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-bench-'));
   fs.chmodSync(tmp, 0o755);
-  addCleanup('tmp dir', async () => { fs.rmSync(tmp, { recursive: true, force: true }); });
+  addCleanup('tmp dir', async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
   log(`starting Postgres and Redis under ${tmp}`);
   const pg = await startLocalPostgres(path.join(tmp, 'pg'));
   addCleanup('postgres', () => pg.stop(), 60_000);
@@ -153,9 +186,34 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
   serverLogPath = path.join(tmp, 'server.log');
   const out = fs.openSync(serverLogPath, 'a');
   const env: NodeJS.ProcessEnv = {
-    ...process.env, DATABASE_URL: pg.url, REDIS_URL: redis.url, PORT: String(port), HOST: '127.0.0.1',
-    ROLE: 'all', LOG_LEVEL: 'warn', DATA_DIR: path.join(tmp, 'data'), ...opts.serverEnv,
+    ...process.env,
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ROLE: 'all',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: path.join(tmp, 'data'),
+    ...opts.serverEnv,
   };
+  // Traffic stays on this machine: an LLM endpoint inherited from the shell is dropped
+  // unless it is a local one.
+  for (const k of ['LLM_BASE_URL'] as const) {
+    const v = env[k];
+    if (!v) continue;
+    let local = false;
+    try {
+      assertLoopback(v, k);
+      local = true;
+    } catch {
+      /* not local */
+    }
+    if (!local) {
+      log(`ignoring ${k}=${v} from the environment (the benches only talk to 127.0.0.1): the service runs without an LLM`);
+      delete env[k];
+      delete env['EMBEDDING_MODEL'];
+    }
+  }
   log(`starting the service: tsx src/server.ts on ${url}`);
   // Its own process group, so a terminal's Ctrl-C reaches it only through this bench
   // (which stops it gracefully) and a stuck server can be killed as a group.
@@ -171,7 +229,8 @@ async function waitReady(url: string, timeoutMs: number, child: ChildProcess | n
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the service exited during start-up (${child.exitCode ?? child.signalCode})`);
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`the service exited during start-up (${child.exitCode ?? child.signalCode})`);
     try {
       const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
       last = `${r.status} ${await r.text()}`;
@@ -194,18 +253,31 @@ async function stopServer(child: ChildProcess, graceMs: number): Promise<void> {
     const clean = await Promise.race([exited.then(() => true), delay(graceMs).then(() => false)]);
     if (!clean) {
       log(`the service did not stop within ${graceMs / 1000} s of SIGTERM: killing its process group`);
-      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       await Promise.race([exited, delay(5000)]);
     }
   }
   // Anything left in the group this bench created (e.g. tsx's esbuild service).
-  try { process.kill(-pid, 0); process.kill(-pid, 'SIGKILL'); } catch { /* none left */ }
+  try {
+    process.kill(-pid, 0);
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* none left */
+  }
 }
 
 // ---- /proc ----------------------------------------------------------------------------
 
 function readProc(pid: number, file: string): string | null {
-  try { return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8'); } catch { return null; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -225,7 +297,10 @@ export function serverProcessPid(rootPid: number): number | null {
   for (const pid of [rootPid, ...parent.keys()]) {
     let depth = 0;
     let p: number | undefined = pid;
-    while (p !== undefined && p !== rootPid && p > 1) { p = parent.get(p); depth++; }
+    while (p !== undefined && p !== rootPid && p > 1) {
+      p = parent.get(p);
+      depth++;
+    }
     if (p !== rootPid) continue;
     const cmd = (readProc(pid, 'cmdline') ?? '').replace(/\0/g, ' ');
     if (!cmd.includes('src/server.ts')) continue;

@@ -4,23 +4,39 @@
 // status, the first few kept verbatim for the report.
 import { parseProm, type Prom } from './prom.js';
 
-export interface Answer<T> { status: number; body: T | null; text: string }
+export interface Answer<T> {
+  status: number;
+  body: T | null;
+  text: string;
+}
 
 export class Api {
   readonly errors = new Map<string, number>();
   readonly throttled = new Map<string, number>();
-  readonly errorSamples: string[] = [];
+  /** Distinct error messages (the first 10) and how often each came. */
+  private readonly samples = new Map<string, number>();
 
   constructor(readonly base: string) {}
 
-  errorCount(): number { let n = 0; for (const v of this.errors.values()) n += v; return n; }
-  throttledCount(): number { let n = 0; for (const v of this.throttled.values()) n += v; return n; }
+  errorCount(): number {
+    let n = 0;
+    for (const v of this.errors.values()) n += v;
+    return n;
+  }
+  throttledCount(): number {
+    let n = 0;
+    for (const v of this.throttled.values()) n += v;
+    return n;
+  }
 
-  private note(map: Map<string, number>, key: string): void { map.set(key, (map.get(key) ?? 0) + 1); }
+  private note(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
 
   private recordError(route: string, status: string, detail: string): void {
     this.note(this.errors, `${route} ${status}`);
-    if (this.errorSamples.length < 10) this.errorSamples.push(`${route} → ${status}: ${detail.slice(0, 300)}`);
+    const msg = `${route} → ${status}: ${detail.slice(0, 300)}`;
+    if (this.samples.has(msg) || this.samples.size < 10) this.samples.set(msg, (this.samples.get(msg) ?? 0) + 1);
   }
 
   /** One request; never throws. Status 0 means the request failed (network, timeout). */
@@ -31,14 +47,21 @@ export class Api {
     if (opts.accept) headers['accept'] = opts.accept;
     try {
       const res = await fetch(this.base + path, {
-        method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
       });
       const text = await res.text();
       if (res.status >= 200 && res.status < 300) {
         let parsed: T | null = null;
         if (text && (res.headers.get('content-type') ?? '').includes('json')) {
-          try { parsed = JSON.parse(text) as T; } catch { this.recordError(route, 'bad-json', text); return { status: 0, body: null, text }; }
+          try {
+            parsed = JSON.parse(text) as T;
+          } catch {
+            this.recordError(route, 'bad-json', text);
+            return { status: 0, body: null, text };
+          }
         }
         return { status: res.status, body: parsed, text };
       }
@@ -47,7 +70,11 @@ export class Api {
       return { status: res.status, body: null, text };
     } catch (err) {
       const e = err as Error;
-      this.recordError(route, e.name === 'TimeoutError' ? 'timeout' : 'network', `${e.name}: ${e.message}${(e as { cause?: Error }).cause ? ` (${(e as { cause?: Error }).cause!.message})` : ''}`);
+      this.recordError(
+        route,
+        e.name === 'TimeoutError' ? 'timeout' : 'network',
+        `${e.name}: ${e.message}${(e as { cause?: Error }).cause ? ` (${(e as { cause?: Error }).cause!.message})` : ''}`,
+      );
       return { status: 0, body: null, text: '' };
     }
   }
@@ -80,7 +107,7 @@ export class Api {
     const lines = [`errors: ${this.errorCount()}, throttled (429/503): ${this.throttledCount()}`];
     for (const [k, v] of this.errors) lines.push(`  error   ${k}: ${v}`);
     for (const [k, v] of this.throttled) lines.push(`  throttl ${k}: ${v}`);
-    for (const s of this.errorSamples) lines.push(`  sample  ${s}`);
+    for (const [m, n] of this.samples) lines.push(`  sample  ${m}${n > 1 ? ` (×${n})` : ''}`);
     return lines.join('\n');
   }
 }
@@ -88,5 +115,6 @@ export class Api {
 /** Only loopback: the benches never send traffic elsewhere. */
 export function assertLoopback(u: string, what: string): void {
   const host = new URL(u).hostname.replace(/^\[|\]$/g, '');
-  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`${what} must point at 127.0.0.1 (the benches only send traffic to this machine), got ${u}`);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host))
+    throw new Error(`${what} must point at 127.0.0.1 (the benches only send traffic to this machine), got ${u}`);
 }

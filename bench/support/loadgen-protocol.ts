@@ -16,9 +16,16 @@ export interface LoadConfig {
 }
 
 export interface StreamStats {
-  requests: number; ok: number; throttled: number; errors: number; dropped: number;
+  requests: number;
+  ok: number;
+  throttled: number;
+  errors: number;
+  dropped: number;
   /** events: posted / accepted / duplicates; lookups: ids asked / found / missing; new items: posted. */
-  units: number; accepted: number; duplicates: number; missing: number;
+  units: number;
+  accepted: number;
+  duplicates: number;
+  missing: number;
   latency?: { p50: number; p95: number; p99: number; max: number };
 }
 
@@ -31,4 +38,5 @@ export interface LoadStats {
 }
 
 export type ToChild = { type: 'start'; config: LoadConfig } | { type: 'go' } | { type: 'stop' };
-export type FromChild = { type: 'ready' } | { type: 'started' } | { type: 'progress'; stats: LoadStats } | { type: 'done'; stats: LoadStats } | { type: 'error'; message: string };
+export type FromChild =
+  { type: 'ready' } | { type: 'started' } | { type: 'progress'; stats: LoadStats } | { type: 'done'; stats: LoadStats } | { type: 'error'; message: string };

@@ -7,9 +7,15 @@ import type { FromChild, LoadConfig, LoadStats, StreamStats, ToChild } from './l
 import { World, rng, mix } from './world.js';
 import { summarise } from './stats.js';
 
-const send = (m: FromChild) => { if (process.connected) process.send!(m); };
+const send = (m: FromChild) => {
+  if (process.connected) process.send!(m);
+};
 let stopped = false;
-const errorSamples: string[] = [];
+// Distinct error messages (the first 10) and how often each came.
+const errorSamples = new Map<string, number>();
+const noteError = (msg: string) => {
+  if (errorSamples.has(msg) || errorSamples.size < 10) errorSamples.set(msg, (errorSamples.get(msg) ?? 0) + 1);
+};
 
 function newStats(): StreamStats {
   return { requests: 0, ok: 0, throttled: 0, errors: 0, dropped: 0, units: 0, accepted: 0, duplicates: 0, missing: 0 };
@@ -24,13 +30,19 @@ async function post(cfg: LoadConfig, path: string, body: string, st: StreamStats
     const res = await fetch(cfg.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     lat.push(performance.now() - t);
-    if (res.status >= 200 && res.status < 300) { st.ok++; return text ? JSON.parse(text) : {}; }
+    if (res.status >= 200 && res.status < 300) {
+      st.ok++;
+      return text ? JSON.parse(text) : {};
+    }
     if (res.status === 429 || res.status === 503) st.throttled++;
-    else { st.errors++; if (errorSamples.length < 10) errorSamples.push(`${route} → ${res.status}: ${text.slice(0, 300)}`); }
+    else {
+      st.errors++;
+      noteError(`${route} → ${res.status}: ${text.slice(0, 300)}`);
+    }
   } catch (err) {
     st.errors++;
     const e = err as Error & { cause?: Error };
-    if (errorSamples.length < 10) errorSamples.push(`${route} → ${e.name}: ${e.message}${e.cause ? ` (${e.cause.message})` : ''}`);
+    noteError(`${route} → ${e.name}: ${e.message}${e.cause ? ` (${e.cause.message})` : ''}`);
   }
   return null;
 }
@@ -47,8 +59,14 @@ async function paced(perSecond: number, until: number, maxInflight: number, st: 
   while (!stopped) {
     const now = performance.now();
     if (now >= until) break;
-    if (next > now) { await sleep(Math.min(next - now, until - now)); continue; }
-    if (inflight.size >= maxInflight) { await Promise.race([...inflight, sleep(50)]); continue; }
+    if (next > now) {
+      await sleep(Math.min(next - now, until - now));
+      continue;
+    }
+    if (inflight.size >= maxInflight) {
+      await Promise.race([...inflight, sleep(50)]);
+      continue;
+    }
     if (now - next > 1000) {
       const skip = Math.floor((now - next - 1000) / interval);
       st.dropped += skip;
@@ -87,8 +105,10 @@ async function run(cfg: LoadConfig, go: Promise<void>): Promise<void> {
   const until = t0 + cfg.seconds * 1000;
   const snapshot = (): LoadStats => ({
     elapsedS: (performance.now() - t0) / 1000,
-    ...(ev ? { events: lat(ev, evLat) } : {}), ...(lk ? { lookups: lat(lk, lkLat) } : {}), ...(ni ? { newItems: { ...lat(ni, niLat), lastIndex: ni.lastIndex } } : {}),
-    errorSamples: [...errorSamples],
+    ...(ev ? { events: lat(ev, evLat) } : {}),
+    ...(lk ? { lookups: lat(lk, lkLat) } : {}),
+    ...(ni ? { newItems: { ...lat(ni, niLat), lastIndex: ni.lastIndex } } : {}),
+    errorSamples: [...errorSamples].map(([m, n]) => (n > 1 ? `${m} (×${n})` : m)),
   });
   send({ type: 'started' });
   const progress = setInterval(() => send({ type: 'progress', stats: snapshot() }), cfg.progressEveryMs);
@@ -96,36 +116,57 @@ async function run(cfg: LoadConfig, go: Promise<void>): Promise<void> {
   if (cfg.events && ev) {
     const e = cfg.events;
     let seq = 0;
-    streams.push(paced(e.rate / e.batch, until, e.maxInflight, ev, async () => {
-      const ts = new Date().toISOString();
-      const events = Array.from({ length: e.batch }, () => {
-        const it = evItems[Math.floor(r() * evItems.length)]!;
-        const u = Math.floor(r() * world.users);
-        return { id: `${e.idPrefix}-${seq++}`, userId: world.userId(u), itemId: it.id, label: world.label(u, it.vector, r), ts };
-      });
-      ev.units += events.length;
-      const a = await post(cfg, `/v1/spaces/${space}/interactions`, JSON.stringify({ events }), ev, evLat, 'POST interactions') as { accepted?: number; duplicates?: number } | null;
-      if (a) { ev.accepted += a.accepted ?? 0; ev.duplicates += a.duplicates ?? 0; }
-    }));
+    streams.push(
+      paced(e.rate / e.batch, until, e.maxInflight, ev, async () => {
+        const ts = new Date().toISOString();
+        const events = Array.from({ length: e.batch }, () => {
+          const it = evItems[Math.floor(r() * evItems.length)]!;
+          const u = Math.floor(r() * world.users);
+          return { id: `${e.idPrefix}-${seq++}`, userId: world.userId(u), itemId: it.id, label: world.label(u, it.vector, r), ts };
+        });
+        ev.units += events.length;
+        const a = (await post(cfg, `/v1/spaces/${space}/interactions`, JSON.stringify({ events }), ev, evLat, 'POST interactions')) as {
+          accepted?: number;
+          duplicates?: number;
+        } | null;
+        if (a) {
+          ev.accepted += a.accepted ?? 0;
+          ev.duplicates += a.duplicates ?? 0;
+        }
+      }),
+    );
   }
   if (cfg.lookups && lk) {
     const l = cfg.lookups;
-    streams.push(paced(l.rate, until, l.maxInflight, lk, async () => {
-      const ids = Array.from({ length: l.ids }, () => lkIds[Math.floor(r() * lkIds.length)]!);
-      lk.units += ids.length;
-      const a = await post(cfg, `/v1/spaces/${space}/embeddings/lookup`, JSON.stringify({ ids }), lk, lkLat, 'POST lookup') as { embeddings?: unknown[]; missing?: unknown[] } | null;
-      if (a) { lk.accepted += a.embeddings?.length ?? 0; lk.missing += a.missing?.length ?? 0; }
-    }));
+    streams.push(
+      paced(l.rate, until, l.maxInflight, lk, async () => {
+        const ids = Array.from({ length: l.ids }, () => lkIds[Math.floor(r() * lkIds.length)]!);
+        lk.units += ids.length;
+        const a = (await post(cfg, `/v1/spaces/${space}/embeddings/lookup`, JSON.stringify({ ids }), lk, lkLat, 'POST lookup')) as {
+          embeddings?: unknown[];
+          missing?: unknown[];
+        } | null;
+        if (a) {
+          lk.accepted += a.embeddings?.length ?? 0;
+          lk.missing += a.missing?.length ?? 0;
+        }
+      }),
+    );
   }
   if (cfg.newItems && ni) {
     const n = cfg.newItems;
     let k = n.from;
-    streams.push(paced(1000 / n.everyMs, until, 2, ni, async () => {
-      const it = world.item(n.kind, k++);
-      ni.units++;
-      const a = await post(cfg, `/v1/spaces/${space}/items`, JSON.stringify({ items: [{ id: it.id, features: it.features }] }), ni, niLat, 'POST items');
-      if (a) { ni.accepted++; ni.lastIndex = Math.max(ni.lastIndex, it.index); }
-    }));
+    streams.push(
+      paced(1000 / n.everyMs, until, 2, ni, async () => {
+        const it = world.item(n.kind, k++);
+        ni.units++;
+        const a = await post(cfg, `/v1/spaces/${space}/items`, JSON.stringify({ items: [{ id: it.id, features: it.features }] }), ni, niLat, 'POST items');
+        if (a) {
+          ni.accepted++;
+          ni.lastIndex = Math.max(ni.lastIndex, it.index);
+        }
+      }),
+    );
   }
   await Promise.all(streams);
   clearInterval(progress);
@@ -134,17 +175,31 @@ async function run(cfg: LoadConfig, go: Promise<void>): Promise<void> {
 
 let started = false;
 let goResolve: () => void = () => {};
-const go = new Promise<void>((r) => { goResolve = r; });
+const go = new Promise<void>((r) => {
+  goResolve = r;
+});
 process.on('message', (m: ToChild) => {
   if (m.type === 'start' && !started) {
     started = true;
     // Hard bound: the bench's own seconds plus a margin for in-flight requests.
-    setTimeout(() => { send({ type: 'error', message: 'load generator overran its time bound' }); process.exit(2); }, (m.config.seconds + 120) * 1000).unref();
+    setTimeout(
+      () => {
+        send({ type: 'error', message: 'load generator overran its time bound' });
+        process.exit(2);
+      },
+      (m.config.seconds + 120) * 1000,
+    ).unref();
     run(m.config, go).then(
       () => setTimeout(() => process.exit(0), 100),
-      (err) => { send({ type: 'error', message: (err as Error).stack ?? String(err) }); setTimeout(() => process.exit(1), 100); },
+      (err) => {
+        send({ type: 'error', message: (err as Error).stack ?? String(err) });
+        setTimeout(() => process.exit(1), 100);
+      },
     );
   } else if (m.type === 'go') goResolve();
-  else if (m.type === 'stop') { stopped = true; goResolve(); }
+  else if (m.type === 'stop') {
+    stopped = true;
+    goResolve();
+  }
 });
 process.on('disconnect', () => process.exit(0));

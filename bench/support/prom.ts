@@ -3,8 +3,15 @@
 // sample for a label set reads as 0; one that is not declared at all reads as undefined,
 // so a renamed or missing metric prints "n/a" instead of a wrong zero.
 
-export interface PromSample { name: string; labels: Record<string, string>; value: number }
-export interface Prom { declared: Set<string>; samples: PromSample[] }
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+export interface Prom {
+  declared: Set<string>;
+  samples: PromSample[];
+}
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;

@@ -11,20 +11,40 @@ export interface SpaceView {
   counts: { items: Record<string, number>; interactions: number; users: number; models?: number };
 }
 
-export interface JobView { id: string; state: string; progress?: { fraction: number; phase: string }; result?: unknown; error?: string | null }
+export interface JobView {
+  id: string;
+  state: string;
+  progress?: { fraction: number; phase: string };
+  result?: unknown;
+  error?: string | null;
+}
 
-export interface LookupAnswer { embeddings: { id: string; vector: number[]; version: number; kind: string }[]; missing: string[] }
+export interface LookupAnswer {
+  embeddings: { id: string; vector: number[]; version: number; kind: string }[];
+  missing: string[];
+}
 
-export interface SetupOptions { space: string; established: number; eventsPerItem: number; trainTimeoutMs: number }
+export interface SetupOptions {
+  space: string;
+  established: number;
+  eventsPerItem: number;
+  trainTimeoutMs: number;
+}
 
 export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions): Promise<{ modelVersion: number; trainSeconds: number }> {
   const s = encodeURIComponent(o.space);
   await api.must('POST', '/v1/spaces', { id: o.space, dim: world.dim, itemType: 'movie', scorer: 'dot' }, { route: 'POST /v1/spaces' });
   const users = Array.from({ length: world.users }, (_, u) => ({ id: world.userId(u), vector: world.userVector(u) }));
-  for (let i = 0; i < users.length; i += 50_000) await api.must('POST', `/v1/spaces/${s}/users`, { users: users.slice(i, i + 50_000) }, { route: 'POST users', timeoutMs: 120_000 });
+  for (let i = 0; i < users.length; i += 50_000)
+    await api.must('POST', `/v1/spaces/${s}/users`, { users: users.slice(i, i + 50_000) }, { route: 'POST users', timeoutMs: 120_000 });
   const items = Array.from({ length: o.established }, (_, i) => world.item('b', i));
   for (let i = 0; i < items.length; i += 5000) {
-    await api.must('POST', `/v1/spaces/${s}/items`, { items: items.slice(i, i + 5000).map((it) => ({ id: it.id, features: it.features, embedding: it.vector })) }, { route: 'POST items', timeoutMs: 120_000 });
+    await api.must(
+      'POST',
+      `/v1/spaces/${s}/items`,
+      { items: items.slice(i, i + 5000).map((it) => ({ id: it.id, features: it.features, embedding: it.vector })) },
+      { route: 'POST items', timeoutMs: 120_000 },
+    );
   }
   // Interactions of the established items: distinct users per item, spread over the
   // past year, labels drawn from sigmoid(u·v).
@@ -40,7 +60,13 @@ export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions)
     const step = 1 + Math.floor(r() * 7);
     for (let k = 0; k < o.eventsPerItem; k++) {
       const u = (start + k * step) % world.users;
-      events.push({ id: `seed-${it.id}-${k}`, userId: world.userId(u), itemId: it.id, label: world.label(u, it.vector, r), ts: new Date(t0 + it.index * 60_000 + k * 1000).toISOString() });
+      events.push({
+        id: `seed-${it.id}-${k}`,
+        userId: world.userId(u),
+        itemId: it.id,
+        label: world.label(u, it.vector, r),
+        ts: new Date(t0 + it.index * 60_000 + k * 1000).toISOString(),
+      });
       if (events.length >= 20_000) await flush();
     }
   }
@@ -81,14 +107,22 @@ export async function postEmerging(api: Api, world: World, space: string, kind: 
   const t = performance.now();
   for (let i = from; i < from + count; i += 5000) {
     const n = Math.min(5000, from + count - i);
-    const items = Array.from({ length: n }, (_, k) => { const it = world.item(kind, i + k); return { id: it.id, features: it.features }; });
+    const items = Array.from({ length: n }, (_, k) => {
+      const it = world.item(kind, i + k);
+      return { id: it.id, features: it.features };
+    });
     await api.must('POST', `/v1/spaces/${encodeURIComponent(space)}/items`, { items }, { route: 'POST items', timeoutMs: 180_000 });
   }
   return (performance.now() - t) / 1000;
 }
 
 /** Lookup of any number of ids, in requests of 1,000 (two at a time). */
-export async function lookupAll(api: Api, space: string, ids: readonly string[], route = 'POST lookup'): Promise<Map<string, { version: number; kind: string }>> {
+export async function lookupAll(
+  api: Api,
+  space: string,
+  ids: readonly string[],
+  route = 'POST lookup',
+): Promise<Map<string, { version: number; kind: string }>> {
   const out = new Map<string, { version: number; kind: string }>();
   const chunks: string[][] = [];
   for (let i = 0; i < ids.length; i += 1000) chunks.push(ids.slice(i, i + 1000));
@@ -103,11 +137,19 @@ export async function lookupAll(api: Api, space: string, ids: readonly string[],
 }
 
 /**
- * Waits until every id has an embedding. Cheap polling of the space's counts (items in
- * states cold/warming) decides when to sweep with lookups; a sweep also runs every 30 s
- * in case the counts mean something else after a change of the service.
+ * Waits until every id has an embedding. A cheap count (the caller's, or the space's
+ * items in states cold/warming) decides when to sweep with lookups, which are what
+ * decides; a sweep also runs every 30 s in case the counts mean something else after a
+ * change of the service.
  */
-export async function waitForEmbeddings(api: Api, space: string, ids: readonly string[], timeoutMs: number, what: string): Promise<number> {
+export async function waitForEmbeddings(
+  api: Api,
+  space: string,
+  ids: readonly string[],
+  timeoutMs: number,
+  what: string,
+  countEmbedded?: () => Promise<number | undefined>,
+): Promise<number> {
   const t = performance.now();
   const deadline = Date.now() + timeoutMs;
   let remaining = [...ids];
@@ -115,16 +157,23 @@ export async function waitForEmbeddings(api: Api, space: string, ids: readonly s
   let lastLog = 0;
   while (remaining.length) {
     if (Date.now() > deadline) throw new Error(`${what}: ${remaining.length} of ${ids.length} items still had no embedding after ${timeoutMs / 1000} s`);
-    const view = await api.send<SpaceView>('GET', `/v1/spaces/${encodeURIComponent(space)}`, undefined, { route: 'GET space' });
-    const c = view.body?.counts.items;
-    const embedded = c ? (c['cold'] ?? 0) + (c['warming'] ?? 0) : undefined;
+    // The caller's exact count (e.g. from Postgres) when it has one, else the space's counts.
+    let embedded = countEmbedded ? await countEmbedded() : undefined;
+    let c: Record<string, number> | undefined;
+    if (embedded === undefined) {
+      const view = await api.send<SpaceView>('GET', `/v1/spaces/${encodeURIComponent(space)}`, undefined, { route: 'GET space' });
+      c = view.body?.counts.items;
+      embedded = c ? (c['cold'] ?? 0) + (c['warming'] ?? 0) : undefined;
+    }
     if (embedded === undefined || embedded >= ids.length || remaining.length <= 3000 || Date.now() - lastSweep > 30_000) {
       const found = await lookupAll(api, space, remaining);
       remaining = remaining.filter((id) => !found.has(id));
       lastSweep = Date.now();
     }
     if (Date.now() - lastLog > 10_000) {
-      log(`${what}: ${ids.length - remaining.length} of ${ids.length} have an embedding (space counts: ${c ? JSON.stringify(c) : 'n/a'})`);
+      log(
+        `${what}: ${ids.length - remaining.length} of ${ids.length} seen by lookups; ${c ? `space counts ${JSON.stringify(c)}` : `counted ${embedded ?? 'n/a'}`}`,
+      );
       lastLog = Date.now();
     }
     if (remaining.length) await sleep(remaining.length > 3000 ? 2000 : 500);

@@ -6,7 +6,14 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[i]!;
 }
 
-export interface Summary { n: number; p50: number; p95: number; p99: number; max: number; mean: number }
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
 
 export function summarise(values: readonly number[]): Summary {
   const s = [...values].sort((a, b) => a - b);

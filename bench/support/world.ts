@@ -13,7 +13,13 @@ const MOODS = ['dark', 'gentle', 'loud', 'quiet', 'strange', 'warm', 'cold', 'br
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** A 32-bit hash of a few integers (murmur3 finaliser over a running mix). */
@@ -21,7 +27,11 @@ export function mix(...xs: number[]): number {
   let h = 0x811c9dc5;
   for (const x of xs) {
     h = Math.imul(h ^ (x >>> 0), 0x01000193) >>> 0;
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b) >>> 0; h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35) >>> 0; h ^= h >>> 16;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h ^= h >>> 16;
   }
   return h >>> 0;
 }
@@ -30,21 +40,32 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 }
 
-export interface SynthItem { id: string; index: number; vector: number[]; features: Record<string, unknown> }
+export interface SynthItem {
+  id: string;
+  index: number;
+  vector: number[];
+  features: Record<string, unknown>;
+}
 
 export class World {
   private readonly topicVecs: number[][];
   private readonly userCache = new Map<number, number[]>();
   private readonly itemCache = new Map<string, SynthItem>();
 
-  constructor(readonly seed: number, readonly dim: number, readonly users: number) {
+  constructor(
+    readonly seed: number,
+    readonly dim: number,
+    readonly users: number,
+  ) {
     const r = rng(mix(seed, 0x70));
     // Scaled so that u·v has a standard deviation of a few units whatever the dimension.
     const scale = Math.sqrt(8 / dim);
     this.topicVecs = TOPICS.map(() => Array.from({ length: dim }, () => gaussian(r) * scale));
   }
 
-  userId(u: number): string { return `u${u}`; }
+  userId(u: number): string {
+    return `u${u}`;
+  }
 
   userVector(u: number): number[] {
     let v = this.userCache.get(u);
@@ -56,7 +77,9 @@ export class World {
     return v;
   }
 
-  itemId(kind: ItemKind, i: number): string { return `${kind}${i}`; }
+  itemId(kind: ItemKind, i: number): string {
+    return `${kind}${i}`;
+  }
 
   item(kind: ItemKind, i: number): SynthItem {
     const id = this.itemId(kind, i);
@@ -69,8 +92,15 @@ export class World {
     const noise = Math.sqrt(8 / this.dim) * 0.1;
     const vector = this.topicVecs[a]!.map((x, d) => 0.7 * x + 0.3 * this.topicVecs[b]![d]! + noise * gaussian(r));
     const item: SynthItem = {
-      id, index: i, vector,
-      features: { title: `The ${mood} ${TOPICS[a]} ${i}`, genres: [TOPICS[a], TOPICS[b]], summary: `A ${mood} ${TOPICS[a]} story with ${TOPICS[b]} moments`, year: 1950 + (i % 75) },
+      id,
+      index: i,
+      vector,
+      features: {
+        title: `The ${mood} ${TOPICS[a]} ${i}`,
+        genres: [TOPICS[a], TOPICS[b]],
+        summary: `A ${mood} ${TOPICS[a]} story with ${TOPICS[b]} moments`,
+        year: 1950 + (i % 75),
+      },
     };
     // Only the small families are cached: 100,000 emerging items are regenerated on demand.
     if (kind !== 'e' && kind !== 'n') this.itemCache.set(id, item);
