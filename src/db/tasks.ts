@@ -5,6 +5,14 @@ import type { Queryable } from './pool.js';
 
 export const TASKS_CHANNEL = 'emerflow_tasks';
 
+/**
+ * Every statement that changes several task rows locks them first in (queue, key) order —
+ * the order enqueueTasks writes them in — so that two of them (a request bumping tasks, a
+ * job finishing its own) can never each hold a row the other waits for.
+ */
+const locked = (where: string) => `WITH l AS (SELECT queue, key FROM tasks WHERE ${where} ORDER BY queue, key FOR UPDATE) `;
+const LOCKED = 'FROM l WHERE t.queue = l.queue AND t.key = l.key';
+
 export interface ClaimedTask { queue: string; key: string; gen: number; attempts: number; payload: Record<string, unknown> }
 
 /**
@@ -59,7 +67,8 @@ export async function claimDue(db: Queryable, queue: string, limit: number, batc
 export async function releaseJobs(db: Queryable, jobIds: string[]): Promise<number> {
   if (jobIds.length === 0) return 0;
   const r = await db.query(
-    `UPDATE tasks SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL WHERE job_id = ANY($1::text[])`,
+    `${locked('job_id = ANY($1::text[])')}
+     UPDATE tasks t SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL ${LOCKED}`,
     [jobIds],
   );
   return r.rowCount ?? 0;
@@ -71,9 +80,9 @@ export async function releaseJobs(db: Queryable, jobIds: string[]): Promise<numb
  */
 export async function startJob(db: Queryable, jobId: string, leaseMs: number): Promise<ClaimedTask[]> {
   const r = await db.query<ClaimedTask>(
-    `UPDATE tasks SET started_at = now(), lease_until = now() + make_interval(secs => $2::float8 / 1000)
-     WHERE job_id = $1 AND dead_at IS NULL
-     RETURNING queue, key, gen, attempts, payload`,
+    `${locked('job_id = $1 AND dead_at IS NULL')}
+     UPDATE tasks t SET started_at = now(), lease_until = now() + make_interval(secs => $2::float8 / 1000) ${LOCKED}
+     RETURNING t.queue, t.key, t.gen, t.attempts, t.payload`,
     [jobId, leaseMs],
   );
   return r.rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -82,7 +91,8 @@ export async function startJob(db: Queryable, jobId: string, leaseMs: number): P
 /** A running job renews the lease of the tasks it holds. */
 export async function renewLease(db: Queryable, jobId: string, leaseMs: number): Promise<void> {
   await db.query(
-    `UPDATE tasks SET lease_until = now() + make_interval(secs => $2::float8 / 1000) WHERE job_id = $1 AND started_at IS NOT NULL`,
+    `${locked('job_id = $1 AND started_at IS NOT NULL')}
+     UPDATE tasks t SET lease_until = now() + make_interval(secs => $2::float8 / 1000) ${LOCKED}`,
     [jobId, leaseMs],
   );
 }
@@ -91,8 +101,9 @@ export async function renewLease(db: Queryable, jobId: string, leaseMs: number):
 export async function completeTasks(db: Queryable, queue: string, jobId: string, done: { key: string; gen: number }[]): Promise<number> {
   if (done.length === 0) return 0;
   const r = await db.query(
-    `DELETE FROM tasks t USING unnest($3::text[], $4::int[]) AS d(key, gen)
-     WHERE t.queue = $1 AND t.key = d.key AND t.gen = d.gen AND t.job_id = $2`,
+    `WITH l AS (SELECT t.queue, t.key FROM tasks t JOIN unnest($3::text[], $4::int[]) AS d(key, gen) ON t.key = d.key AND t.gen = d.gen
+                WHERE t.queue = $1 AND t.job_id = $2 ORDER BY t.queue, t.key FOR UPDATE OF t)
+     DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
     [queue, jobId, done.map((d) => d.key), done.map((d) => d.gen)],
   );
   return r.rowCount ?? 0;
@@ -112,8 +123,8 @@ export async function finishJob(db: Queryable, queue: string, jobId: string, don
 export async function parkTasks(db: Queryable, queue: string, jobId: string, keys: string[], reason: string): Promise<void> {
   if (keys.length === 0) return;
   await db.query(
-    `UPDATE tasks SET parked = $4, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL
-     WHERE queue = $1 AND job_id = $2 AND key = ANY($3::text[])`,
+    `${locked('queue = $1 AND job_id = $2 AND key = ANY($3::text[])')}
+     UPDATE tasks t SET parked = $4, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL ${LOCKED}`,
     [queue, jobId, keys, reason],
   );
 }
@@ -121,7 +132,8 @@ export async function parkTasks(db: Queryable, queue: string, jobId: string, key
 /** Makes parked tasks of a space due again (its model was activated). */
 export async function unparkTasks(db: Queryable, queue: string, space: string, reason: string): Promise<number> {
   const r = await db.query(
-    `UPDATE tasks SET parked = NULL, not_before = now() WHERE queue = $1 AND parked = $3 AND payload->>'space' = $2`,
+    `${locked(`queue = $1 AND parked = $3 AND payload->>'space' = $2`)}
+     UPDATE tasks t SET parked = NULL, not_before = now() ${LOCKED}`,
     [queue, space, reason],
   );
   if (r.rowCount) await db.query(`SELECT pg_notify($1, $2)`, [TASKS_CHANNEL, queue]);
@@ -135,11 +147,12 @@ export async function unparkTasks(db: Queryable, queue: string, space: string, r
  */
 export async function failJob(db: Queryable, jobId: string, error: string, opts: { maxAttempts: number; delayMs?: number }): Promise<string[]> {
   const r = await db.query<{ key: string; dead: boolean }>(
-    `UPDATE tasks SET attempts = attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL,
-       not_before = now() + make_interval(secs => coalesce($3::float8, least(600, 2 ^ attempts) * (0.5 + random()))),
-       dead_at = CASE WHEN attempts + 1 >= $4 THEN now() END
-     WHERE job_id = $1
-     RETURNING key, dead_at IS NOT NULL AS dead`,
+    `${locked('job_id = $1')}
+     UPDATE tasks t SET attempts = t.attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL,
+       not_before = now() + make_interval(secs => coalesce($3::float8, least(600, 2 ^ t.attempts) * (0.5 + random()))),
+       dead_at = CASE WHEN t.attempts + 1 >= $4 THEN now() END
+     ${LOCKED}
+     RETURNING t.key, t.dead_at IS NOT NULL AS dead`,
     [jobId, error.slice(0, 1000), opts.delayMs === undefined ? null : opts.delayMs / 1000, opts.maxAttempts],
   );
   return r.rows.filter((x) => x.dead).map((x) => x.key);
@@ -148,14 +161,14 @@ export async function failJob(db: Queryable, jobId: string, error: string, opts:
 /** Drops tasks that are done or superseded without a result to write (e.g. bad payload). */
 export async function dropJobTasks(db: Queryable, jobId: string, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await db.query(`DELETE FROM tasks WHERE job_id = $1 AND key = ANY($2::text[])`, [jobId, keys]);
+  await db.query(`${locked('job_id = $1 AND key = ANY($2::text[])')} DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`, [jobId, keys]);
 }
 
 /** Started tasks whose lease ran out (the worker is gone): released to be dispatched again. */
 export async function releaseExpiredLeases(db: Queryable): Promise<number> {
   const r = await db.query(
-    `UPDATE tasks SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL
-     WHERE dispatched_at IS NOT NULL AND started_at IS NOT NULL AND lease_until < now()`,
+    `${locked('dispatched_at IS NOT NULL AND started_at IS NOT NULL AND lease_until < now()')}
+     UPDATE tasks t SET dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL ${LOCKED}`,
   );
   return r.rowCount ?? 0;
 }
@@ -174,7 +187,7 @@ export async function unstartedJobs(db: Queryable, olderThanMs: number, limit: n
 /** Still waiting in Redis: check again later. */
 export async function touchDispatch(db: Queryable, jobIds: string[]): Promise<void> {
   if (jobIds.length === 0) return;
-  await db.query(`UPDATE tasks SET dispatched_at = now() WHERE job_id = ANY($1::text[]) AND started_at IS NULL`, [jobIds]);
+  await db.query(`${locked('job_id = ANY($1::text[]) AND started_at IS NULL')} UPDATE tasks t SET dispatched_at = now() ${LOCKED}`, [jobIds]);
 }
 
 export async function getTask(db: Queryable, queue: string, key: string): Promise<(ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }) | null> {
@@ -198,7 +211,9 @@ export async function taskStats(db: Queryable): Promise<{ queue: string; pending
 export async function dropTasks(db: Queryable, tasks: { queue: string; key: string }[]): Promise<void> {
   if (tasks.length === 0) return;
   await db.query(
-    `DELETE FROM tasks t USING unnest($1::text[], $2::text[]) AS d(queue, key) WHERE t.queue = d.queue AND t.key = d.key`,
+    `WITH l AS (SELECT t.queue, t.key FROM tasks t JOIN unnest($1::text[], $2::text[]) AS d(queue, key) ON t.queue = d.queue AND t.key = d.key
+                ORDER BY t.queue, t.key FOR UPDATE OF t)
+     DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
     [tasks.map((t) => t.queue), tasks.map((t) => t.key)],
   );
 }

@@ -46,7 +46,7 @@ export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         };
       });
       const ids = await withTx(deps.db, async (tx) => {
-        const w = await storeColdEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
+        const w = await storeColdEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows, tasks.map((t) => t.payload.item));
         await ctx.complete(tx, tasks);
         return w;
       });

@@ -42,8 +42,9 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
       });
       skipped += tasks.length - rows.length - needEmbed.length;
       const ids = await withTx(deps.db, async (tx) => {
+        // the write (item rows, then tasks) before the embed tasks it schedules: one lock order
+        const w = await storeRefinedEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows, tasks.map((t) => t.payload.item));
         await enqueue(tx, 'embed', needEmbed.map((item) => ({ space: spaceId, item })), { requestId: ctx.requestId });
-        const w = await storeRefinedEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
         await ctx.complete(tx, tasks);
         return w;
       });

@@ -23,13 +23,17 @@ export async function modelStillActive(tx: Queryable, spaceId: string, modelId: 
   return r.rows[0] !== undefined && Number(r.rows[0].active) === modelId;
 }
 
+/**
+ * `lock`: every item whose task the transaction will complete. Item rows are locked (in id
+ * order) before any task row, in every transaction, so none can deadlock with another.
+ */
 export async function storeColdEmbeddings(
   tx: Queryable, spaceId: string, modelId: number, keep: number,
-  rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[],
+  rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[], lock: string[],
 ): Promise<string[]> {
   if (rows.length === 0) return [];
   if (!(await modelStillActive(tx, spaceId, modelId))) { staleWrites.inc({ step: 'embed' }, rows.length); return []; }
-  await lockItems(tx, spaceId, rows.map((r) => r.id));
+  await lockItems(tx, spaceId, [...new Set([...lock, ...rows.map((r) => r.id)])]);
   const written = await writeColdEmbeddings(tx, spaceId, modelId, rows);
   if (written.length < rows.length) staleWrites.inc({ step: 'embed' }, rows.length - written.length);
   await pruneVersions(tx, spaceId, written, keep);
@@ -38,11 +42,11 @@ export async function storeColdEmbeddings(
 
 export async function storeRefinedEmbeddings(
   tx: Queryable, spaceId: string, modelId: number, keep: number,
-  rows: (ReadStamp & { vector: Float32Array; interactions: number })[],
+  rows: (ReadStamp & { vector: Float32Array; interactions: number })[], lock: string[],
 ): Promise<string[]> {
   if (rows.length === 0) return [];
   if (!(await modelStillActive(tx, spaceId, modelId))) { staleWrites.inc({ step: 'refine' }, rows.length); return []; }
-  await lockItems(tx, spaceId, rows.map((r) => r.id));
+  await lockItems(tx, spaceId, [...new Set([...lock, ...rows.map((r) => r.id)])]);
   const written = await writeRefinedEmbeddings(tx, spaceId, modelId, rows);
   if (written.length < rows.length) staleWrites.inc({ step: 'refine' }, rows.length - written.length);
   await pruneVersions(tx, spaceId, written, keep);

@@ -47,11 +47,11 @@ async function events(db: Db, item: string, ids: string[]): Promise<void> {
 }
 
 async function cold(db: Db, model: number, it: PipelineItem, x: number, n = 0): Promise<string[]> {
-  return withTx(db, (tx) => storeColdEmbeddings(tx, S, model, 3, [{ ...stamp(it), cold: vec(x), served: vec(x), interactions: n }]));
+  return withTx(db, (tx) => storeColdEmbeddings(tx, S, model, 3, [{ ...stamp(it), cold: vec(x), served: vec(x), interactions: n }], [it.id]));
 }
 
 async function refined(db: Db, model: number, it: PipelineItem, x: number, coldRev = it.rev): Promise<string[]> {
-  return withTx(db, (tx) => storeRefinedEmbeddings(tx, S, model, 3, [{ ...stamp(it), rev: coldRev, vector: vec(x), interactions: it.events.length }]));
+  return withTx(db, (tx) => storeRefinedEmbeddings(tx, S, model, 3, [{ ...stamp(it), rev: coldRev, vector: vec(x), interactions: it.events.length }], [it.id]));
 }
 
 async function served(db: Db, id: string) {
