@@ -174,6 +174,9 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-bench-'));
   fs.chmodSync(tmp, 0o755);
   addCleanup('tmp dir', async () => {
+    // BENCH_KEEP_SERVER_LOG=<file> keeps the service's log for a look afterwards
+    const keep = process.env['BENCH_KEEP_SERVER_LOG'];
+    if (keep && serverLogPath && fs.existsSync(serverLogPath)) fs.copyFileSync(serverLogPath, keep);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
   log(`starting Postgres and Redis under ${tmp}`);
@@ -194,6 +197,8 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
     ROLE: 'all',
     LOG_LEVEL: 'warn',
     DATA_DIR: path.join(tmp, 'data'),
+    // e.g. BENCH_SERVER_LOG_LEVEL=debug to see the jobs' own timings in the server log
+    ...(process.env['BENCH_SERVER_LOG_LEVEL'] ? { LOG_LEVEL: process.env['BENCH_SERVER_LOG_LEVEL'] } : {}),
     ...opts.serverEnv,
   };
   // Traffic stays on this machine: an LLM endpoint inherited from the shell is dropped

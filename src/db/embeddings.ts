@@ -58,6 +58,19 @@ export async function baseEmbeddings(db: Queryable, spaceId: string): Promise<Ma
 /** What an embed or refine job read of one item, to be still current when it writes. */
 export interface ReadStamp { id: string; incarnation: number; rev: number; watermark: number }
 
+// Each write below is one statement, so the rows it locks are held only while Postgres runs
+// it, never across a round trip: it takes the space's active model FOR SHARE (a model being
+// activated waits for it, and it writes nothing for a model no longer active), locks the
+// item rows in id order, writes the guarded versions, and prunes versions beyond the newest
+// `keep` of each item it wrote (the served one is never among them: lookups see no gap).
+const GUARD_PRELUDE = `
+  m AS (SELECT 1 FROM spaces WHERE id = $1 AND active_model = $2 FOR SHARE),
+  lk AS (SELECT i.id FROM items i WHERE i.space_id = $1 AND i.id = ANY($3::text[]) AND EXISTS (SELECT 1 FROM m)
+         ORDER BY i.id COLLATE "C" FOR NO KEY UPDATE)`;
+const PRUNE_AND_RETURN = `
+  pr AS (DELETE FROM embeddings e USING ins WHERE e.space_id = $1 AND e.item_id = ins.id AND e.version <= ins.version - $4)
+  SELECT id, version FROM ins`;
+
 /**
  * The embed step's write: the new cold embedding of each item (kept on the item, where
  * refinement starts from) and the version it serves: `served` (refined from the item's
@@ -66,26 +79,29 @@ export interface ReadStamp { id: string; incarnation: number; rev: number; water
  * already serve this model's embedding of this rev from as many events.
  */
 export async function writeColdEmbeddings(
-  db: Queryable, spaceId: string, modelId: number,
+  db: Queryable, spaceId: string, modelId: number, keep: number,
   rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[],
 ): Promise<{ id: string; version: number }[]> {
   if (rows.length === 0) return [];
   const r = await db.query<{ id: string; version: number }>(
-    `WITH b AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::int[], $6::int[], $7::bytea[], $8::bytea[], $9::int[])
-                AS t(id, incarnation, rev, watermark, cold, served, n)),
+    `WITH ${GUARD_PRELUDE},
+     b AS (SELECT * FROM unnest($3::text[], $5::bigint[], $6::int[], $7::int[], $8::bytea[], $9::bytea[], $10::int[])
+           AS t(id, incarnation, rev, watermark, cold, served, n)),
      upd AS (
        UPDATE items i SET cold_vector = b.cold, cold_model = $2, cold_rev = b.rev, emb_watermark = b.watermark,
          embedding_version = coalesce(i.embedding_version, 0) + 1, updated_at = now(),
          state = CASE WHEN b.n > 0 THEN 'warming' ELSE 'cold' END
-       FROM b
+       FROM b JOIN lk ON lk.id = b.id
        WHERE i.space_id = $1 AND i.id = b.id AND i.incarnation = b.incarnation AND i.rev = b.rev AND i.state <> 'established'
          AND NOT (i.cold_model IS NOT DISTINCT FROM $2 AND i.cold_rev = b.rev AND i.emb_watermark >= b.watermark)
-       RETURNING i.id, i.embedding_version)
-     INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
-     SELECT $1, upd.id, upd.embedding_version, CASE WHEN b.n > 0 THEN 'refined' ELSE 'cold' END, b.served, b.n, $2
-     FROM upd JOIN b ON b.id = upd.id
-     RETURNING item_id AS id, version`,
-    [spaceId, modelId, rows.map((x) => x.id), rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
+       RETURNING i.id, i.embedding_version),
+     ins AS (
+       INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
+       SELECT $1, upd.id, upd.embedding_version, CASE WHEN b.n > 0 THEN 'refined' ELSE 'cold' END, b.served, b.n, $2
+       FROM upd JOIN b ON b.id = upd.id
+       RETURNING item_id AS id, version),
+     ${PRUNE_AND_RETURN}`,
+    [spaceId, modelId, rows.map((x) => x.id), keep, rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
       rows.map((x) => toBytes(x.cold)), rows.map((x) => toBytes(x.served)), rows.map((x) => x.interactions)],
   );
   return r.rows;
@@ -97,42 +113,30 @@ export async function writeColdEmbeddings(
  * model, this rev), and from more events than the version it serves (the watermark rises).
  */
 export async function writeRefinedEmbeddings(
-  db: Queryable, spaceId: string, modelId: number,
+  db: Queryable, spaceId: string, modelId: number, keep: number,
   rows: (ReadStamp & { vector: Float32Array; interactions: number })[],
 ): Promise<{ id: string; version: number }[]> {
   if (rows.length === 0) return [];
   const r = await db.query<{ id: string; version: number }>(
-    `WITH b AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::int[], $6::int[], $7::bytea[], $8::int[])
-                AS t(id, incarnation, rev, watermark, vec, n)),
+    `WITH ${GUARD_PRELUDE},
+     b AS (SELECT * FROM unnest($3::text[], $5::bigint[], $6::int[], $7::int[], $8::bytea[], $9::int[])
+           AS t(id, incarnation, rev, watermark, vec, n)),
      upd AS (
        UPDATE items i SET emb_watermark = b.watermark, embedding_version = coalesce(i.embedding_version, 0) + 1,
          state = 'warming', updated_at = now()
-       FROM b
+       FROM b JOIN lk ON lk.id = b.id
        WHERE i.space_id = $1 AND i.id = b.id AND i.incarnation = b.incarnation AND i.state <> 'established'
          AND i.cold_model = $2 AND i.cold_rev = b.rev AND b.watermark > i.emb_watermark
-       RETURNING i.id, i.embedding_version)
-     INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
-     SELECT $1, upd.id, upd.embedding_version, 'refined', b.vec, b.n, $2 FROM upd JOIN b ON b.id = upd.id
-     RETURNING item_id AS id, version`,
-    [spaceId, modelId, rows.map((x) => x.id), rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
+       RETURNING i.id, i.embedding_version),
+     ins AS (
+       INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
+       SELECT $1, upd.id, upd.embedding_version, 'refined', b.vec, b.n, $2 FROM upd JOIN b ON b.id = upd.id
+       RETURNING item_id AS id, version),
+     ${PRUNE_AND_RETURN}`,
+    [spaceId, modelId, rows.map((x) => x.id), keep, rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
       rows.map((x) => toBytes(x.vector)), rows.map((x) => x.interactions)],
   );
   return r.rows;
-}
-
-/**
- * Retention: keeps the newest `keep` versions of each written item and deletes older ones.
- * The served version is never among those deleted, so lookups never see a gap.
- */
-export async function pruneVersions(db: Queryable, spaceId: string, written: { id: string; version: number }[], keep: number): Promise<number> {
-  const old = written.filter((w) => w.version > keep);
-  if (old.length === 0) return 0;
-  const r = await db.query(
-    `DELETE FROM embeddings e USING unnest($2::text[], $3::int[]) AS w(id, version)
-     WHERE e.space_id = $1 AND e.item_id = w.id AND e.version <= w.version - $4`,
-    [spaceId, old.map((w) => w.id), old.map((w) => w.version), keep],
-  );
-  return r.rowCount ?? 0;
 }
 
 /** Versions beyond the newest `keep` of any item (left by older releases): deleted in bounded batches. */

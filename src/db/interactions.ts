@@ -1,36 +1,45 @@
 // Interaction events. The client's event id is the idempotency key: an event sent
 // twice is stored once and counted once.
 import type { Queryable } from './pool.js';
+import { ASK_AGAIN, TASKS_CHANNEL } from './tasks.js';
 
 export interface EventIn { id: string; userId: string; itemId: string; label: 0 | 1; ts: Date }
 
-/** Inserts new events; returns how many were new per item id. */
-export async function insertEvents(db: Queryable, spaceId: string, events: EventIn[]): Promise<Map<string, number>> {
-  const perItem = new Map<string, number>();
-  if (events.length === 0) return perItem;
-  const r = await db.query<{ item_id: string; n: number }>(
+/**
+ * Stores new events, counts them on their items and asks for a refinement of each emerging
+ * item they touched — one statement, so the item and task rows it locks (in id order) are
+ * held only while Postgres runs it. Event pipelines send many overlapping batches at once;
+ * locks held across round trips would queue them behind each other. Returns how many events
+ * were new. (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
+ */
+export async function recordEventsStatement(db: Queryable, spaceId: string, events: EventIn[], requestId: string | undefined): Promise<number> {
+  if (events.length === 0) return 0;
+  const r = await db.query<{ accepted: number }>(
     `WITH ins AS (
        INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
        SELECT $1, e.id, e.user_id, e.item_id, e.label, e.ts
        FROM unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::timestamptz[]) AS e(id, user_id, item_id, label, ts)
+       ORDER BY e.id COLLATE "C"
        ON CONFLICT (space_id, event_id) DO NOTHING
-       RETURNING item_id)
-     SELECT item_id, count(*)::int AS n FROM ins GROUP BY item_id`,
-    [spaceId, events.map((e) => e.id), events.map((e) => e.userId), events.map((e) => e.itemId), events.map((e) => e.label), events.map((e) => e.ts)],
+       RETURNING item_id),
+     per AS (SELECT item_id, count(*)::int AS n FROM ins GROUP BY item_id),
+     lk AS (SELECT i.id FROM items i JOIN per ON per.item_id = i.id WHERE i.space_id = $1 ORDER BY i.id COLLATE "C" FOR NO KEY UPDATE OF i),
+     upd AS (
+       UPDATE items i SET interactions = i.interactions + per.n
+       FROM per JOIN lk ON lk.id = per.item_id
+       WHERE i.space_id = $1 AND i.id = per.item_id
+       RETURNING i.id, i.state),
+     asked AS (
+       INSERT INTO tasks (queue, key, payload)
+       SELECT 'refine', $1 || '/' || upd.id, jsonb_strip_nulls(jsonb_build_object('space', $1::text, 'item', upd.id, 'requestId', $7::text))
+       FROM upd WHERE upd.state <> 'established' ORDER BY ($1 || '/' || upd.id) COLLATE "C"
+       ${ASK_AGAIN}
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM ins)::int AS accepted,
+            CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
+    [spaceId, events.map((e) => e.id), events.map((e) => e.userId), events.map((e) => e.itemId), events.map((e) => e.label), events.map((e) => e.ts), requestId ?? null],
   );
-  for (const row of r.rows) perItem.set(row.item_id, row.n);
-  return perItem;
-}
-
-export interface ItemEvent { userId: string; label: 0 | 1; ts: Date }
-
-/** An item's interactions in time order (event id breaks ties, so replays are stable). */
-export async function itemEvents(db: Queryable, spaceId: string, itemId: string): Promise<ItemEvent[]> {
-  const r = await db.query<ItemEvent>(
-    `SELECT user_id AS "userId", label, ts FROM interactions WHERE space_id = $1 AND item_id = $2 ORDER BY ts, event_id`,
-    [spaceId, itemId],
-  );
-  return r.rows;
+  return r.rows[0]?.accepted ?? 0;
 }
 
 /** All interactions of established items, for training. */

@@ -26,6 +26,7 @@ export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[
     `INSERT INTO items (space_id, id, features, content_hash, state)
      SELECT $1, t.id, t.features, t.hash, CASE WHEN t.established THEN 'established' ELSE 'received' END
      FROM unnest($2::text[], $3::jsonb[], $4::text[], $5::boolean[]) AS t(id, features, hash, established)
+     ORDER BY t.id COLLATE "C" -- the one lock order for item rows (docs/DESIGN.md, "Locks")
      ON CONFLICT (space_id, id) DO UPDATE
        SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash, updated_at = now(), rev = items.rev + 1,
            -- an emerging item keeps serving its current embedding while the pipeline re-runs;
@@ -47,32 +48,6 @@ export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[
 export async function getItem(db: Queryable, spaceId: string, id: string): Promise<ItemRow | null> {
   const r = await db.query<ItemRow>(`SELECT ${COLS} FROM items WHERE space_id = $1 AND id = $2`, [spaceId, id]);
   return r.rows[0] ?? null;
-}
-
-/**
- * Locks these items' rows in id order. A multi-row UPDATE locks rows in whatever order its
- * plan visits them, so two writers of overlapping batches (events arriving, a refine job
- * writing) could each hold a row the other waits for; taking the locks in one order first
- * makes that impossible.
- */
-export async function lockItems(db: Queryable, spaceId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query('SELECT 1 FROM items WHERE space_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE', [spaceId, ids]);
-}
-
-/** Adds newly stored interactions to items' counters; returns the emerging ones touched. */
-export async function addInteractionCounts(db: Queryable, spaceId: string, counts: Map<string, number>): Promise<string[]> {
-  if (counts.size === 0) return [];
-  const ids = [...counts.keys()].sort();
-  await lockItems(db, spaceId, ids);
-  const r = await db.query<{ id: string }>(
-    `UPDATE items i SET interactions = i.interactions + c.n
-     FROM unnest($2::text[], $3::int[]) AS c(id, n)
-     WHERE i.space_id = $1 AND i.id = c.id
-     RETURNING i.id, i.state`,
-    [spaceId, ids, ids.map((id) => counts.get(id)!)],
-  );
-  return (r.rows as { id: string; state: ItemState }[]).filter((x) => x.state !== 'established').map((x) => x.id);
 }
 
 /** Counts interactions that arrived before the item itself did. */

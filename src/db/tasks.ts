@@ -10,8 +10,16 @@ export const TASKS_CHANNEL = 'emerflow_tasks';
  * the order enqueueTasks writes them in — so that two of them (a request bumping tasks, a
  * job finishing its own) can never each hold a row the other waits for.
  */
-const locked = (where: string) => `WITH l AS (SELECT queue, key FROM tasks WHERE ${where} ORDER BY queue, key FOR UPDATE) `;
+const locked = (where: string) => `WITH l AS (SELECT queue, key FROM tasks WHERE ${where} ORDER BY queue COLLATE "C", key COLLATE "C" FOR UPDATE) `;
 const LOCKED = 'FROM l WHERE t.queue = l.queue AND t.key = l.key';
+
+/**
+ * What asking again for pending work does (shared by every statement that writes tasks):
+ * a new generation, due now — but a task already due keeps its place in line, so a hot
+ * item asked for again and again is not pushed behind everything else forever.
+ */
+export const ASK_AGAIN = `ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload,
+  not_before = least(tasks.not_before, now()), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`;
 
 export interface ClaimedTask { queue: string; key: string; gen: number; attempts: number; payload: Record<string, unknown> }
 
@@ -19,19 +27,16 @@ export interface ClaimedTask { queue: string; key: string; gen: number; attempts
  * Records work for each key. Asking again for work not yet done bumps `gen` and makes it
  * due (keeping its place if it already was); a dispatch already in flight is kept: a job that has not started yet will read
  * the newest gen when it does, and one that is running releases the task when it ends.
- * Keys are written in sorted order so that concurrent writers lock rows in one order.
+ * Keys are written in byte order (COLLATE "C"), the one order every task statement locks rows in.
  */
 export async function enqueueTasks(db: Queryable, queue: string, tasks: { key: string; payload: Record<string, unknown> }[]): Promise<void> {
   if (tasks.length === 0) return;
   const byKey = new Map(tasks.map((t) => [t.key, t.payload]));
-  const keys = [...byKey.keys()].sort();
+  const keys = [...byKey.keys()];
   await db.query(
     `INSERT INTO tasks (queue, key, payload)
-     SELECT $1, t.key, t.payload FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS t(key, payload, ord) ORDER BY t.ord
-     ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload,
-       -- due now, but a task already due keeps its place in line: a hot item asked for
-       -- again and again must not be pushed behind everything else forever
-       not_before = least(tasks.not_before, now()), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`,
+     SELECT $1, t.key, t.payload FROM unnest($2::text[], $3::jsonb[]) AS t(key, payload) ORDER BY t.key COLLATE "C"
+     ${ASK_AGAIN}`,
     [queue, keys, keys.map((k) => JSON.stringify(byKey.get(k)))],
   );
   // Delivered at commit, so the relay wakes only once the rows are visible.
@@ -102,7 +107,7 @@ export async function completeTasks(db: Queryable, queue: string, jobId: string,
   if (done.length === 0) return 0;
   const r = await db.query(
     `WITH l AS (SELECT t.queue, t.key FROM tasks t JOIN unnest($3::text[], $4::int[]) AS d(key, gen) ON t.key = d.key AND t.gen = d.gen
-                WHERE t.queue = $1 AND t.job_id = $2 ORDER BY t.queue, t.key FOR UPDATE OF t)
+                WHERE t.queue = $1 AND t.job_id = $2 ORDER BY t.queue COLLATE "C", t.key COLLATE "C" FOR UPDATE OF t)
      DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
     [queue, jobId, done.map((d) => d.key), done.map((d) => d.gen)],
   );
@@ -212,7 +217,7 @@ export async function dropTasks(db: Queryable, tasks: { queue: string; key: stri
   if (tasks.length === 0) return;
   await db.query(
     `WITH l AS (SELECT t.queue, t.key FROM tasks t JOIN unnest($1::text[], $2::text[]) AS d(queue, key) ON t.queue = d.queue AND t.key = d.key
-                ORDER BY t.queue, t.key FOR UPDATE OF t)
+                ORDER BY t.queue COLLATE "C", t.key COLLATE "C" FOR UPDATE OF t)
      DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
     [tasks.map((t) => t.queue), tasks.map((t) => t.key)],
   );

@@ -36,20 +36,20 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
   if (values.help) { process.stdout.write(`${USAGE}\n`); process.exit(0); }
   if (values.dataset !== 'ml-100k') throw new Error(`--dataset: only ml-100k is available here (got ${values.dataset})`);
   if (values.backbone !== 'dot' && values.backbone !== 'deepfm') throw new Error('--backbone must be dot or deepfm');
-  if (!['llm', 'imdb', 'none'].includes(values.text!)) throw new Error('--text must be llm, imdb or none');
-  const methods = values.methods!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!['llm', 'imdb', 'none'].includes(values.text)) throw new Error('--text must be llm, imdb or none');
+  const methods = values.methods.split(',').map((s) => s.trim()).filter(Boolean);
   for (const m of methods) if (!(ALL_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
   const num = (s: string | undefined, name: string): number => {
     const n = Number(s);
     if (!Number.isFinite(n)) throw new Error(`--${name} must be a number`);
     return n;
   };
-  const seeds = values.seeds!.split(',').map((s) => num(s, 'seeds'));
+  const seeds = values.seeds.split(',').map((s) => num(s, 'seeds'));
   return {
     dataset: 'ml-100k',
-    dataDir: resolve(values.data!),
+    dataDir: resolve(values.data),
     seeds,
-    out: resolve(values.out!),
+    out: resolve(values.out),
     backbone: values.backbone,
     text: values.text as EvalOptions['text'],
     methods: methods as MethodName[],
@@ -60,7 +60,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     ...(values['warm-lr'] !== undefined ? { warmLr: num(values['warm-lr'], 'warm-lr') } : {}),
     warmBatch: num(values['warm-batch'], 'warm-batch'),
     metaEpochs: num(values['meta-epochs'], 'meta-epochs'),
-    quiet: values.quiet!,
+    quiet: values.quiet,
   };
 }
 

@@ -9,7 +9,7 @@ import {
 } from '../model/index.js';
 import type { Row } from './protocol.js';
 import type { ItemText } from './text.js';
-import type { MethodEnv, WarmMethod } from './baselines/method.js';
+import { fitted, pushTo, type MethodEnv, type WarmMethod } from './baselines/method.js';
 import type { Backbone } from './backbone.js';
 import { crossFitUsers, type CrossFitOpts, type CrossFitUsers } from './crossfit.js';
 import type { DeepFMBackbone } from './backbone-deepfm.js';
@@ -83,7 +83,7 @@ export class EmerFlowMethod implements WarmMethod {
     const encoder = fitHashedTfidf(catalogue.map((i) => this.text(i)), o.encoderDim ? { dim: o.encoderDim } : {});
     const estR = await encoder.encode(split.established.map((i) => this.text(i)));
     const byItem = new Map<number, Row[]>();
-    for (const r of split.trainBase) (byItem.get(r.item) ?? byItem.set(r.item, []).get(r.item)!).push(r);
+    for (const r of split.trainBase) pushTo(byItem, r.item, r);
     // dot: the model cross-fits the user vectors itself (trainEmerFlow's crossFitContexts), as in the
     // service. DeepFM's context rows are the caller's, so per-fold rows are built here (crossfit.ts).
     const cfOpts = deep ? (o.crossFit === undefined ? CROSSFIT_DEFAULTS : o.crossFit) : null;
@@ -91,17 +91,23 @@ export class EmerFlowMethod implements WarmMethod {
     const rowIndex = new Map<Row, number>(baseRows.map((r, i) => [r, i]));
     let cf: CrossFitUsers | null = null;
     if (cfOpts) {
-      if (!crossFitCache.has(bb)) crossFitCache.set(bb, crossFitUsers(bb, split.trainBase, split.established, { ...cfOpts, seed: env.seed }, (f) => env.onProgress?.(0.2 * f)));
-      cf = await crossFitCache.get(bb)!;
+      let pending = crossFitCache.get(bb);
+      if (!pending) {
+        pending = crossFitUsers(bb, split.trainBase, split.established, { ...cfOpts, seed: env.seed }, (f) => env.onProgress?.(0.2 * f));
+        crossFitCache.set(bb, pending);
+      }
+      cf = await pending;
     }
+    // rowIndex holds every established row, which are the rows interactions come from
     const ctxOf = (r: Row): number => (deep ? rowIndex.get(r)! : r.user - 1);
-    const cfUser = (r: Row): Float32Array => cf!.contexts[cf!.foldOf.get(r.item)! * cf!.nUsers + r.user - 1]!;
+    // every established item has a fold; rows are [fold · nUsers + user]
+    const cfUser = (u: CrossFitUsers) => (r: Row): Float32Array => u.contexts[u.foldOf.get(r.item)! * u.nUsers + r.user - 1]!;
     const data: TrainingData = {
       dim: bb.dim,
-      contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser) : undefined) : this.userVecs,
+      contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser(cf)) : undefined) : this.userVecs,
       items: split.established.map((item, j) => ({
         id: String(item),
-        r: estR[j]!,
+        r: estR[j]!, // one vector per established item
         base: Float32Array.from(V[item - 1]!),
         interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: ctxOf(r), label: r.label, ts: r.ts })),
       })),
@@ -118,22 +124,27 @@ export class EmerFlowMethod implements WarmMethod {
     this.artifact = artifact;
     this.rt = loadModel(artifact, this.scorer);
     const emR = await encoder.encode(split.emerging.map((i) => this.text(i)));
-    const aligned = this.rt.align(emR);
-    split.emerging.forEach((item, j) => { this.cold.set(item, aligned[j]!); this.current.set(item, aligned[j]!); });
+    this.rt.align(emR).forEach((cold, j) => {
+      const item = split.emerging[j]!; // one aligned vector per emerging item
+      this.cold.set(item, cold);
+      this.current.set(item, cold);
+    });
     this.rebuild();
   }
 
   async warm(_stage: number, rows: Row[]): Promise<void> {
-    for (const r of rows) (this.seen.get(r.item) ?? this.seen.set(r.item, []).get(r.item)!).push(r);
+    const rt = fitted(this.rt, this.name);
+    for (const r of rows) pushTo(this.seen, r.item, r);
     const plain = this.o.plain ?? PLAIN_DEFAULTS[this.env.bb.kind];
     for (const [item, rs] of this.seen) {
       const ctx = this.ctxRows(rs);
-      const inter = rs.map((r, i) => ({ ctx: ctx[i]!, label: r.label }));
-      const cold = this.cold.get(item)!;
+      const inter = rs.map((r, i) => ({ ctx: ctx[i]!, label: r.label })); // one context row per row
+      const cold = this.cold.get(item);
+      if (!cold) throw new Error(`${this.name}: warm-up rows for item ${item}, which is not emerging`);
       // always from the cold embedding with every interaction so far (what the service's refine job does)
       this.current.set(item, this.o.name === 'emerflow-nometa'
         ? refinePlain(cold, inter, { ...plain, scorer: this.scorer })
-        : this.rt!.refine(cold, inter));
+        : rt.refine(cold, inter));
     }
     this.rebuild();
   }
@@ -142,13 +153,13 @@ export class EmerFlowMethod implements WarmMethod {
     const { bb, split } = this.env;
     const d = bb.dim;
     const flat = new Float32Array(split.emerging.length * d);
-    split.emerging.forEach((item, j) => flat.set(this.current.get(item)!, j * d));
+    split.emerging.forEach((item, j) => flat.set(this.current.get(item)!, j * d)); // fit() set every emerging item
     this.table?.dispose();
     this.table = tf.tidy(() => tf.tensorScatterUpdate(bb.itemEmb,
       tf.tensor2d(Int32Array.from(split.emerging, (i) => i - 1), [split.emerging.length, 1], 'int32'),
       tf.tensor2d(flat, [split.emerging.length, d])) as tf.Tensor2D);
   }
 
-  embeddings(): tf.Tensor2D { return this.table!; }
+  embeddings(): tf.Tensor2D { return fitted(this.table, this.name); }
   dispose(): void { this.table?.dispose(); this.rt?.dispose(); }
 }

@@ -35,9 +35,14 @@ export function buildItemFeatures(movies: Movie[], genreNames: string[]): ItemFe
   const T = new Float32Array(n * words.size);
   for (const m of movies) {
     const r = m.id - 1;
-    Y[r * years.size + years.get(yearBucket(m.year))!] = 1;
+    Y[r * years.size + years.get(yearBucket(m.year))!] = 1; // every movie's bucket was added above
     for (const g of m.genres) { const j = genres.indexOf(g); if (j >= 0) G[r * genres.length + j] = 1; }
-    for (const w of titleWords(m.title)) { const j = words.get(w); if (j !== undefined) T[r * words.size + j] += 1; }
+    for (const w of titleWords(m.title)) {
+      const j = words.get(w);
+      if (j === undefined) continue;
+      const at = r * words.size + j; // r < n, j < words.size: inside T
+      T[at] = T[at]! + 1;
+    }
   }
   return {
     year: tf.tensor2d(Y, [n, years.size]),

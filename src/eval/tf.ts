@@ -41,7 +41,8 @@ function registerSegmentSum(): void {
         const s = ids[r]!;
         if (s < 0 || s >= numSegments) continue;
         const o = s * inner, xi = r * inner;
-        for (let j = 0; j < inner; j++) ov[o + j] += xv[xi + j]!;
+        // s < numSegments and r < ids.length: both rows lie inside out and x
+        for (let j = 0; j < inner; j++) ov[o + j] = ov[o + j]! + xv[xi + j]!;
       }
       return out;
     },

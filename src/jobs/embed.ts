@@ -4,7 +4,6 @@
 // activates a new model. Many items a job: one load, one encoder call, one write.
 import type { Job } from 'bullmq';
 import { loadPipelineItems } from '../db/items.js';
-import { withTx } from '../db/pool.js';
 import { NO_MODEL } from '../pipeline/activate-model.js';
 import { storeColdEmbeddings } from '../pipeline/store-embeddings.js';
 import { isEmerging } from '../pipeline/item-states.js';
@@ -45,11 +44,9 @@ export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
           cold: c0, served: events.length ? model.runtime.refine(c0, events) : c0, interactions: events.length,
         };
       });
-      const ids = await withTx(deps.db, async (tx) => {
-        const w = await storeColdEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows, tasks.map((t) => t.payload.item));
-        await ctx.complete(tx, tasks);
-        return w;
-      });
+      // The write, then the tasks: a crash in between re-runs the job, whose write the guards drop.
+      const ids = await storeColdEmbeddings(deps.db, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
+      await ctx.complete(deps.db, tasks);
       written += ids.length;
       await deps.invalidate(spaceId, ids);
     }

@@ -4,7 +4,6 @@
 // invalidation. A run that would use no more events than the served version writes nothing.
 import type { Job } from 'bullmq';
 import { loadPipelineItems, type PipelineItem } from '../db/items.js';
-import { withTx } from '../db/pool.js';
 import { fromBytes } from '../db/vectors.js';
 import { enqueue } from '../pipeline/enqueue.js';
 import { storeRefinedEmbeddings } from '../pipeline/store-embeddings.js';
@@ -19,6 +18,9 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
   const c = deps.config;
   return taskProcessor('refine', deps, async (ctx) => {
     let written = 0, skipped = 0, healed = 0;
+    const ms = { load: 0, compute: 0, write: 0 };
+    let t0 = performance.now();
+    const lap = (k: keyof typeof ms) => { const t = performance.now(); ms[k] += t - t0; t0 = t; };
     for (const group of await bySpace(deps, ctx.tasks)) {
       const { spaceId, tasks } = group;
       // No model: nothing to refine from; the training run embeds (and refines) every item.
@@ -34,6 +36,7 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
         else if (it.watermark > it.embWatermark) due.push(it);
       }
       const scored = await scoredInteractions(deps.db, spaceId, due);
+      lap('load');
       const rows = due.flatMap((it) => {
         const events = scored.get(it.id) ?? [];
         if (events.length === 0) return [];
@@ -41,17 +44,18 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
         return [{ id: it.id, incarnation: it.incarnation, rev: it.coldRev!, watermark: it.watermark, vector, interactions: events.length }];
       });
       skipped += tasks.length - rows.length - needEmbed.length;
-      const ids = await withTx(deps.db, async (tx) => {
-        // the write (item rows, then tasks) before the embed tasks it schedules: one lock order
-        const w = await storeRefinedEmbeddings(tx, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows, tasks.map((t) => t.payload.item));
-        await enqueue(tx, 'embed', needEmbed.map((item) => ({ space: spaceId, item })), { requestId: ctx.requestId });
-        await ctx.complete(tx, tasks);
-        return w;
-      });
+      lap('compute');
+      // Each step its own statement, in this order: a crash between them re-runs the job,
+      // whose write the guards then drop, and the tasks complete only after their work.
+      if (needEmbed.length) await enqueue(deps.db, 'embed', needEmbed.map((item) => ({ space: spaceId, item })), { requestId: ctx.requestId });
+      const ids = await storeRefinedEmbeddings(deps.db, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
+      await ctx.complete(deps.db, tasks);
       healed += needEmbed.length;
       written += ids.length;
       await deps.invalidate(spaceId, ids);
+      lap('write');
     }
+    ctx.log.debug({ written, skipped, ms }, 'refined');
     return { written, skipped, embedScheduled: healed };
   });
 }

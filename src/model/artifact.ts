@@ -32,12 +32,14 @@ function decodeFloat32(data: string): Float32Array {
   return out;
 }
 
+/** Entries in name order (code-unit order, as a plain sort of the keys), so output never depends on insertion order. */
+export function byName<T>(r: Record<string, T>): [string, T][] {
+  return Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 export function packWeights(ws: Record<string, NamedWeight>): ModelArtifact['weights'] {
   const out: ModelArtifact['weights'] = {};
-  for (const name of Object.keys(ws).sort()) {
-    const w = ws[name] as NamedWeight;
-    out[name] = { shape: [...w.shape], data: encodeFloat32(w.values) };
-  }
+  for (const [name, w] of byName(ws)) out[name] = { shape: [...w.shape], data: encodeFloat32(w.values) };
   return out;
 }
 

@@ -91,6 +91,8 @@ export function initBackend(
     current = info;
     return info;
   })();
+  // Handled: callers get the rejection from the returned promise; here it only clears the memo
+  // so that a later call tries again instead of returning the same failure.
   pending.catch(() => {
     pending = null;
   });

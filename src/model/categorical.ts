@@ -73,8 +73,7 @@ export function fitCategorical(texts: string[], o: CategoricalOptions = {}): Cat
     }
   }
   const fields: CategoricalField[] = [];
-  for (const name of [...stats.keys()].sort()) {
-    const s = stats.get(name)!;
+  for (const [name, s] of [...stats].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (s.docs < 2) continue;
     if (s.nums.length >= 0.8 * s.docs && new Set(s.nums).size >= 2) {
       fields.push({ name, kind: 'numeric', edges: numericEdges(s.nums, bins) });
@@ -96,7 +95,8 @@ export function fitCategorical(texts: string[], o: CategoricalOptions = {}): Cat
  */
 function numericEdges(nums: number[], bins: number): number[] {
   const xs = [...nums].sort((a, b) => a - b);
-  const at = (q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
+  // The index is in [0, xs.length - 1] and xs is not empty (fitCategorical passes ≥ 2 numbers).
+  const at = (q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
   const qb = Math.ceil(bins / 2);
   const wb = bins - qb;
   const cand: number[] = [];
@@ -104,12 +104,15 @@ function numericEdges(nums: number[], bins: number): number[] {
   const lo = at(0.02);
   const hi = at(0.98);
   for (let i = 1; i < wb && hi > lo; i++) cand.push(Math.fround(lo + ((hi - lo) * i) / wb));
-  const span = Math.max(1e-9, (xs[xs.length - 1] as number) - (xs[0] as number));
+  const min = at(0);
+  const span = Math.max(1e-9, at(1) - min);
   const edges: number[] = [];
+  let last: number | null = null;
   for (const e of cand.sort((a, b) => a - b)) {
-    if (e <= (xs[0] as number)) continue;
-    if (edges.length && e - (edges[edges.length - 1] as number) < 0.01 * span) continue;
+    if (e <= min) continue;
+    if (last !== null && e - last < 0.01 * span) continue;
     edges.push(e);
+    last = e;
   }
   return edges;
 }
@@ -137,9 +140,9 @@ export function encodeCategorical(s: CategoricalState, text: string, out: Float3
       if (content !== undefined && content !== '') {
         if (NUMBER.test(content)) {
           const x = Number(content);
-          let b = 0;
-          while (b < f.edges.length && x >= (f.edges[b] as number)) b++;
-          out[at + b] = 1;
+          // bin = how many edges x reaches (edges ascend): the first edge above x, else past the last
+          const above = f.edges.findIndex((e) => x < e);
+          out[at + (above < 0 ? f.edges.length : above)] = 1;
         } else out[at + f.edges.length + 1] = 1; // non-numeric content ('unknown')
         hot++;
       }
@@ -148,7 +151,7 @@ export function encodeCategorical(s: CategoricalState, text: string, out: Float3
   }
   if (hot > 0) {
     const scale = s.weight / Math.sqrt(hot);
-    for (let i = offset; i < at; i++) out[i] = (out[i] as number) * scale;
+    out.set(out.subarray(offset, at).map((x) => x * scale), offset);
   }
 }
 
@@ -157,7 +160,7 @@ function binarySearch(xs: string[], v: string): number {
   let hi = xs.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const m = xs[mid] as string;
+    const m = xs[mid]!; // lo ≤ mid ≤ hi < xs.length
     if (m === v) return mid;
     if (m < v) lo = mid + 1;
     else hi = mid - 1;

@@ -36,6 +36,9 @@ export interface CrossFitResult {
   fittedNorm2: number;
 }
 
+// The kernels below read typed arrays at indices bounded by the loops around them (d, the
+// number of context rows, CSR offsets within `start`), hence the non-null reads (`x[i]!`).
+
 interface Csr {
   start: Int32Array; // per context row
   item: Int32Array;
@@ -45,15 +48,15 @@ interface Csr {
 function byContext(data: TrainingData): Csr {
   const nCtx = data.contexts.length;
   const start = new Int32Array(nCtx + 1);
-  for (const it of data.items) for (const x of it.interactions) start[x.ctx + 1] = (start[x.ctx + 1] as number) + 1;
-  for (let c = 0; c < nCtx; c++) start[c + 1] = (start[c + 1] as number) + (start[c] as number);
+  for (const it of data.items) for (const x of it.interactions) start[x.ctx + 1] = start[x.ctx + 1]! + 1;
+  for (let c = 0; c < nCtx; c++) start[c + 1] = start[c + 1]! + start[c]!;
   const fill = Int32Array.from(start.subarray(0, nCtx));
-  const total = start[nCtx] as number;
+  const total = start[nCtx]!;
   const item = new Int32Array(total);
   const label = new Uint8Array(total);
   data.items.forEach((it, i) => {
     for (const x of it.interactions) {
-      const at = fill[x.ctx] as number;
+      const at = fill[x.ctx]!;
       item[at] = i;
       label[at] = x.label;
       fill[x.ctx] = at + 1;
@@ -65,25 +68,25 @@ function byContext(data: TrainingData): Csr {
 /** Solves A x = b in place for a symmetric positive-definite A [d×d] (Cholesky). */
 function solveSpd(A: Float64Array, b: Float64Array, d: number): void {
   for (let j = 0; j < d; j++) {
-    let s = A[j * d + j] as number;
-    for (let k = 0; k < j; k++) s -= (A[j * d + k] as number) ** 2;
+    let s = A[j * d + j]!;
+    for (let k = 0; k < j; k++) s -= A[j * d + k]! ** 2;
     const ljj = Math.sqrt(Math.max(s, 1e-12));
     A[j * d + j] = ljj;
     for (let i = j + 1; i < d; i++) {
-      let t = A[i * d + j] as number;
-      for (let k = 0; k < j; k++) t -= (A[i * d + k] as number) * (A[j * d + k] as number);
+      let t = A[i * d + j]!;
+      for (let k = 0; k < j; k++) t -= A[i * d + k]! * A[j * d + k]!;
       A[i * d + j] = t / ljj;
     }
   }
   for (let i = 0; i < d; i++) {
-    let t = b[i] as number;
-    for (let k = 0; k < i; k++) t -= (A[i * d + k] as number) * (b[k] as number);
-    b[i] = t / (A[i * d + i] as number);
+    let t = b[i]!;
+    for (let k = 0; k < i; k++) t -= A[i * d + k]! * b[k]!;
+    b[i] = t / A[i * d + i]!;
   }
   for (let i = d - 1; i >= 0; i--) {
-    let t = b[i] as number;
-    for (let k = i + 1; k < d; k++) t -= (A[k * d + i] as number) * (b[k] as number);
-    b[i] = t / (A[i * d + i] as number);
+    let t = b[i]!;
+    for (let k = i + 1; k < d; k++) t -= A[k * d + i]! * b[k]!;
+    b[i] = t / A[i * d + i]!;
   }
 }
 
@@ -96,10 +99,10 @@ function fitRows(U: Float64Array, csr: Csr, V: Float32Array[], foldOf: Int32Arra
   const g = new Float64Array(d);
   const nCtx = csr.start.length - 1;
   for (let c = 0; c < nCtx; c++) {
-    const s0 = csr.start[c] as number;
-    const s1 = csr.start[c + 1] as number;
+    const s0 = csr.start[c]!;
+    const s1 = csr.start[c + 1]!;
     let n = 0;
-    for (let j = s0; j < s1; j++) if (foldOf[csr.item[j] as number] !== skipFold) n++;
+    for (let j = s0; j < s1; j++) if (foldOf[csr.item[j]!] !== skipFold) n++;
     const o = c * d;
     if (n === 0) {
       for (let k = 0; k < d; k++) U[o + k] = 0;
@@ -109,25 +112,25 @@ function fitRows(U: Float64Array, csr: Csr, V: Float32Array[], foldOf: Int32Arra
       H.fill(0);
       g.fill(0);
       for (let j = s0; j < s1; j++) {
-        const i = csr.item[j] as number;
+        const i = csr.item[j]!;
         if (foldOf[i] === skipFold) continue;
-        const v = V[i] as Float32Array;
+        const v = V[i]!;
         let z = 0;
-        for (let k = 0; k < d; k++) z += (U[o + k] as number) * (v[k] as number);
+        for (let k = 0; k < d; k++) z += U[o + k]! * v[k]!;
         const p = 1 / (1 + Math.exp(-z));
-        const r = p - (csr.label[j] as number);
+        const r = p - csr.label[j]!;
         const w = p * (1 - p);
         for (let a = 0; a < d; a++) {
-          const va = v[a] as number;
-          g[a] = (g[a] as number) + r * va;
+          const va = v[a]!;
+          g[a] = g[a]! + r * va;
           const wa = w * va;
-          for (let b = 0; b <= a; b++) H[a * d + b] = (H[a * d + b] as number) + wa * (v[b] as number);
+          for (let b = 0; b <= a; b++) H[a * d + b] = H[a * d + b]! + wa * v[b]!;
         }
       }
       for (let a = 0; a < d; a++) {
-        g[a] = (g[a] as number) / n + 2 * lambda * (U[o + a] as number);
+        g[a] = g[a]! / n + 2 * lambda * U[o + a]!;
         for (let b = 0; b <= a; b++) {
-          const h = (H[a * d + b] as number) / n + (a === b ? 2 * lambda : 0);
+          const h = H[a * d + b]! / n + (a === b ? 2 * lambda : 0);
           H[a * d + b] = h;
           H[b * d + a] = h;
         }
@@ -135,9 +138,9 @@ function fitRows(U: Float64Array, csr: Csr, V: Float32Array[], foldOf: Int32Arra
       solveSpd(H, g, d);
       // Damped Newton: cap the step so a near-separable row cannot jump far.
       let step = 0;
-      for (let k = 0; k < d; k++) step += (g[k] as number) ** 2;
+      for (let k = 0; k < d; k++) step += g[k]! ** 2;
       const scale = step > 1 ? 1 / Math.sqrt(step) : 1;
-      for (let k = 0; k < d; k++) U[o + k] = (U[o + k] as number) - scale * (g[k] as number);
+      for (let k = 0; k < d; k++) U[o + k] = U[o + k]! - scale * g[k]!;
     }
   }
 }
@@ -147,7 +150,7 @@ function meanNorm2(U: Float64Array, csr: Csr, d: number): number {
   let m = 0;
   for (let c = 0; c + 1 < csr.start.length; c++) {
     if (csr.start[c + 1] === csr.start[c]) continue;
-    for (let k = 0; k < d; k++) s += (U[c * d + k] as number) ** 2;
+    for (let k = 0; k < d; k++) s += U[c * d + k]! ** 2;
     m++;
   }
   return s / Math.max(1, m);
@@ -169,11 +172,11 @@ export function crossFitDotContexts(data: TrainingData, o: CrossFitOptions, rng:
   const csr = byContext(data);
   let target = 0;
   let used = 0;
-  for (let c = 0; c < nCtx; c++) {
-    if (csr.start[c + 1] === csr.start[c]) continue;
-    target += (data.contexts[c] as Float32Array).reduce((a, x) => a + x * x, 0);
+  data.contexts.forEach((row, c) => {
+    if (csr.start[c + 1] === csr.start[c]) return;
+    target += row.reduce((a, x) => a + x * x, 0);
     used++;
-  }
+  });
   target /= Math.max(1, used);
   // λ by bisection in log space on all interactions: mean ‖u‖² falls as λ grows.
   let lambda = o.lambda ?? 0;
@@ -205,13 +208,13 @@ export function crossFitDotContexts(data: TrainingData, o: CrossFitOptions, rng:
     if (at === undefined) {
       at = contexts.length;
       index.set(key, at);
-      contexts.push(Float32Array.from((perFold[f] as Float64Array).subarray(c * d, (c + 1) * d)));
+      contexts.push(Float32Array.from(perFold[f]!.subarray(c * d, (c + 1) * d)));
     }
     return at;
   };
   const items = data.items.map((it, i) => ({
     ...it,
-    interactions: it.interactions.map((x) => ({ ...x, ctx: rowOf(foldOf[i] as number, x.ctx) })),
+    interactions: it.interactions.map((x) => ({ ...x, ctx: rowOf(foldOf[i]!, x.ctx) })),
   }));
   return { data: { dim: d, items, contexts }, folds, lambda, targetNorm2: target, fittedNorm2: fitted };
 }

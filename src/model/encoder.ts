@@ -50,12 +50,12 @@ function tokenize(text: string): string[] {
     const colon = rawLine.indexOf(':');
     const field = colon > 0 ? rawLine.slice(0, colon).trim().toLowerCase() : '';
     const content = colon > 0 ? rawLine.slice(colon + 1) : rawLine;
-    const words = content.toLowerCase().match(WORD) ?? [];
-    for (let i = 0; i < words.length; i++) {
-      const w = words[i] as string;
+    let prev: string | null = null;
+    for (const w of content.toLowerCase().match(WORD) ?? []) {
       out.push(`w:${w}`);
       if (field) out.push(`f:${field}=${w}`);
-      if (i > 0) out.push(`b:${words[i - 1]}_${w}`);
+      if (prev !== null) out.push(`b:${prev}_${w}`);
+      prev = w;
     }
   }
   return out;
@@ -76,8 +76,7 @@ function fitHashedTfidfState(texts: string[], dim = 1024, categorical: Categoric
   for (const t of texts) for (const tok of new Set(tokenize(t))) df.set(tok, (df.get(tok) ?? 0) + 1);
   const idf: Record<string, number> = {};
   // Sorted keys: the state (and its version hash) must not depend on input order.
-  for (const tok of [...df.keys()].sort()) {
-    const n = df.get(tok) as number;
+  for (const [tok, n] of [...df].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (n >= 2) idf[tok] = Math.fround(smoothIdf(texts.length, n));
   }
   const state: HashedTfidfState = { kind: 'hashed-tfidf', dim, idf, defaultIdf: Math.fround(smoothIdf(texts.length, 1)), docs: texts.length };
@@ -99,12 +98,14 @@ function encodeHashedSync(state: HashedTfidfState, text: string): Float32Array {
     const h = hash32(tok);
     const sign = h & 0x80000000 ? -1 : 1; // signed hashing keeps collisions unbiased
     const w = (1 + Math.log(c)) * (state.idf[tok] ?? state.defaultIdf);
-    v[h % state.dim] += sign * w;
+    const j = h % state.dim;
+    v[j] = v[j]! + sign * w; // j < state.dim ≤ v.length
   }
+  const tfidf = v.subarray(0, state.dim);
   let norm = 0;
-  for (let i = 0; i < state.dim; i++) norm += (v[i] as number) ** 2;
+  for (const x of tfidf) norm += x ** 2;
   norm = Math.sqrt(norm);
-  if (norm > 0) for (let i = 0; i < state.dim; i++) v[i] = (v[i] as number) / norm;
+  if (norm > 0) tfidf.set(tfidf.map((x) => x / norm));
   if (state.categorical) encodeCategorical(state.categorical, text, v, state.dim);
   return v;
 }

@@ -13,13 +13,13 @@ import { toVariables, disposeVars, throwIfAborted, type Vars } from './vars.js';
 import { concat } from './plain-refine.js';
 import { shuffle } from './prng.js';
 
-function predict(vars: Vars, items: PreparedItem[], c: TrainContext): Float32Array[] {
-  const { inputDim, dim } = c;
+/** align(r) of `items`, row after row ([items.length · dim]). */
+function predict(vars: Vars, items: PreparedItem[], inputDim: number): Float32Array {
   // Read outside tidy: tidy walks a returned typed array element by element.
   const out = tf.tidy(() => alignForward(vars, tf.tensor2d(concat(items.map((i) => i.r)), [items.length, inputDim])));
-  const flat = out.dataSync() as Float32Array;
+  const flat = Float32Array.from(out.dataSync());
   out.dispose();
-  return items.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+  return flat;
 }
 
 /** Sets `delta` on every training item (`finalVars` is the in-sample aligner); returns the flops spent. */
@@ -27,22 +27,21 @@ export function setOutOfFoldDeltas(finalVars: Vars, c: TrainContext, progress: (
   const { train, h, rng } = c;
   const folds = Math.min(h.folds, train.length);
   if (folds < 2) return 0;
-  const order = shuffle(train.map((_, i) => i), rng);
-  const pick = (keep: (j: number) => boolean) => order.filter((_, j) => keep(j)).map((i) => train[i] as PreparedItem);
+  const order = shuffle([...train], rng);
+  const { inputDim, dim } = c;
   let flops = 0;
   for (let f = 0; f < folds; f++) {
     throwIfAborted(c.signal);
-    const held = pick((j) => j % folds === f);
-    const rest = pick((j) => j % folds !== f);
-    const vars = toVariables(initAligner(c.inputDim, c.dim, h.hidden, c.meanBase, rng));
+    const held = order.filter((_, j) => j % folds === f);
+    const rest = order.filter((_, j) => j % folds !== f);
+    const vars = toVariables(initAligner(inputDim, dim, h.hidden, c.meanBase, rng));
     try {
+      // The fold's aligner trains silently: this stage reports progress per fold.
       flops += trainAligner(vars, { ...c, train: rest }, () => {}).flops;
-      const oof = predict(vars, held, c);
-      const ins = predict(finalVars, held, c);
+      const ins = predict(finalVars, held, inputDim);
+      const delta = predict(vars, held, inputDim).map((v, j) => v - ins[j]!); // same length as ins
       held.forEach((it, i) => {
-        const o = oof[i] as Float32Array;
-        const s = ins[i] as Float32Array;
-        it.delta = o.map((v, k) => v - (s[k] as number));
+        it.delta = delta.slice(i * dim, (i + 1) * dim);
       });
     } finally {
       disposeVars(vars);

@@ -22,7 +22,8 @@ export function refinePlain(
   const pull = opts.pull ?? 0;
   const scorer = opts.scorer ?? dotScorer;
   const d = start.length;
-  if (interactions.length === 0) return Float32Array.from(start);
+  const first = interactions[0];
+  if (!first) return Float32Array.from(start);
   // Expressed in the meta rule's terms: constant step, gate fully open
   // (a=0, b=+∞ ≈ 30), and a pull that does not fade with n (hence × (1+n)).
   const n = interactions.length;
@@ -30,7 +31,7 @@ export function refinePlain(
   if (scorer.dotProduct) {
     return refineDotJs(meta, steps, start, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
   }
-  const dc = interactions[0]!.ctx.length; // context rows need not have the embedding's size
+  const dc = first.ctx.length; // context rows need not have the embedding's size
   // Read outside tidy: tidy walks a returned typed array element by element.
   const out = tf.tidy(() => {
     const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, dc]);

@@ -49,10 +49,8 @@ export function makeRng(seed: number): Rng {
 /** In-place Fisher–Yates shuffle with a uniform [0, 1) stream. */
 function shuffleWith<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = xs[i] as T;
-    xs[i] = xs[j] as T;
-    xs[j] = t;
+    const j = Math.floor(rand() * (i + 1)); // 0 ≤ j ≤ i < xs.length
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
   return xs;
 }

@@ -107,22 +107,22 @@ export function refineDotJs(
   const g = new Float64Array(d);
   const pull = meta.pull / (1 + n);
   const scale = Math.exp(meta.lrSlope * logCount(n, meta.refN));
+  // Indices in range: j < n = ctx.length = labels.length; k < d, the size of e0, e, g, meta.lr
+  // and (for a dot scorer) of every context row.
   for (let s = 0; s < steps; s++) {
     g.fill(0);
     for (let j = 0; j < n; j++) {
-      const c = ctx[j] as Float32Array;
+      const c = ctx[j]!;
       let z = 0;
-      for (let k = 0; k < d; k++) z += (c[k] as number) * (e[k] as number);
-      const r = (1 / (1 + Math.exp(-z)) - (labels[j] as number)) / n;
-      for (let k = 0; k < d; k++) g[k] = (g[k] as number) + r * (c[k] as number);
+      for (let k = 0; k < d; k++) z += c[k]! * e[k]!;
+      const r = (1 / (1 + Math.exp(-z)) - labels[j]!) / n;
+      for (let k = 0; k < d; k++) g[k] = g[k]! + r * c[k]!;
     }
     for (let k = 0; k < d; k++) {
-      const gk = (g[k] as number) + pull * ((e[k] as number) - (e0[k] as number));
-      e[k] = (e[k] as number) - scale * (meta.lr[k] as number) * gk;
+      const gk = g[k]! + pull * (e[k]! - e0[k]!);
+      e[k] = e[k]! - scale * meta.lr[k]! * gk;
     }
   }
   const gate = gateOf(meta.gateA, meta.gateB, n);
-  const out = new Float32Array(d);
-  for (let k = 0; k < d; k++) out[k] = (e0[k] as number) + gate * ((e[k] as number) - (e0[k] as number));
-  return out;
+  return e0.map((x, k) => x + gate * (e[k]! - x));
 }

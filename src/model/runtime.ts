@@ -24,21 +24,22 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
   const w = unpackWeights(artifact.weights);
   const { dim, inputDim } = artifact;
   const steps = Number(artifact.hyper.steps ?? 5);
+  const metaWeight = (name: string, size: number): Float32Array => {
+    const values = w[name]?.values;
+    if (values?.length !== size) throw new Error(`model artifact: weight ${name} needs ${size} values, has ${values?.length ?? 'none'}`);
+    return values;
+  };
+  const logLr = metaWeight('meta/logLr', dim);
+  const logPull = metaWeight('meta/logPull', 1);
+  const gate = metaWeight('meta/gate', 2);
+  const lrSlope = w['meta/lrSlope']?.values[0] ?? 0;
+  const refN = Number(artifact.hyper.k ?? 20);
+  // Sizes checked by metaWeight().
+  const metaValues: MetaValues = { lr: logLr.map(Math.exp), pull: Math.exp(logPull[0]!), gateA: gate[0]!, gateB: gate[1]!, lrSlope, refN };
   const params: Params = {};
   for (const [name, v] of Object.entries(w)) {
     if (name.startsWith('align/')) params[name] = tf.keep(tf.tensor(v.values, v.shape));
   }
-  const gate = w['meta/gate']!.values;
-  const lrSlope = w['meta/lrSlope']?.values[0] ?? 0;
-  const refN = Number(artifact.hyper.k ?? 20);
-  const metaValues: MetaValues = {
-    lr: w['meta/logLr']!.values.map(Math.exp),
-    pull: Math.exp(w['meta/logPull']!.values[0] as number),
-    gateA: gate[0] as number,
-    gateB: gate[1] as number,
-    lrSlope,
-    refN,
-  };
   let disposed = false;
   const live = () => {
     if (disposed) throw new Error('EmerFlow runtime used after dispose()');
@@ -61,7 +62,8 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
     refine(cold, interactions) {
       live();
       if (cold.length !== dim) throw new Error(`refine: embedding has ${cold.length} dims, model expects ${dim}`);
-      if (interactions.length === 0) return Float32Array.from(cold);
+      const first = interactions[0];
+      if (!first) return Float32Array.from(cold);
       if (scorer.dotProduct) {
         return refineDotJs(metaValues, steps, cold, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
       }
@@ -70,12 +72,12 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
       // Read outside tidy: tidy walks a returned typed array element by element.
       const out = tf.tidy(() => {
         const meta = {
-          logLr: tf.tensor1d(w['meta/logLr']!.values),
-          logPull: tf.tensor1d(w['meta/logPull']!.values),
+          logLr: tf.tensor1d(logLr),
+          logPull: tf.tensor1d(logPull),
           gate: tf.tensor1d(gate),
           lrSlope: tf.tensor1d([lrSlope]),
         };
-        const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, interactions[0]!.ctx.length]);
+        const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, first.ctx.length]);
         const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
         return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer, refN });
       });

@@ -33,13 +33,14 @@ export function syntheticSpace(opts: {
     const v = new Float32Array(d);
     for (let k = 0; k < d; k++) {
       let s = 0;
-      for (let j = 0; j < din; j++) s += (A[j * d + k] as number) * (r[j] as number);
+      for (let j = 0; j < din; j++) s += A[j * d + k]! * r[j]!; // A is [din, d], r is [din]
       v[k] = s + rng.normal() * 1.5 * noise;
     }
     const interactions = Array.from({ length: count }, (_, t) => {
       const u = rng.int(nu);
+      const user = users[u]!; // u < nu = users.length
       let z = 0;
-      for (let k = 0; k < d; k++) z += (users[u]![k] as number) * (v[k] as number);
+      for (let k = 0; k < d; k++) z += user[k]! * v[k]!;
       return { ctx: u, label: (rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0) as 0 | 1, ts: t * 1000 + rng.int(1000) };
     });
     // Shuffle arrival order: training must sort by ts itself.

@@ -43,9 +43,9 @@ export function prepareItems(data: TrainingData): PreparedItem[] {
 export function splitItems(items: PreparedItem[], fraction: number, rng: Rng): { train: PreparedItem[]; val: PreparedItem[] } {
   const idx = shuffle(items.map((_, i) => i), rng);
   const nVal = items.length >= 8 ? Math.max(2, Math.round(items.length * fraction)) : 0;
-  const val = idx.slice(0, nVal).sort((a, b) => a - b).map((i) => items[i] as PreparedItem);
-  const train = idx.slice(nVal).sort((a, b) => a - b).map((i) => items[i] as PreparedItem);
-  return { train, val };
+  const isVal = new Set(idx.slice(0, nVal));
+  // both keep the input order
+  return { train: items.filter((_, i) => !isVal.has(i)), val: items.filter((_, i) => isVal.has(i)) };
 }
 
 export interface PhaseBatch {
@@ -80,17 +80,14 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
     yq: new Float32Array(B * q),
   };
   items.forEach((it, i) => {
+    if (it.ctx.length < n + q) throw new Error(`phaseBatch: item ${it.id} has ${it.ctx.length} interactions, needs ${n} + ${q} (see eligible)`);
     b.r.set(it.r, i * inputDim);
     b.base.set(it.base, i * dim);
     if (it.delta) b.delta.set(it.delta, i * dim);
-    for (let j = 0; j < n; j++) {
-      b.cs.set(it.ctx[j] as Float32Array, (i * n + j) * ctxDim);
-      b.ys[i * n + j] = it.labels[j] as number;
-    }
-    for (let j = 0; j < q; j++) {
-      b.cq.set(it.ctx[n + j] as Float32Array, (i * q + j) * ctxDim);
-      b.yq[i * q + j] = it.labels[n + j] as number;
-    }
+    it.ctx.slice(0, n).forEach((c, j) => b.cs.set(c, (i * n + j) * ctxDim));
+    b.ys.set(it.labels.subarray(0, n), i * n);
+    it.ctx.slice(n, n + q).forEach((c, j) => b.cq.set(c, (i * q + j) * ctxDim));
+    b.yq.set(it.labels.subarray(n, n + q), i * q);
   });
   return b;
 }
@@ -106,9 +103,10 @@ export function sampledInteractions(items: PreparedItem[], cap: number, ctxDim: 
   items.forEach((it, i) => {
     const n = it.ctx.length;
     const pick = n <= L ? [...Array(n).keys()] : shuffle([...Array(n).keys()], rng).slice(0, L);
+    // j < n: an index into ctx and labels, which are the same length
     pick.forEach((j, slot) => {
-      out.ctx.set(it.ctx[j] as Float32Array, (i * L + slot) * ctxDim);
-      out.y[i * L + slot] = it.labels[j] as number;
+      out.ctx.set(it.ctx[j]!, (i * L + slot) * ctxDim);
+      out.y[i * L + slot] = it.labels[j]!;
       out.mask[i * L + slot] = 1;
     });
   });

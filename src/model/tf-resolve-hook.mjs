@@ -9,6 +9,8 @@ export async function resolve(specifier, context, next) {
     try {
       return await next(`${specifier}.js`, context);
     } catch {
+      // Not a file: the specifier names a folder. If its index.js is missing too, that error is
+      // the one the importer sees, so nothing is lost by dropping this one.
       return next(`${specifier}/index.js`, context);
     }
   }

@@ -8,7 +8,7 @@ import { alignForward, l2Penalty } from './aligner.js';
 import { scoreEach } from './scorer.js';
 import type { TrainContext } from './train-types.js';
 import { sampledInteractions, type PreparedItem } from './tasks.js';
-import { dropoutMask, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
+import { dropoutMask, snapshot, assign, throwIfAborted, readScalar, withPrefix, type Vars } from './vars.js';
 import { concat } from './plain-refine.js';
 import type { Rng } from './prng.js';
 
@@ -65,7 +65,7 @@ export function trainAligner(vars: Vars, c: TrainContext, progress: (f: number) 
   const va = val.length ? stageData(val, c, h.alignInteractions, rng) : null;
   let tr: StageData | null = null;
   const opt = tf.train.adam(h.alignLr);
-  const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
+  const alignVars = withPrefix(vars, 'align/');
   const { inputDim, dim } = c;
   const fwd = 2 * train.length * inputDim * (dim + h.hidden) + 4 * train.length * h.alignInteractions * dim;
   let best = { loss: Infinity, epoch: -1, logistic: NaN, mse: NaN, weights: snapshot(vars) };
@@ -83,15 +83,15 @@ export function trainAligner(vars: Vars, c: TrainContext, progress: (f: number) 
         true,
         alignVars,
       );
-      lastTrain = cost ? (cost.dataSync()[0] as number) : NaN;
+      lastTrain = cost ? readScalar(cost) : NaN;
       cost?.dispose();
       mask?.dispose();
       if (va) {
-        const [l, lg, ms] = tf.tidy(() => {
+        const v = tf.tidy(() => {
           const t = alignLoss(vars, va, c);
-          return [t.total, t.logistic, t.mse].map((x) => x.dataSync()[0] as number);
+          return { total: readScalar(t.total), logistic: readScalar(t.logistic), mse: readScalar(t.mse) };
         });
-        if ((l as number) < best.loss - 1e-5) best = { loss: l as number, epoch, logistic: lg as number, mse: ms as number, weights: snapshot(vars) };
+        if (v.total < best.loss - 1e-5) best = { loss: v.total, epoch, logistic: v.logistic, mse: v.mse, weights: snapshot(vars) };
         else if (epoch - best.epoch >= h.alignPatience) break;
       }
       progress((epoch + 1) / h.alignEpochs);

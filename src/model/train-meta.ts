@@ -9,11 +9,13 @@ import { adaptTf, type MetaTensors } from './refine-rule.js';
 import { scoreEach } from './scorer.js';
 import type { Hyper, TrainContext } from './train-types.js';
 import { eligible, phaseBatch, type PreparedItem } from './tasks.js';
-import { bce, snapshot, assign, throwIfAborted, type Vars } from './vars.js';
+import { bce, snapshot, assign, throwIfAborted, need, readScalar, withPrefix, type Vars } from './vars.js';
 import { shuffle } from './prng.js';
 
 function metaOf(vars: Vars): MetaTensors {
-  return { logLr: vars['meta/logLr'] as tf.Variable<tf.Rank.R1>, logPull: vars['meta/logPull'] as tf.Variable<tf.Rank.R1>, gate: vars['meta/gate'] as tf.Variable<tf.Rank.R1>, lrSlope: vars['meta/lrSlope'] as tf.Variable<tf.Rank.R1> | undefined };
+  const r1 = (v: tf.Variable) => v as tf.Variable<tf.Rank.R1>; // initMeta (train.ts) makes them [d], [1], [2], [1]
+  const slope = vars['meta/lrSlope'];
+  return { logLr: r1(need(vars, 'meta/logLr')), logPull: r1(need(vars, 'meta/logPull')), gate: r1(need(vars, 'meta/gate')), ...(slope ? { lrSlope: r1(slope) } : {}) };
 }
 
 /** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */
@@ -55,7 +57,7 @@ export function evalPhases(vars: Vars, c: TrainContext, items: PreparedItem[], p
   for (let p = 0; p < phases; p++) {
     const its = eligible(items, p * h.k, h.valQueryK);
     if (!its.length) break;
-    out.push(tf.tidy(() => phaseLoss(vars, c, its, p * h.k, h.valQueryK, true, adapt).query.dataSync()[0] as number));
+    out.push(tf.tidy(() => readScalar(phaseLoss(vars, c, its, p * h.k, h.valQueryK, true, adapt).query)));
   }
   return out;
 }
@@ -64,8 +66,8 @@ export function evalPhases(vars: Vars, c: TrainContext, items: PreparedItem[], p
 export function trainMeta(vars: Vars, c: TrainContext, progress: (f: number) => void): MetaStageResult {
   const { train, val, h, rng, signal } = c;
   const phases = phasesAvailable(train, h);
-  const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate', 'meta/lrSlope'].filter((k) => vars[k]).map((k) => vars[k] as tf.Variable);
-  const alignVars = Object.keys(vars).filter((k) => k.startsWith('align/')).map((k) => vars[k] as tf.Variable);
+  const metaVars = ['meta/logLr', 'meta/logPull', 'meta/gate', 'meta/lrSlope'].flatMap((k) => vars[k] ?? []);
+  const alignVars = withPrefix(vars, 'align/');
   const optMeta = tf.train.adam(h.metaLr);
   const optAlign = tf.train.adam(h.metaAlignLr);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -83,7 +85,7 @@ export function trainMeta(vars: Vars, c: TrainContext, progress: (f: number) => 
     for (; step < h.metaSteps && phases > 0; step++) {
       throwIfAborted(signal);
       if (!order.length) order = shuffle([...Array(phases).keys()], rng);
-      const p = order.pop() as number;
+      const p = order.pop()!; // refilled just above when empty, and phases > 0
       const pool = shuffle([...eligible(train, p * h.k, h.queryK)], rng).slice(0, h.metaBatch);
       const { value, grads } = tf.variableGrads(() => {
         const { query, mse } = phaseLoss(vars, c, pool, p * h.k, h.queryK, h.order === 'first');

@@ -9,7 +9,7 @@ import { dotScorer, type Scorer } from './scorer.js';
 import { concat } from './plain-refine.js';
 import { makeRng } from './prng.js';
 import { prepareItems, splitItems, type PreparedItem } from './tasks.js';
-import { toVariables, snapshot, disposeVars } from './vars.js';
+import { toVariables, snapshot, disposeVars, need, readPair, readScalar } from './vars.js';
 import { trainAligner } from './train-aligner.js';
 import { setOutOfFoldDeltas } from './oof.js';
 import { shrinkAligner } from './shrink.js';
@@ -18,29 +18,13 @@ import { trainMeta, evalPhases } from './train-meta.js';
 import { gateOf } from './refine-rule.js';
 import { DEFAULT_HYPER, TRAINING_PRESETS, type Hyper, type TrainContext, type TrainingData, type TrainOptions } from './train-types.js';
 
-
 /**
  * Defaults for scorers that are not a dot product (DeepFM-like), where the context row is not the
  * gradient: 20 inner steps of one step size for every dimension (0.05 of the Gauss–Newton step at
- * the mean curvature; the per-dimension curvature estimate through an MLP sent low-gradient
- * dimensions too far), a step that grows with the interaction count (×2 from 20 to 60), no pull, and
- * a gate that opens with n (0.88 at 20, 0.99 at 60). Picked on ML-100k/DeepFM seed 1 by warm-up AUC
- * (a/b/c), as the baselines' warm-up step sizes were; the dot defaults (train-types.ts) were picked
- * the same way on the dot backbone. Seed 1, warm-a/b/c:
- *   5 / 10 / 20 per-dimension steps at 0.03:    0.7050/0.7113/0.7128, 0.7141/0.7218/0.7235, 0.7180/0.7289/0.7321
- *   20 per-dimension steps at 0.05 / 0.07 / 0.1: 0.7182/0.7310/0.7353, 0.7177/0.7318/0.7362, 0.7164/0.7315/0.7366
- *   + slope 0.65 (0.05):                         0.7182/0.7318/0.7366
- *   one step size, pull 5, gate 0.88 flat:        0.7179/0.7324/0.7374
- *   one step size, no pull, gate opening (these): 0.7179/0.7340/0.7396
- *
- * The meta stage is off for them: replaying established items misleads it when the scorer's other
- * inputs were fitted on those same items. DeepFM's side-feature tables (title words, year, genres)
- * were, and with ~100 established items they nearly identify each one, so the item embedding looks
- * unneeded and meta-training learns to distrust interactions (seed 1: gate 0.88 → 0.57 at n = 60,
- * warm-a/b/c 0.7124/0.7198/0.7210 instead of 0.7182/0.7318/0.7366). Meta-training against rows whose
- * side-feature tables were refitted per fold without the item did not rescue it (gate 0.43 at n = 20,
- * warm-a 0.6966). A dot scorer's only other input is the user vector, which is cross-fitted
- * (crossfit.ts), so there the meta stage stays on.
+ * the mean curvature), a step that grows with the interaction count (×2 from 20 to 60), no pull, a
+ * gate that opens with n (0.88 at 20, 0.99 at 60), cold-start shrinkage, and no meta stage (replaying
+ * established items misleads it when the scorer's other inputs were fitted on those same items).
+ * Picked on ML-100k/DeepFM seed 1 by warm-up AUC; the measurements: docs/eval/README.md.
  */
 export const NON_DOT_DEFAULTS: Partial<Hyper> = {
   steps: 20, initStep: 0.05, initIsotropic: true, initPull: 0, initGateA: 2.8, initGateB: -6.5, initLrSlope: 0.65, metaSteps: 0, shrinkCold: true,
@@ -56,8 +40,9 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   const sq = new Float64Array(dim);
   let m = 0;
   if (scorer.dotProduct) {
+    // k < dim = sq.length, the size of a dot scorer's context rows
     for (const it of items) for (const c of it.ctx) {
-      for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (c[k] as number) ** 2;
+      for (let k = 0; k < dim; k++) sq[k] = sq[k]! + c[k]! ** 2;
       m++;
     }
     return { sq, m };
@@ -68,8 +53,9 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   const C: Float32Array[] = [];
   let j = 0;
   for (const it of items) for (const c of it.ctx) if (j++ % stride === 0) { E.push(it.base); C.push(c); }
-  if (!C.length) return { sq, m };
-  const dc = C[0]!.length;
+  const first = C[0];
+  if (!first) return { sq, m };
+  const dc = first.length;
   // Read outside tidy: tidy walks a returned typed array element by element.
   const g = tf.tidy(() => {
     const f = (e: tf.Tensor) => tf.sum(scorer.logits(e as tf.Tensor2D, tf.tensor2d(concat(C), [C.length, dc])));
@@ -77,7 +63,8 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   });
   const flat = g.dataSync() as Float32Array;
   g.dispose();
-  for (let i = 0; i < C.length; i++) for (let k = 0; k < dim; k++) sq[k] = (sq[k] as number) + (flat[i * dim + k] as number) ** 2;
+  // flat is [C.length, dim]
+  for (let i = 0; i < C.length; i++) for (let k = 0; k < dim; k++) sq[k] = sq[k]! + flat[i * dim + k]! ** 2;
   return { sq, m: C.length };
 }
 
@@ -121,15 +108,17 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     Object.assign(cfMetrics, { crossFitFolds: cf.folds, crossFitLambda: cf.lambda, crossFitTargetNorm2: cf.targetNorm2, crossFitNorm2: cf.fittedNorm2, crossFitMs: Date.now() - t });
   }
   const items = prepareItems(data);
-  if (items.length < 2) throw new Error(`training needs at least 2 established items, got ${items.length}`);
-  const inputDim = items[0]!.r.length;
+  const first = items[0];
+  if (!first || items.length < 2) throw new Error(`training needs at least 2 established items, got ${items.length}`);
+  const inputDim = first.r.length;
   if (items.some((it) => it.r.length !== inputDim)) throw new Error('training items have encoder vectors of different sizes');
   const ctxDim = data.contexts[0]?.length ?? data.dim;
   const { train, val } = splitItems(items, h.valFraction, rng);
   const dim = data.dim;
   const meanBase = new Float32Array(dim);
   let baseScale = 0;
-  for (const it of train) it.base.forEach((v, k) => { meanBase[k] = (meanBase[k] as number) + v / train.length; baseScale += (v * v) / train.length; });
+  // k < dim: prepareItems checked every base's size
+  for (const it of train) it.base.forEach((v, k) => { meanBase[k] = meanBase[k]! + v / train.length; baseScale += (v * v) / train.length; });
   baseScale = Math.max(baseScale, 1e-6);
 
   const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer, h) });
@@ -144,16 +133,15 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     const coldVal = val.length ? evalPhases(vars, ctx, val, h.maxPhases, false) : [];
     const m = trainMeta(vars, ctx, (f) => progress(0.5 + 0.5 * f, 'meta'));
     const t2 = Date.now();
-    const rule = snapshot({ lr: vars['meta/logLr']!, pull: vars['meta/logPull']!, gate: vars['meta/gate']!, slope: vars['meta/lrSlope']! });
-    const lrs = Array.from(rule.lr!.values, Math.exp);
-    const [ga, gb] = rule.gate!.values as unknown as [number, number];
+    const lrs = Array.from(need(vars, 'meta/logLr').dataSync(), Math.exp);
+    const [ga, gb] = readPair(need(vars, 'meta/gate'));
     const ruleMetrics: Record<string, number> = {
       ruleLrMin: Math.min(...lrs),
       ruleLrMax: Math.max(...lrs),
-      rulePull: Math.exp(rule.pull!.values[0] as number),
+      rulePull: Math.exp(readScalar(need(vars, 'meta/logPull'))),
       ruleGate_n20: gateOf(ga, gb, 20),
       ruleGate_n60: gateOf(ga, gb, 60),
-      ruleLrSlope: rule.slope!.values[0] as number,
+      ruleLrSlope: readScalar(need(vars, 'meta/lrSlope')),
     };
     const finalCold = val.length ? evalPhases(vars, ctx, val, m.perPhase.length, false) : [];
     progress(1, 'done');

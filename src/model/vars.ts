@@ -2,15 +2,14 @@
 // the logistic loss, and dropout masks drawn from the seeded PRNG (not tf's
 // RNG) so runs are reproducible on every backend.
 import { tf } from './tf.js';
-import type { NamedWeight } from './artifact.js';
+import { byName, type NamedWeight } from './artifact.js';
 import type { Rng } from './prng.js';
 
 export type Vars = Record<string, tf.Variable>;
 
 export function toVariables(ws: Record<string, NamedWeight>): Vars {
   const out: Vars = {};
-  for (const name of Object.keys(ws).sort()) {
-    const w = ws[name] as NamedWeight;
+  for (const [name, w] of byName(ws)) {
     out[name] = tf.variable(tf.tensor(w.values, w.shape), true, `${name}#${Math.random().toString(36).slice(2)}`);
   }
   return out;
@@ -31,6 +30,32 @@ export function assign(vars: Vars, ws: Record<string, NamedWeight>): void {
 
 export function disposeVars(vars: Vars): void {
   for (const v of Object.values(vars)) v.dispose();
+}
+
+/** The variable `name`; throws when it is missing (a bug: every stage works on the same set). */
+export function need(vars: Vars, name: string): tf.Variable {
+  const v = vars[name];
+  if (!v) throw new Error(`training has no weight ${name}`);
+  return v;
+}
+
+/** The variables whose names start with `prefix`, in the object's order. */
+export function withPrefix(vars: Vars, prefix: string): tf.Variable[] {
+  return Object.entries(vars).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+}
+
+/** The two values of a two-element tensor. */
+export function readPair(t: tf.Tensor): [number, number] {
+  const [a, b] = t.dataSync();
+  if (t.size !== 2 || a === undefined || b === undefined) throw new Error(`expected a two-element tensor, got shape [${t.shape}]`);
+  return [a, b];
+}
+
+/** The value of a one-element tensor (a loss). */
+export function readScalar(t: tf.Tensor): number {
+  const v = t.dataSync()[0];
+  if (v === undefined) throw new Error(`expected a one-element tensor, got shape [${t.shape}]`);
+  return v;
 }
 
 /** Mean binary cross-entropy from logits, numerically stable. */

@@ -1,50 +1,54 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { loadMl100k, type MovieLens } from '../../src/eval/movielens.js';
 import { warmUpSplit } from '../../src/eval/protocol.js';
 import { itemTexts, parseCsv } from '../../src/eval/text.js';
+import { DATA, dataTest } from './data.js';
 
-const DATA = resolve(process.env.EMERFLOW_DATA ?? '../shared/data');
-const have = existsSync(join(DATA, 'ml-100k', 'u.data'));
-const skip = have ? false : `MovieLens-100k not found at ${DATA} (set EMERFLOW_DATA or put the shared data beside the checkout)`;
-
-test('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per warm set, 21,428 test', { skip }, () => {
+dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per warm set, 21,428 test', {}, async (t) => {
   const ml = loadMl100k(DATA);
-  assert.equal(ml.ratings.length, 100_000);
   const s = warmUpSplit(ml, 200, 20);
-  assert.equal(s.established.length, 117);
-  assert.equal(s.emerging.length, 419);
-  assert.equal(s.trainBase.length, 33_480);
-  assert.deepEqual(s.warm.map((w) => w.length), [8380, 8380, 8380]);
-  assert.equal(s.test.length, 21_428);
-  assert.equal(s.established.length + s.emerging.length + s.dropped, 1682);
-  // each emerging item: exactly 20 per warm set, and warm-a ≤ warm-b ≤ warm-c ≤ test in time
-  const item = s.emerging[0]!;
-  const times = [...s.warm, s.test].map((rows) => rows.filter((r) => r.item === item).map((r) => r.ts));
-  assert.deepEqual(times.slice(0, 3).map((t) => t.length), [20, 20, 20]);
-  for (let i = 0; i < 3; i++) assert.ok(Math.max(...times[i]!) <= Math.min(...times[i + 1]!));
-  // labels: rating ≥ 4
-  const pos = ml.ratings.filter((r) => r.rating >= 4).length;
-  const all = [...s.trainBase, ...s.warm.flat(), ...s.test];
-  assert.ok(all.every((r) => r.label === 0 || r.label === 1));
-  assert.ok(pos > 0);
+  await t.test('all 100,000 ratings load', () => assert.equal(ml.ratings.length, 100_000));
+  await t.test('item counts: established, emerging, and every item placed once', () => {
+    assert.equal(s.established.length, 117);
+    assert.equal(s.emerging.length, 419);
+    assert.equal(s.established.length + s.emerging.length + s.dropped, 1682);
+  });
+  await t.test('row counts: base, warm sets, test', () => {
+    assert.equal(s.trainBase.length, 33_480);
+    assert.deepEqual(s.warm.map((w) => w.length), [8380, 8380, 8380]);
+    assert.equal(s.test.length, 21_428);
+  });
+  await t.test('each emerging item: exactly 20 per warm set, and warm-a ≤ warm-b ≤ warm-c ≤ test in time', () => {
+    const item = s.emerging[0]!;
+    const times = [...s.warm, s.test].map((rows) => rows.filter((r) => r.item === item).map((r) => r.ts));
+    assert.deepEqual(times.slice(0, 3).map((ts) => ts.length), [20, 20, 20]);
+    for (let i = 0; i < 3; i++) assert.ok(Math.max(...times[i]!) <= Math.min(...times[i + 1]!));
+  });
+  await t.test('labels: 1 for a rating of 4 or 5, else 0, and both occur', () => {
+    const rating = new Map(ml.ratings.map((r) => [`${r.user}:${r.item}`, r.rating]));
+    const all = [...s.trainBase, ...s.warm.flat(), ...s.test];
+    for (const r of all) assert.equal(r.label, (rating.get(`${r.user}:${r.item}`) ?? 0) >= 4 ? 1 : 0, `user ${r.user} item ${r.item}`);
+    const positives = all.filter((r) => r.label === 1).length;
+    assert.ok(positives > 0 && positives < all.length, `${positives} of ${all.length} positive`);
+  });
 });
 
-test('LLM and IMDb text joins report how many emerging items have text', { skip }, () => {
+dataTest('LLM and IMDb text joins report how many emerging items have text', {}, async (t) => {
   const ml: MovieLens = loadMl100k(DATA);
   const s = warmUpSplit(ml);
-  const llm = itemTexts(ml.movies, 'llm', DATA);
-  const imdb = itemTexts(ml.movies, 'imdb', DATA);
-  const none = itemTexts(ml.movies, 'none', DATA);
-  const withText = (m: typeof llm) => s.emerging.filter((i) => m.get(i)?.enrichment).length;
-  assert.ok(withText(llm) > 380 && withText(llm) <= 419, `llm ${withText(llm)}`);
-  assert.ok(withText(imdb) > 380 && withText(imdb) <= 419, `imdb ${withText(imdb)}`);
-  assert.equal(withText(none), 0);
-  // IMDb rating and review count leak popularity: never in the text
-  for (const t of imdb.values()) for (const k of Object.keys(t.enrichment ?? {})) assert.ok(!['rating', 'num_review'].includes(k));
-  assert.equal(llm.get(1)?.raw.title, 'Toy Story');
+  const withText = (m: ReturnType<typeof itemTexts>) => s.emerging.filter((i) => m.get(i)?.enrichment).length;
+  await t.test('LLM paragraphs join by title for most emerging items', () => {
+    const llm = itemTexts(ml.movies, 'llm', DATA);
+    assert.ok(withText(llm) > 380 && withText(llm) <= 419, `llm ${withText(llm)}`);
+    assert.equal(llm.get(1)?.raw.title, 'Toy Story');
+  });
+  await t.test('IMDb text joins by id, without rating or review count (they leak popularity)', () => {
+    const imdb = itemTexts(ml.movies, 'imdb', DATA);
+    assert.ok(withText(imdb) > 380 && withText(imdb) <= 419, `imdb ${withText(imdb)}`);
+    for (const x of imdb.values()) for (const k of Object.keys(x.enrichment ?? {})) assert.ok(!['rating', 'num_review'].includes(k));
+  });
+  await t.test('text "none": no enrichment', () => assert.equal(withText(itemTexts(ml.movies, 'none', DATA)), 0));
 });
 
 test('CSV parser handles quotes, doubled quotes and newlines', () => {

@@ -17,18 +17,23 @@ const space = syntheticSpace({ seed: 3, established: 90, perEstablished: 120, em
 const fitted = fitContexts(space.data, 0.003);
 const data = { ...space.data, contexts: fitted };
 
-test('cross-fitted rows: each item maps to rows fitted without its fold, norms matched to the given rows', () => {
+test('cross-fitted rows: each item maps to rows fitted without its fold, norms matched to the given rows', async (t) => {
   const cf = crossFitDotContexts(data, { folds: 3 }, makeRng(1));
-  assert.equal(cf.folds, 3);
-  assert.ok(Math.abs(cf.fittedNorm2 / cf.targetNorm2 - 1) < 0.25, `norm² ${cf.fittedNorm2} vs ${cf.targetNorm2}`);
-  assert.equal(cf.data.items.length, data.items.length);
-  // flipping one item's labels must not move the rows that item trains against
-  const flipped = { ...data, items: data.items.map((it, i) => (i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it)) };
-  const cf2 = crossFitDotContexts(flipped, { folds: 3, lambda: cf.lambda }, makeRng(1));
-  const rows = (r: typeof cf) => r.data.items[0]!.interactions.map((x) => r.data.contexts[x.ctx]!);
-  const a = rows(cf);
-  const b = rows(cf2);
-  for (let j = 0; j < a.length; j++) for (let k = 0; k < a[j]!.length; k++) assert.ok(Math.abs(a[j]![k]! - b[j]![k]!) < 1e-9);
+  await t.test('folds as asked, every item kept', () => {
+    assert.equal(cf.folds, 3);
+    assert.equal(cf.data.items.length, data.items.length);
+  });
+  await t.test('refitted rows have about the mean squared norm of the given ones', () => {
+    assert.ok(Math.abs(cf.fittedNorm2 / cf.targetNorm2 - 1) < 0.25, `norm² ${cf.fittedNorm2} vs ${cf.targetNorm2}`);
+  });
+  await t.test("flipping one item's labels does not move the rows that item trains against", () => {
+    const flipped = { ...data, items: data.items.map((it, i) => (i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it)) };
+    const cf2 = crossFitDotContexts(flipped, { folds: 3, lambda: cf.lambda }, makeRng(1));
+    const rows = (r: typeof cf) => r.data.items[0]!.interactions.map((x) => r.data.contexts[x.ctx]!);
+    const a = rows(cf);
+    const b = rows(cf2);
+    for (let j = 0; j < a.length; j++) for (let k = 0; k < a[j]!.length; k++) assert.ok(Math.abs(a[j]![k]! - b[j]![k]!) < 1e-9);
+  });
 });
 
 test('meta-training on cross-fitted contexts learns a less aggressive rule that refines held-out items better', async () => {

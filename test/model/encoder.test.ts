@@ -55,35 +55,41 @@ const catalogue = Array.from({ length: 40 }, (_, i) =>
     { description: `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} in a long story about ${words[i % 12]} and many more words here` },
   ));
 
-test('structured channel: list and numeric fields get a normalised one-/multi-hot part that survives the state', async () => {
+test('structured channel: list and numeric fields get a normalised one-/multi-hot part that survives the state', async (t) => {
   const enc = fitHashedTfidf(catalogue, { dim: 128 });
   const state = enc.state();
-  assert.equal(state.kind, 'hashed-tfidf');
-  const cat = state.kind === 'hashed-tfidf' ? state.categorical : undefined;
-  assert.ok(cat, 'a structured channel is fitted');
-  assert.deepEqual(cat.fields.map((f) => [f.name, f.kind]), [['genres', 'values'], ['year', 'numeric']]);
-  const g = cat.fields[0]!;
-  assert.ok(g.kind === 'values' && g.values.includes('science fiction') && g.values.length === 5);
-  const size = enc.id.dim - 128;
-  assert.ok(size > 5 + 3, `channel size ${size}`);
-  const [a, b, c] = enc.encodeSync([catalogue[0]!, catalogue[5]!, catalogue[1]!]);
   const tail = (v: Float32Array) => v.subarray(128);
   const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  assert.ok(Math.abs(norm(a!.subarray(0, 128)) - 1) < 1e-5, 'TF-IDF part stays unit-norm');
-  assert.ok(Math.abs(norm(tail(a!)) - 2) < 1e-5, 'channel has norm = weight');
-  // items 0 and 5 share both genres (Action, Comedy); 0 and 1 share none
-  assert.ok(cos(tail(a!), tail(b!)) > cos(tail(a!), tail(c!)));
-  // round trip through JSON: same identity, same vectors; a new item encodes with the fitted vocabulary
-  const back = encoderFromState(JSON.parse(JSON.stringify(state)))!;
-  assert.deepEqual(back.id, enc.id);
-  assert.deepEqual(encoderIdOf(state), enc.id);
-  const fresh = serializeFeatures({ title: 'Brand New', genres: ['Horror', 'Western'], year: 2031 });
-  assert.deepEqual(await back.encode([fresh, catalogue[3]!]), await enc.encode([fresh, catalogue[3]!]));
-  assert.ok(norm(tail(back.encodeSync([fresh])[0]!)) > 1.9, 'known genre and an out-of-range year still hit the channel');
-  // off: the plain TF-IDF encoder, with the original identity scheme
-  const off = fitHashedTfidf(catalogue, { dim: 128, categorical: false });
-  assert.equal(off.id.dim, 128);
-  assert.match(off.id.version, /^1-/);
+  await t.test('genres become a values field, year a numeric one; titles and free text do not', () => {
+    assert.equal(state.kind, 'hashed-tfidf');
+    const cat = state.kind === 'hashed-tfidf' ? state.categorical : undefined;
+    assert.ok(cat, 'a structured channel is fitted');
+    assert.deepEqual(cat.fields.map((f) => [f.name, f.kind]), [['genres', 'values'], ['year', 'numeric']]);
+    const g = cat.fields[0]!;
+    assert.ok(g.kind === 'values' && g.values.includes('science fiction') && g.values.length === 5);
+    const size = enc.id.dim - 128;
+    assert.ok(size > 5 + 3, `channel size ${size}`);
+  });
+  await t.test('the TF-IDF part stays unit-norm, the channel has norm = weight, shared genres are closer', () => {
+    const [a, b, c] = enc.encodeSync([catalogue[0]!, catalogue[5]!, catalogue[1]!]);
+    assert.ok(Math.abs(norm(a!.subarray(0, 128)) - 1) < 1e-5, 'TF-IDF part stays unit-norm');
+    assert.ok(Math.abs(norm(tail(a!)) - 2) < 1e-5, 'channel has norm = weight');
+    // items 0 and 5 share both genres (Action, Comedy); 0 and 1 share none
+    assert.ok(cos(tail(a!), tail(b!)) > cos(tail(a!), tail(c!)));
+  });
+  await t.test('round trip through JSON: same identity, same vectors; a new item encodes with the fitted vocabulary', async () => {
+    const back = encoderFromState(JSON.parse(JSON.stringify(state)))!;
+    assert.deepEqual(back.id, enc.id);
+    assert.deepEqual(encoderIdOf(state), enc.id);
+    const fresh = serializeFeatures({ title: 'Brand New', genres: ['Horror', 'Western'], year: 2031 });
+    assert.deepEqual(await back.encode([fresh, catalogue[3]!]), await enc.encode([fresh, catalogue[3]!]));
+    assert.ok(norm(tail(back.encodeSync([fresh])[0]!)) > 1.9, 'known genre and an out-of-range year still hit the channel');
+  });
+  await t.test('off: the plain TF-IDF encoder, with the original identity scheme', () => {
+    const off = fitHashedTfidf(catalogue, { dim: 128, categorical: false });
+    assert.equal(off.id.dim, 128);
+    assert.match(off.id.version, /^1-/);
+  });
 });
 
 test('a state stored before the structured channel still encodes as it did', () => {

@@ -12,7 +12,7 @@ before(async () => {
 
 const dist = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0));
 
-test('meta refinement after K interactions beats plain steps, and both beat the aligned start', async () => {
+test('meta refinement after K interactions beats plain steps, and both beat the aligned start', async (t) => {
   const space = syntheticSpace({ seed: 1, established: 100, perEstablished: 140, emerging: 40, perEmerging: 60 });
   const K = 20;
   const art = await trainEmerFlow(space.data, {
@@ -22,7 +22,7 @@ test('meta refinement after K interactions beats plain steps, and both beat the 
   });
   const model = loadModel(art);
   const steps = Number(art.hyper.steps);
-  for (const n of [K, 2 * K]) {
+  for (const n of [K, 2 * K]) await t.test(`after ${n} interactions`, () => {
     let cold = 0, plain = 0, meta = 0;
     for (const it of space.emerging) {
       const start = model.align([it.r])[0]!;
@@ -35,7 +35,7 @@ test('meta refinement after K interactions beats plain steps, and both beat the 
     const msg = `n=${n}: cold ${(cold / k).toFixed(3)}, plain ${(plain / k).toFixed(3)}, meta ${(meta / k).toFixed(3)}`;
     assert.ok(plain < cold, msg);
     assert.ok(meta < plain, msg);
-  }
+  });
   model.dispose();
 });
 

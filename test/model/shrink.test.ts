@@ -32,7 +32,7 @@ function world(noise: number) {
 test('out-of-fold predictions as good as the truth keep the aligner as it is', () => {
   const { items, vars, mean } = world(0);
   const before = vars['align/Wlin']!.dataSync().slice();
-  const s = shrinkAligner(vars, items, 4, dotScorer, mean, 200);
+  const s = shrinkAligner(vars, { train: items, ctxDim: 4, scorer: dotScorer, meanBase: mean }, 200);
   assert.equal(s.alpha, 1);
   assert.deepEqual(vars['align/Wlin']!.dataSync(), before);
   disposeVars(vars);
@@ -41,7 +41,7 @@ test('out-of-fold predictions as good as the truth keep the aligner as it is', (
 test('out-of-fold predictions that are mostly noise shrink the aligner to the mean', () => {
   const { items, vars, mean } = world(20);
   const delta0 = Float32Array.from(items[0]!.delta!);
-  const s = shrinkAligner(vars, items, 4, dotScorer, mean, 200);
+  const s = shrinkAligner(vars, { train: items, ctxDim: 4, scorer: dotScorer, meanBase: mean }, 200);
   assert.ok(s.alpha < 0.5, `alpha ${s.alpha}, losses ${s.losses.join(', ')}`);
   const out = tf.tidy(() => alignForward(vars, tf.tensor2d(items[0]!.r, [1, 4])));
   // align(r) = mean + α(r − mean): with mean 0, α·r

@@ -9,7 +9,6 @@ import { createSpace, setActiveModel } from '../../src/db/spaces.js';
 import { insertModel } from '../../src/db/models.js';
 import { loadPipelineItems, type PipelineItem } from '../../src/db/items.js';
 import { latestEmbeddings } from '../../src/db/embeddings.js';
-import { withTx } from '../../src/db/pool.js';
 import { ingestItems } from '../../src/pipeline/ingest-items.js';
 import { recordEvents } from '../../src/pipeline/record-events.js';
 import { deleteItem } from '../../src/pipeline/delete-item.js';
@@ -47,11 +46,11 @@ async function events(db: Db, item: string, ids: string[]): Promise<void> {
 }
 
 async function cold(db: Db, model: number, it: PipelineItem, x: number, n = 0): Promise<string[]> {
-  return withTx(db, (tx) => storeColdEmbeddings(tx, S, model, 3, [{ ...stamp(it), cold: vec(x), served: vec(x), interactions: n }], [it.id]));
+  return storeColdEmbeddings(db, S, model, 3, [{ ...stamp(it), cold: vec(x), served: vec(x), interactions: n }]);
 }
 
 async function refined(db: Db, model: number, it: PipelineItem, x: number, coldRev = it.rev): Promise<string[]> {
-  return withTx(db, (tx) => storeRefinedEmbeddings(tx, S, model, 3, [{ ...stamp(it), rev: coldRev, vector: vec(x), interactions: it.events.length }], [it.id]));
+  return storeRefinedEmbeddings(db, S, model, 3, [{ ...stamp(it), rev: coldRev, vector: vec(x), interactions: it.events.length }]);
 }
 
 async function served(db: Db, id: string) {

@@ -1,10 +1,10 @@
 // A small synthetic recommender: users and items with known embeddings, labels drawn
 // from sigmoid(u·v), and item features whose words carry the item's embedding (so a
 // content model can learn it). Deterministic for a seed.
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
+import { mulberry32 } from '../../src/model/prng.js';
+
+// The repo's one seeded RNG (src/model/prng.ts), under the name the test helpers use.
+export { mulberry32 as rng };
 
 export interface World {
   dim: number;
@@ -17,7 +17,7 @@ const TOPICS = ['space', 'romance', 'crime', 'comedy', 'war', 'horror', 'musical
 
 export function makeWorld(opts: { dim?: number; users?: number; items?: number; seed?: number } = {}): World {
   const dim = opts.dim ?? 8;
-  const r = rng(opts.seed ?? 1);
+  const r = mulberry32(opts.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   const topicVecs = TOPICS.map(() => Array.from({ length: dim }, () => gauss()));
   const users = Array.from({ length: opts.users ?? 60 }, (_, i) => ({ id: `u${i}`, vector: Array.from({ length: dim }, () => gauss() * 0.8) }));

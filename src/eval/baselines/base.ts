@@ -1,7 +1,7 @@
 // `base`: a random embedding for each new item, then only the item-id embeddings trained on each warm set.
 import { tf } from '../tf.js';
 import type { Row } from '../protocol.js';
-import { type MethodEnv, type WarmMethod, updateIdEmbeddings } from './method.js';
+import { type MethodEnv, type WarmMethod, fitted, updateIdEmbeddings } from './method.js';
 
 export class BaseMethod implements WarmMethod {
   readonly name = 'base';
@@ -18,9 +18,9 @@ export class BaseMethod implements WarmMethod {
   }
 
   async warm(stage: number, rows: Row[]): Promise<void> {
-    await updateIdEmbeddings(this.env, this.table!, rows, 17 + stage);
+    await updateIdEmbeddings(this.env, fitted(this.table, this.name), rows, 17 + stage);
   }
 
-  embeddings(): tf.Tensor2D { return this.table as unknown as tf.Tensor2D; }
+  embeddings(): tf.Tensor2D { return fitted(this.table, this.name) as tf.Tensor2D; }
   dispose(): void { this.table?.dispose(); }
 }

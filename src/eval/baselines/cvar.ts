@@ -10,7 +10,7 @@ import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
 import { forBatches } from '../batches.js';
 import { mulberry32 } from '../../model/prng.js';
-import { Dense, type MethodEnv, type WarmMethod, updateIdEmbeddings } from './method.js';
+import { Dense, type MethodEnv, type WarmMethod, fitted, updateIdEmbeddings } from './method.js';
 
 interface CvarOpts { lr: number; batch: number; iters: number; regWeight: number }
 const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 512, iters: 10, regWeight: 1e-4 };
@@ -45,7 +45,7 @@ export class CvarMethod implements WarmMethod {
 
   /** CVAR.warm_item_id: prior-path prediction plus the two regularisers */
   private forward(items: tf.Tensor1D, noiseSeed: number): { predP: tf.Tensor2D; reg: tf.Scalar; recon: tf.Scalar } {
-    const idEmb = lookup(this.idTable as unknown as tf.Tensor2D, items);
+    const idEmb = lookup(fitted(this.idTable, this.name) as tf.Tensor2D, items);
     const side = this.side.embed(items);
     const mu = this.mean.apply(idEmb), lv = this.logv.apply(idEmb);
     const muP = this.meanP.apply(side), lvP = this.logvP.apply(side);
@@ -87,7 +87,8 @@ export class CvarMethod implements WarmMethod {
       const em = this.env.split.emerging.map((i) => i - 1);
       const items = tf.tensor1d(Int32Array.from(em), 'int32');
       const { predP } = this.forward(items, 7);
-      this.idTable!.assign(tf.tensorScatterUpdate(this.idTable!, tf.tensor2d(Int32Array.from(em), [em.length, 1], 'int32'), predP));
+      const idTable = fitted(this.idTable, this.name);
+      idTable.assign(tf.tensorScatterUpdate(idTable, tf.tensor2d(Int32Array.from(em), [em.length, 1], 'int32'), predP));
     });
   }
 
@@ -101,12 +102,12 @@ export class CvarMethod implements WarmMethod {
   }
 
   async warm(stage: number, rows: Row[]): Promise<void> {
-    await updateIdEmbeddings(this.env, this.idTable!, rows, 53 + stage);
+    await updateIdEmbeddings(this.env, fitted(this.idTable, this.name), rows, 53 + stage);
     for (const r of rows) this.seen[r.item - 1]! += 1;
     await this.warmUp(rows, false);
   }
 
-  embeddings(): tf.Tensor2D { return this.idTable as unknown as tf.Tensor2D; }
+  embeddings(): tf.Tensor2D { return fitted(this.idTable, this.name) as tf.Tensor2D; }
   dispose(): void {
     this.idTable?.dispose(); this.side.dispose();
     for (const l of [this.mean, this.logv, this.meanP, this.logvP, this.dec]) l.dispose();

@@ -6,7 +6,7 @@ import { tf } from '../tf.js';
 import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
 import { mulberry32, shuffled } from '../../model/prng.js';
-import { Dense, type MethodEnv, type WarmMethod, scatterEmerging, updateIdEmbeddings } from './method.js';
+import { Dense, type MethodEnv, type WarmMethod, fitted, pushTo, scatterEmerging, updateIdEmbeddings } from './method.js';
 
 interface MetaEmbOpts { itemsPerBatch: number; /** per meta-epoch */ steps: number; lr: number; innerLr: number; alpha: number }
 const METAEMB_DEFAULTS: MetaEmbOpts = { itemsPerBatch: 32, steps: 100, lr: 5e-3, innerLr: 0.5, alpha: 0.1 };
@@ -32,20 +32,20 @@ export class MetaEmbMethod implements WarmMethod {
     const { env, o } = this;
     const k = env.split.k;
     // each established item's ratings in time order, cut into 4 consecutive chunks (metaE_a..d)
-    const chunks = new Map<number, Row[][]>();
-    for (const r of env.split.trainBase) {
-      if (!chunks.has(r.item)) chunks.set(r.item, []);
-      (chunks.get(r.item) as unknown as Row[]).push(r);
-    }
-    for (const [item, rs] of chunks) {
-      const flat = rs as unknown as Row[];
-      const q = Math.floor(flat.length / 4);
-      chunks.set(item, [0, 1, 2, 3].map((c) => flat.slice(c * q, c === 3 ? flat.length : (c + 1) * q)));
-    }
+    const byItem = new Map<number, Row[]>();
+    for (const r of env.split.trainBase) pushTo(byItem, r.item, r);
+    const chunks = new Map([...byItem].map(([item, rs]) => {
+      const q = Math.floor(rs.length / 4);
+      return [item, [0, 1, 2, 3].map((c) => rs.slice(c * q, c === 3 ? rs.length : (c + 1) * q))] as const;
+    }));
     const items = [...chunks.keys()];
     const rand = mulberry32(env.seed * 7919 + 3);
     // exactly k rows per item and batch (with replacement only when a chunk is smaller, e.g. thinned test data)
-    const pick = (rs: Row[]): Row[] => rs.length >= k ? shuffled(rs, rand).slice(0, k) : Array.from({ length: k }, () => rs[Math.floor(rand() * rs.length)]!);
+    const pick = (rs: Row[]): Row[] => {
+      if (rs.length >= k) return shuffled(rs, rand).slice(0, k);
+      if (rs.length === 0) throw new Error('metaemb: an established item has fewer than 4 ratings');
+      return Array.from({ length: k }, () => rs[Math.floor(rand() * rs.length)]!); // index < rs.length
+    };
     const vars = [...this.side.vars, ...this.l1.vars, ...this.l2.vars];
     const opt = tf.train.adam(o.lr);
     const steps = o.steps * env.metaEpochs;
@@ -55,8 +55,8 @@ export class MetaEmbMethod implements WarmMethod {
       const B = batchItems.length;
       const a: Row[] = [], b: Row[] = [], sel: number[] = [];
       batchItems.forEach((it, j) => {
-        const ch = chunks.get(it)!;
-        for (const r of pick(ch[c]!)) { a.push(r); sel.push(j); }
+        const ch = chunks.get(it)!; // batchItems are keys of chunks
+        for (const r of pick(ch[c]!)) { a.push(r); sel.push(j); } // ch has 4 chunks, c < 4
         for (const r of pick(ch[(c + 1) % 4]!)) b.push(r);
       });
       tf.tidy(() => {
@@ -90,9 +90,9 @@ export class MetaEmbMethod implements WarmMethod {
   }
 
   async warm(stage: number, rows: Row[]): Promise<void> {
-    await updateIdEmbeddings(this.env, this.table!, rows, 29 + stage);
+    await updateIdEmbeddings(this.env, fitted(this.table, this.name), rows, 29 + stage);
   }
 
-  embeddings(): tf.Tensor2D { return this.table as unknown as tf.Tensor2D; }
+  embeddings(): tf.Tensor2D { return fitted(this.table, this.name) as tf.Tensor2D; }
   dispose(): void { this.table?.dispose(); this.side.dispose(); this.l1.dispose(); this.l2.dispose(); }
 }

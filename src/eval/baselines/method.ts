@@ -30,6 +30,19 @@ export interface WarmMethod {
   dispose(): void;
 }
 
+/** State a method's fit() sets up; throws (naming the method) when it is used before fit(). */
+export function fitted<T>(x: T | null, method: string): T {
+  if (x === null) throw new Error(`${method}: fit() must run before warm() and embeddings()`);
+  return x;
+}
+
+/** Appends `value` to the list under `key`, starting the list on first use. */
+export function pushTo<K, V>(m: Map<K, V[]>, key: K, value: V): void {
+  const list = m.get(key);
+  if (list) list.push(value);
+  else m.set(key, [value]);
+}
+
 /** Dense layer with uniform(±0.01) init (CVAR's `init_*`). */
 export class Dense {
   readonly w: tf.Variable;

@@ -7,7 +7,7 @@ import type { Row } from '../protocol.js';
 import { SideEmbedding } from '../features.js';
 import { forBatches } from '../batches.js';
 import { mulberry32 } from '../../model/prng.js';
-import { Dense, type MethodEnv, type WarmMethod, meanEstablished, updateIdEmbeddings } from './method.js';
+import { Dense, type MethodEnv, type WarmMethod, fitted, meanEstablished, updateIdEmbeddings } from './method.js';
 
 interface MwufOpts { lr: number; batch: number }
 const MWUF_DEFAULTS: MwufOpts = { lr: 5e-3, batch: 256 };
@@ -54,7 +54,7 @@ export class MwufMethod implements WarmMethod {
 
   private warmEmb(e: tf.Tensor2D, items: tf.Tensor1D): tf.Tensor2D {
     const scale = this.scale2.apply(tf.relu(this.scale1.apply(this.side.embed(items))) as tf.Tensor2D);
-    const shift = this.shift2.apply(tf.relu(this.shift1.apply(tf.gather(this.avgUsers!, items))) as tf.Tensor2D);
+    const shift = this.shift2.apply(tf.relu(this.shift1.apply(tf.gather(fitted(this.avgUsers, this.name), items))) as tf.Tensor2D);
     return tf.add(tf.mul(scale, e), shift) as tf.Tensor2D;
   }
 
@@ -66,14 +66,15 @@ export class MwufMethod implements WarmMethod {
     for (const r of env.split.trainBase) for (let j = 0; j < d; j++) this.popMean[j]! += U[(r.user - 1) * d + j]! / env.split.trainBase.length;
     this.addUsers(env.split.trainBase);
     const mean = meanEstablished(env);
-    this.idTable = tf.variable(tf.tidy(() => tf.tile(tf.expandDims(mean, 0), [env.bb.nItems, 1])));
+    const idTable = tf.variable(tf.tidy(() => tf.tile(tf.expandDims(mean, 0), [env.bb.nItems, 1])));
+    this.idTable = idTable;
     mean.dispose();
     const opt1 = tf.train.adam(o.lr);
     const opt2 = tf.train.adam(o.lr);
     const meta = [...this.side.vars, ...this.scale1.vars, ...this.scale2.vars, ...this.shift1.vars, ...this.shift2.vars];
-    const table = this.idTable as unknown as tf.Tensor2D;
+    const table = idTable as tf.Tensor2D;
     await forBatches(env.split.trainBase, o.batch, env.metaEpochs, mulberry32(env.seed * 6007 + 1), (b) => {
-      opt1.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar, false, [this.idTable!]);
+      opt1.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar, false, [idTable]);
       // e_id enters the warm loss as a constant: only the meta networks are in the var list
       opt2.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(this.warmEmb(tf.gather(table, b.items), b.items), b.users, b.items)) as tf.Scalar, false, meta);
     }, (e) => env.onProgress?.((e + 1) / env.metaEpochs));
@@ -85,7 +86,7 @@ export class MwufMethod implements WarmMethod {
     tf.tidy(() => {
       const m = meanEstablished(env);
       const idx = tf.tensor2d(Int32Array.from(em), [em.length, 1], 'int32');
-      this.idTable!.assign(tf.tensorScatterUpdate(this.idTable!, idx, tf.tile(tf.expandDims(m, 0), [em.length, 1])));
+      idTable.assign(tf.tensorScatterUpdate(idTable, idx, tf.tile(tf.expandDims(m, 0), [em.length, 1])));
     });
     this.refresh();
   }
@@ -94,17 +95,17 @@ export class MwufMethod implements WarmMethod {
     this.out?.dispose();
     this.out = tf.tidy(() => {
       const all = tf.range(0, this.env.bb.nItems, 1, 'int32') as tf.Tensor1D;
-      return this.warmEmb(this.idTable as unknown as tf.Tensor2D, all);
+      return this.warmEmb(fitted(this.idTable, this.name) as tf.Tensor2D, all);
     });
   }
 
   async warm(stage: number, rows: Row[]): Promise<void> {
-    await updateIdEmbeddings(this.env, this.idTable!, rows, 41 + stage); // cold loss on e_id
+    await updateIdEmbeddings(this.env, fitted(this.idTable, this.name), rows, 41 + stage); // cold loss on e_id
     this.addUsers(rows);
     this.refresh();
   }
 
-  embeddings(): tf.Tensor2D { return this.out!; }
+  embeddings(): tf.Tensor2D { return fitted(this.out, this.name); }
   dispose(): void {
     for (const x of [this.idTable, this.avgUsers, this.out]) x?.dispose();
     this.side.dispose();
