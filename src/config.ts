@@ -44,6 +44,7 @@ export const configSpec = {
   EMBEDDING_KEEP_VERSIONS: int(3, 'Embedding versions kept per item; older ones are pruned as new ones are written.', 1, 1000),
   TASK_MAX_ATTEMPTS: int(8, 'Failed attempts after which a task is parked as dead (visible in /metrics).', 1, 1000),
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
+  TRAIN_PRESET: oneOf(['default', 'quick'] as const, 'default', 'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).'),
   LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
   LLM_BASE_URL: optStr('OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.'),
   LLM_API_KEY: str('', 'API key for LLM_BASE_URL (never logged).'),

@@ -1,9 +1,9 @@
 // Runs model training in a worker thread: TF.js work is synchronous and long, and on
 // the main thread it would stall HTTP and BullMQ's lock renewal.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, trainEmerFlow, type TrainingData, type EncoderState } from '../model/index.js';
+import { initBackend, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
 
-export interface TrainThreadInput { data: TrainingData; seed: number; encoder: EncoderState; k?: number }
+export interface TrainThreadInput { data: TrainingData; seed: number; encoder: EncoderState; k?: number; preset?: TrainingPreset }
 export type TrainThreadMessage =
   | { type: 'progress'; fraction: number; phase: string }
   | { type: 'done'; artifact: unknown; backend: string }
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     seed: input.seed,
     encoder: input.encoder,
     ...(input.k ? { k: input.k } : {}),
+    ...(input.preset ? { preset: input.preset } : {}),
     onProgress: (fraction, phase) => parentPort!.postMessage({ type: 'progress', fraction, phase } satisfies TrainThreadMessage),
   });
   parentPort!.postMessage({ type: 'done', artifact, backend: backend.name } satisfies TrainThreadMessage);

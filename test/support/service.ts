@@ -56,6 +56,8 @@ export async function startTestService(t: Pick<TestContext, 'after'>, env: Recor
     QUEUE_PREFIX: opts.prefix ?? `t${crypto.randomBytes(4).toString('hex')}`,
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     TASK_LEASE_MS: '3000',
+    // Service tests are about the service, not the model: a few epochs train it in well under a second.
+    TRAIN_PRESET: 'quick',
     ...env,
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
