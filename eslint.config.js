@@ -26,7 +26,8 @@ export default tseslint.config(
           message: 'Do not swallow the error: log it (at debug, saying why that is safe) or handle it.',
         },
         {
-          selector: "CallExpression[callee.property.name=/^(on|once)$/][arguments.0.value='error'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
+          selector:
+            "CallExpression[callee.property.name=/^(on|once)$/][arguments.0.value='error'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
           message: "An 'error' listener that does nothing hides failures: log at debug, saying why that is safe.",
         },
       ],

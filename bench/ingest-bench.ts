@@ -25,10 +25,18 @@ try {
   const cfg = loadConfig({ DATABASE_URL: pg.url, REDIS_URL: redis.url, LOG_LEVEL: 'silent', PORT: '18090', HOST: '127.0.0.1', ROLE: 'api' });
   const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
   await svc.app!.listen({ port: 18090, host: '127.0.0.1' });
-  const api = (p: string, body: unknown) => fetch(`http://127.0.0.1:18090${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const api = (p: string, body: unknown) =>
+    fetch(`http://127.0.0.1:18090${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   await api('/v1/spaces', { id: 'b', dim: 8, itemType: 'x', scorer: 'dot' });
   await api('/v1/spaces/b/items', { items: Array.from({ length: ITEMS }, (_, i) => ({ id: `i${i}`, features: { t: i } })) });
-  const events = (run: string) => Array.from({ length: EVENTS }, (_, i) => ({ id: `${run}-${i}`, userId: `u${i % 5000}`, itemId: `i${i % ITEMS}`, label: (i % 2) as 0 | 1, ts: new Date(1_780_000_000_000 + i * 1000).toISOString() }));
+  const events = (run: string) =>
+    Array.from({ length: EVENTS }, (_, i) => ({
+      id: `${run}-${i}`,
+      userId: `u${i % 5000}`,
+      itemId: `i${i % ITEMS}`,
+      label: (i % 2) as 0 | 1,
+      ts: new Date(1_780_000_000_000 + i * 1000).toISOString(),
+    }));
 
   const evs = events('api');
   let t = performance.now();
@@ -47,7 +55,10 @@ try {
   const rows = events('copy').map((e) => `b\t${e.id}\t${e.userId}\t${e.itemId}\t${e.label}\t${e.ts}\n`);
   t = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) {
-    await pipeline(Readable.from(rows.slice(i, i + BATCH)), client.query(copyFrom('COPY interactions_copy (space_id, event_id, user_id, item_id, label, ts) FROM STDIN')));
+    await pipeline(
+      Readable.from(rows.slice(i, i + BATCH)),
+      client.query(copyFrom('COPY interactions_copy (space_id, event_id, user_id, item_id, label, ts) FROM STDIN')),
+    );
   }
   const copySecs = (performance.now() - t) / 1000;
   client.release();

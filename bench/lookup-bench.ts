@@ -20,10 +20,21 @@ const IDS_PER_REQUEST = 200;
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = 16;
 
-function rnd(seed: number) { let s = seed; return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5; }
+function rnd(seed: number) {
+  let s = seed;
+  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+}
 
 async function load(url: string, body: string, headers: Record<string, string> = {}): Promise<{ rps: number; p99: number }> {
-  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: SECONDS, pipelining: 1 });
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    pipelining: 1,
+  });
   if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   return { rps: r.requests.average, p99: r.latency.p99 };
 }
@@ -41,7 +52,15 @@ try {
   const body = JSON.stringify({ ids });
 
   const run = async (cacheItems: number, port: number) => {
-    const cfg = loadConfig({ DATABASE_URL: pg.url, REDIS_URL: redis.url, LOG_LEVEL: 'silent', PORT: String(port), HOST: '127.0.0.1', ROLE: 'api', LOOKUP_CACHE_ITEMS: String(cacheItems) });
+    const cfg = loadConfig({
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'silent',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ROLE: 'api',
+      LOOKUP_CACHE_ITEMS: String(cacheItems),
+    });
     const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
     await svc.app!.listen({ port, host: '127.0.0.1' });
     return svc;
@@ -64,9 +83,13 @@ try {
   await bare.close();
 
   results.push({ name: 'lookup, cache warm (JSON)', ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body)) });
-  results.push({ name: 'lookup, cache warm (float32)', ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body, { accept: 'application/octet-stream' })) });
+  results.push({
+    name: 'lookup, cache warm (float32)',
+    ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body, { accept: 'application/octet-stream' })),
+  });
   // Fill the cache with every item, then report what this process holds (Node + TF.js + cache).
-  for (let i = 0; i < ITEMS; i += 1000) await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/embeddings/lookup', payload: { ids: items.slice(i, i + 1000).map((x) => x.id) } });
+  for (let i = 0; i < ITEMS; i += 1000)
+    await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/embeddings/lookup', payload: { ids: items.slice(i, i + 1000).map((x) => x.id) } });
   global.gc?.();
   const mem = process.memoryUsage();
   memoryLine = `memory with all ${ITEMS} embeddings cached (dim ${DIM}): rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, cache entries ${setup.app!.deps.cache.size}`;
@@ -83,4 +106,5 @@ const ceiling = results[0]!.rps;
 console.log(`\nlookup of ${IDS_PER_REQUEST} ids (dim ${DIM}) from ${ITEMS} items, ${CONNECTIONS} connections, ${SECONDS} s each, ${os.cpus().length} cores\n`);
 console.log(`${memoryLine}\n`);
 console.log('| path | req/s | ids/s | p99 ms | vs ceiling |\n|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps * IDS_PER_REQUEST).toFixed(0)} | ${r.p99} | ${(r.rps / ceiling).toFixed(2)} |`);
+for (const r of results)
+  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps * IDS_PER_REQUEST).toFixed(0)} | ${r.p99} | ${(r.rps / ceiling).toFixed(2)} |`);

@@ -27,7 +27,11 @@ function matmulGflops(): number {
   const reps = 5;
   const t = performance.now();
   // dataSync outside tidy: tidy walks a returned typed array element by element (40x slower here).
-  for (let i = 0; i < reps; i++) { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }
+  for (let i = 0; i < reps; i++) {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  }
   const s = (performance.now() - t) / 1000;
   tf.dispose([a, b]);
   return (reps * 2 * 512 ** 3) / s / 1e9;
@@ -39,7 +43,13 @@ async function trainRow(label: string) {
   const art = await trainEmerFlow(space.data, { seed: 1, encoder, ...fixedWork });
   const s = (performance.now() - t) / 1000;
   const gflop = metric(art, 'approxGflop');
-  return { backend: label, 'train s': +s.toFixed(2), 'model GFLOP': +gflop.toFixed(3), 'GFLOP/s': +(gflop / s).toFixed(3), 'matmul512 GFLOP/s': +mm.toFixed(2) };
+  return {
+    backend: label,
+    'train s': +s.toFixed(2),
+    'model GFLOP': +gflop.toFixed(3),
+    'GFLOP/s': +(gflop / s).toFixed(3),
+    'matmul512 GFLOP/s': +mm.toFixed(2),
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -98,7 +108,11 @@ for (const n of [20, 60, 200]) {
   const timeIt = (f: () => void, reps: number) => {
     for (let i = 0; i < 20; i++) f();
     const ts: number[] = [];
-    for (let i = 0; i < reps; i++) { const t = performance.now(); f(); ts.push(performance.now() - t); }
+    for (let i = 0; i < reps; i++) {
+      const t = performance.now();
+      f();
+      ts.push(performance.now() - t);
+    }
     return ts;
   };
   const js = timeIt(() => model.refine(cold, inter), quick ? 500 : 3000);

@@ -10,10 +10,13 @@ import { startLocalPostgres } from '../src/dev/postgres.js';
 import { startLocalRedis } from '../src/dev/redis.js';
 
 function testFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? testFiles(p) : e.name.endsWith('.test.ts') ? [p] : [];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? testFiles(p) : e.name.endsWith('.test.ts') ? [p] : [];
+    })
+    .sort();
 }
 
 const args = process.argv.slice(2);
@@ -24,7 +27,9 @@ const env = { ...process.env };
 // Ctrl-C or a CI timeout: stop the servers this script started, then exit.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    void Promise.all(stops.map((s) => s().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`)))).finally(() => process.exit(130));
+    void Promise.all(stops.map((s) => s().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`)))).finally(() =>
+      process.exit(130),
+    );
   });
 }
 try {

@@ -33,13 +33,14 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
   const json = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '') done(null, undefined); else json(req, body as string, done);
+    if (body === '') done(null, undefined);
+    else json(req, body as string, done);
   });
   installErrorHandlers(app);
   installHttpMetrics(app);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'EmerFlow', version: '1', description: 'Embeddings for emerging items in an existing recommender\'s embedding space.' },
+      info: { title: 'EmerFlow', version: '1', description: "Embeddings for emerging items in an existing recommender's embedding space." },
       tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'health'].map((name) => ({ name })),
     },
   });

@@ -3,7 +3,10 @@
 // NODE_ENV: what differs between environments is set here explicitly.
 import path from 'node:path';
 
-interface VarSpec<T> { description: string; parse: (raw: string | undefined) => T }
+interface VarSpec<T> {
+  description: string;
+  parse: (raw: string | undefined) => T;
+}
 
 const str = (def: string, description: string): VarSpec<string> => ({ description, parse: (r) => (r === undefined || r === '' ? def : r) });
 const optStr = (description: string): VarSpec<string | undefined> => ({ description, parse: (r) => (r === undefined || r === '' ? undefined : r) });
@@ -35,7 +38,12 @@ export const configSpec = {
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level.'),
   QUEUE_PREFIX: str('emerflow', 'Prefix of every BullMQ key in Redis (use a hash tag such as {emerflow} on Redis Cluster).'),
   WORKER_CONCURRENCY: int(4, 'Concurrent embed/refine jobs per worker process.', 1, 256),
-  TASK_LEASE_MS: int(60_000, 'A started task whose job stops renewing its lease for this long is dispatched again (killed worker); a dispatch not started after this long is checked against Redis.', 1000),
+  TASK_LEASE_MS: int(
+    60_000,
+    'A started task whose job stops renewing its lease for this long is dispatched again (killed worker); ' +
+      'a dispatch not started after this long is checked against Redis.',
+    1000,
+  ),
   REFINE_BATCH: int(100, 'Items one refine job takes (one query for their events, one write).', 1, 5000),
   EMBED_BATCH: int(50, 'Items one embed job takes (one encoder call, one write).', 1, 5000),
   REFINE_MAX_INTERACTIONS: int(200, 'Most recent events an item is refined on (the rule was meta-learned on phases of K).', 1, 100_000),
@@ -46,7 +54,9 @@ export const configSpec = {
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
   TRAIN_PRESET: oneOf(['default', 'quick'] as const, 'default', 'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).'),
   LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
-  LLM_BASE_URL: optStr('OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.'),
+  LLM_BASE_URL: optStr(
+    'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.',
+  ),
   LLM_API_KEY: str('', 'API key for LLM_BASE_URL (never logged).'),
   LLM_MODEL: str('gpt-4o-mini', 'Chat model used for enrichment.'),
   EMBEDDING_MODEL: optStr('Embedding model on LLM_BASE_URL. Unset: the offline hashed TF-IDF encoder.'),

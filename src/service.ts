@@ -41,7 +41,12 @@ export async function startService(config: Config, log: Logger, opts: { logReque
   const closeAll = async () => {
     for (const c of closers.reverse()) {
       let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((r) => { timer = setTimeout(() => { log.warn('a part did not close in time'); r(); }, 35_000); });
+      const limit = new Promise<void>((r) => {
+        timer = setTimeout(() => {
+          log.warn('a part did not close in time');
+          r();
+        }, 35_000);
+      });
       await Promise.race([c().catch((err) => log.warn({ err }, 'close failed')), limit]);
       clearTimeout(timer);
     }
@@ -77,14 +82,21 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     // Producers fail fast when Redis is down (the task stays in Postgres); see CONVENTIONS.md #12.
     const producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     producer.on('error', (err) => log.debug({ err: err.message }, 'producer Redis connection error'));
-    closers.push(async () => { producer.disconnect(); });
+    closers.push(async () => {
+      producer.disconnect();
+    });
     const queues = createQueues(producer, config.QUEUE_PREFIX, log);
-    closers.push(async () => { await Promise.all(Object.values(queues).map((q) => q.close())); });
+    closers.push(async () => {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    });
 
     const cache = new EmbeddingCache(config.LOOKUP_CACHE_ITEMS);
     const publisher = createPublisher(redisUrl, config.QUEUE_PREFIX, log);
     closers.push(() => publisher.close());
-    const publish = async (space: string, ids: string[]) => { cache.invalidate(space, ids); await publisher.publish(space, ids); };
+    const publish = async (space: string, ids: string[]) => {
+      cache.invalidate(space, ids);
+      await publisher.publish(space, ids);
+    };
 
     const relay = new OutboxRelay(db, queues, log.child({ part: 'relay' }), {
       batch: { refine: config.REFINE_BATCH, embed: config.EMBED_BATCH, enrich: 1, train: 1 },
@@ -94,7 +106,9 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     await relay.start();
     closers.push(() => relay.stop());
     const sweeper = new Sweeper(db, queues, log.child({ part: 'sweeper' }), {
-      leaseMs: config.TASK_LEASE_MS, keepVersions: config.EMBEDDING_KEEP_VERSIONS, onReleased: () => relay.kick(),
+      leaseMs: config.TASK_LEASE_MS,
+      keepVersions: config.EMBEDDING_KEEP_VERSIONS,
+      onReleased: () => relay.kick(),
     });
     sweeper.start();
     closers.push(async () => sweeper.stop());
@@ -102,7 +116,9 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     let workers: Workers | null = null;
     if (config.ROLE !== 'api') {
       const models = new ModelCache(db, llm);
-      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX, () => relay.kick());
+      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX, () =>
+        relay.kick(),
+      );
       closers.push(() => workers!.close());
     }
 
@@ -110,8 +126,10 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     if (config.ROLE !== 'worker') {
       const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache, log);
       closers.push(() => sub.close());
-      app = await buildApp({ config, db, redis: producer, cache, backend: () => backend, llmBreaker: () => llm?.breakerState() ?? null, publish },
-        opts.logRequests === false ? false : log);
+      app = await buildApp(
+        { config, db, redis: producer, cache, backend: () => backend, llmBreaker: () => llm?.breakerState() ?? null, publish },
+        opts.logRequests === false ? false : log,
+      );
       closers.push(() => app!.close());
     }
     return { config, db, app, relay, sweeper, workers, llm, backend, close: closeAll };

@@ -12,10 +12,17 @@ import { defer, waitFor } from './support/service.js';
 
 function start(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const { DATABASE_URL: _d, REDIS_URL: _r, ...rest } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...rest, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...rest, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
@@ -28,16 +35,26 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' };
 
   const first = start(env);
-  defer(t, () => { first.child.kill('SIGKILL'); });
-  const ready = await waitFor(async () => {
-    const r = await fetch(`${base}/readyz`).catch(() => null);
-    return r?.ok ? r.json() as Promise<{ postgres: string; redis: string; backend: string }> : null;
-  }, `the service to be ready; output so far:\n${first.output().slice(-2000)}`, 120_000);
+  defer(t, () => {
+    first.child.kill('SIGKILL');
+  });
+  const ready = await waitFor(
+    async () => {
+      const r = await fetch(`${base}/readyz`).catch(() => null);
+      return r?.ok ? (r.json() as Promise<{ postgres: string; redis: string; backend: string }>) : null;
+    },
+    `the service to be ready; output so far:\n${first.output().slice(-2000)}`,
+    120_000,
+  );
   assert.equal(ready.postgres, 'ok');
   assert.equal(ready.redis, 'ok');
   assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'Postgres data under DATA_DIR');
   assert.ok(fs.existsSync(path.join(dataDir, 'redis')), 'Redis data under DATA_DIR');
-  const created = await fetch(`${base}/v1/spaces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'kept', dim: 4, itemType: 'song', scorer: 'dot' }) });
+  const created = await fetch(`${base}/v1/spaces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'kept', dim: 4, itemType: 'song', scorer: 'dot' }),
+  });
   assert.equal(created.status, 201);
 
   first.child.kill('SIGTERM');
@@ -45,11 +62,19 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   assert.match(first.output(), /shutting down/);
 
   const second = start(env);
-  defer(t, () => { second.child.kill('SIGKILL'); });
-  const space = await waitFor(async () => {
-    const r = await fetch(`${base}/v1/spaces/kept`).catch(() => null);
-    return r?.ok ? r.json() as Promise<{ id: string; dim: number }> : null;
-  }, 'the restarted service', 60_000).catch((err) => { throw new Error(`${(err as Error).message}; output:\n${second.output().slice(-3000)}`); });
+  defer(t, () => {
+    second.child.kill('SIGKILL');
+  });
+  const space = await waitFor(
+    async () => {
+      const r = await fetch(`${base}/v1/spaces/kept`).catch(() => null);
+      return r?.ok ? (r.json() as Promise<{ id: string; dim: number }>) : null;
+    },
+    'the restarted service',
+    60_000,
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; output:\n${second.output().slice(-3000)}`);
+  });
   assert.equal(space.dim, 4);
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0, second.output().slice(-3000));

@@ -19,7 +19,9 @@ export interface AppDeps {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { deps: AppDeps }
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
 }
 
 // A space's id, dim and scorer never change after creation, so they are safe to keep;

@@ -14,8 +14,13 @@ import { checkBatch } from './validate.js';
 import { embeddingJson, type CachedEmbedding } from '../lookup/cache.js';
 
 const Embedding = Type.Object({
-  id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: EmbeddingKind,
-  interactions: Type.Integer(), modelVersion: Type.Union([Type.Integer(), Type.Null()]), updatedAt: Type.String(),
+  id: Type.String(),
+  vector: Type.Array(Type.Number()),
+  version: Type.Integer(),
+  kind: EmbeddingKind,
+  interactions: Type.Integer(),
+  modelVersion: Type.Union([Type.Integer(), Type.Null()]),
+  updatedAt: Type.String(),
 });
 const LookupBody = Type.Object({ ids: Type.Array(Id) }, { additionalProperties: false });
 const LookupAnswer = Type.Object({
@@ -28,7 +33,8 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
   const misses: string[] = [];
   for (const id of ids) {
     const hit = deps.cache.get(space, id);
-    if (hit) found.set(id, hit); else misses.push(id);
+    if (hit) found.set(id, hit);
+    else misses.push(id);
   }
   if (misses.length) {
     const epoch = deps.cache.epoch;
@@ -40,43 +46,62 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/spaces/:space/items/:id/embedding', {
-    schema: { tags: ['embeddings'], summary: "An item's newest embedding", params: ItemParams, response: { 200: Embedding, 404: ErrorBody } },
-  }, async (req) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const [emb] = await latestEmbeddings(app.deps.db, space.id, [req.params.id]);
-    if (emb) return { ...emb, vector: Array.from(emb.vector), updatedAt: emb.updatedAt.toISOString() };
-    const item = await getItem(app.deps.db, space.id, req.params.id);
-    if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-    const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
-    const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
-    throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, { state: item.state });
-  });
-
-  app.post('/v1/spaces/:space/embeddings/lookup', {
-    schema: {
-      tags: ['embeddings'], summary: `Newest embeddings of up to ${LIMITS.lookup} ids (ranking-time hot path)`,
-      params: SpaceParams, body: LookupBody, response: { 200: LookupAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+  app.get(
+    '/v1/spaces/:space/items/:id/embedding',
+    {
+      schema: { tags: ['embeddings'], summary: "An item's newest embedding", params: ItemParams, response: { 200: Embedding, 404: ErrorBody } },
     },
-  }, async (req, reply) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const { ids } = req.body;
-    checkBatch('ids', ids.length, LIMITS.lookup);
-    const found = await lookup(app.deps, space.id, ids);
-    if (req.headers.accept === 'application/octet-stream') {
-      const out = new Float32Array(ids.length * space.dim).fill(NaN);
-      ids.forEach((id, i) => { const e = found.get(id); if (e) out.set(e.vector, i * space.dim); });
-      return reply.header('content-type', 'application/octet-stream').header('x-emerflow-dim', String(space.dim))
-        .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
-    }
-    // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
-    // LookupAnswer schema above, which still documents it in /openapi.json.
-    const parts: string[] = [];
-    const missing: string[] = [];
-    for (const id of ids) {
-      const e = found.get(id);
-      if (e) parts.push(`{"id":${JSON.stringify(id)},${embeddingJson(e)}}`); else missing.push(id);
-    }
-    return reply.header('content-type', 'application/json; charset=utf-8').send(`{"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
-  });
+    async (req) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const [emb] = await latestEmbeddings(app.deps.db, space.id, [req.params.id]);
+      if (emb) return { ...emb, vector: Array.from(emb.vector), updatedAt: emb.updatedAt.toISOString() };
+      const item = await getItem(app.deps.db, space.id, req.params.id);
+      if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
+      const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
+      const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
+      throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, { state: item.state });
+    },
+  );
+
+  app.post(
+    '/v1/spaces/:space/embeddings/lookup',
+    {
+      schema: {
+        tags: ['embeddings'],
+        summary: `Newest embeddings of up to ${LIMITS.lookup} ids (ranking-time hot path)`,
+        params: SpaceParams,
+        body: LookupBody,
+        response: { 200: LookupAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const { ids } = req.body;
+      checkBatch('ids', ids.length, LIMITS.lookup);
+      const found = await lookup(app.deps, space.id, ids);
+      if (req.headers.accept === 'application/octet-stream') {
+        const out = new Float32Array(ids.length * space.dim).fill(NaN);
+        ids.forEach((id, i) => {
+          const e = found.get(id);
+          if (e) out.set(e.vector, i * space.dim);
+        });
+        return reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-emerflow-dim', String(space.dim))
+          .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
+      }
+      // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
+      // LookupAnswer schema above, which still documents it in /openapi.json.
+      const parts: string[] = [];
+      const missing: string[] = [];
+      for (const id of ids) {
+        const e = found.get(id);
+        if (e) parts.push(`{"id":${JSON.stringify(id)},${embeddingJson(e)}}`);
+        else missing.push(id);
+      }
+      return reply
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(`{"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
+    },
+  );
 };

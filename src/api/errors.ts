@@ -6,7 +6,14 @@ import { Type } from 'typebox';
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
 
 export class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) { super(message); }
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
 }
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
@@ -36,9 +43,12 @@ function validationMessage(fe: FastifyError): string {
   const at = v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]');
   const where = `${fe.validationContext ?? 'body'}${at}`;
   if (v.keyword === 'required' && v.params && 'missingProperty' in v.params) return `${where}.${String(v.params['missingProperty'])} is required`;
-  if (v.keyword === 'additionalProperties' && v.params && 'additionalProperty' in v.params) return `${where}.${String(v.params['additionalProperty'])} is not a known field`;
+  if (v.keyword === 'additionalProperties' && v.params && 'additionalProperty' in v.params)
+    return `${where}.${String(v.params['additionalProperty'])} is not a known field`;
   // A union of literals fails with one `const` error per allowed value: name them all.
-  const allowed = errs.filter((e) => e.keyword === 'const' && e.instancePath === v.instancePath).map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
+  const allowed = errs
+    .filter((e) => e.keyword === 'const' && e.instancePath === v.instancePath)
+    .map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
   if (allowed.length) return `${where} must be one of ${allowed.join(', ')}`;
   return `${where} ${v.message ?? 'is invalid'}`;
 }

@@ -8,10 +8,15 @@ const NAME = 'emerflow_http_request_duration_seconds';
 
 export function installHttpMetrics(app: FastifyInstance): void {
   const existing = registry.getSingleMetric(NAME) as Histogram<'route' | 'method' | 'status'> | undefined;
-  const hist = existing ?? new Histogram({
-    name: NAME, help: 'HTTP request duration by route, method and status class.', labelNames: ['route', 'method', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
-  });
+  const hist =
+    existing ??
+    new Histogram({
+      name: NAME,
+      help: 'HTTP request duration by route, method and status class.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    });
   app.addHook('onResponse', async (req, reply) => {
     hist.observe({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
   });

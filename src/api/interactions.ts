@@ -9,29 +9,40 @@ import { Id, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
 import { checkBatch } from './validate.js';
 
-const Event = Type.Object({
-  id: Id, userId: Id, itemId: Id,
-  label: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 positive (click, like, rating ≥ 4), 0 negative' }),
-  ts: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO 8601); default: now' })),
-}, { additionalProperties: false });
+const Event = Type.Object(
+  {
+    id: Id,
+    userId: Id,
+    itemId: Id,
+    label: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 positive (click, like, rating ≥ 4), 0 negative' }),
+    ts: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO 8601); default: now' })),
+  },
+  { additionalProperties: false },
+);
 
 export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/spaces/:space/interactions', {
-    schema: {
-      tags: ['interactions'], summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
-      params: SpaceParams, body: Type.Object({ events: Type.Array(Event) }, { additionalProperties: false }),
-      response: { 202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+  app.post(
+    '/v1/spaces/:space/interactions',
+    {
+      schema: {
+        tags: ['interactions'],
+        summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
+        params: SpaceParams,
+        body: Type.Object({ events: Type.Array(Event) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+      },
     },
-  }, async (req, reply) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const { events } = req.body;
-    checkBatch('events', events.length, LIMITS.events);
-    const now = new Date();
-    const parsed = events.map((e, i) => {
-      const ts = e.ts === undefined ? now : new Date(e.ts);
-      if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
-      return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
-    });
-    return reply.status(202).send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }));
-  });
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const { events } = req.body;
+      checkBatch('events', events.length, LIMITS.events);
+      const now = new Date();
+      const parsed = events.map((e, i) => {
+        const ts = e.ts === undefined ? now : new Date(e.ts);
+        if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
+        return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
+      });
+      return reply.status(202).send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }));
+    },
+  );
 };

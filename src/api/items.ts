@@ -12,13 +12,18 @@ import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind }
 import { requireSpace } from './deps.js';
 import { checkBatch, checkVector } from './validate.js';
 
-const ItemIn = Type.Object({
-  id: Id,
-  features: Type.Record(Type.String(), Type.Unknown(), { description: 'Raw features, any JSON object: title, description, tags, …' }),
-  embedding: Type.Optional(Vector),
-}, { additionalProperties: false });
+const ItemIn = Type.Object(
+  {
+    id: Id,
+    features: Type.Record(Type.String(), Type.Unknown(), { description: 'Raw features, any JSON object: title, description, tags, …' }),
+    embedding: Type.Optional(Vector),
+  },
+  { additionalProperties: false },
+);
 const ItemView = Type.Object({
-  id: Type.String(), state: ItemState, features: Type.Record(Type.String(), Type.Unknown()),
+  id: Type.String(),
+  state: ItemState,
+  features: Type.Record(Type.String(), Type.Unknown()),
   enrichment: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   enrichError: Type.Union([Type.String(), Type.Null()]),
   interactions: Type.Integer(),
@@ -26,48 +31,75 @@ const ItemView = Type.Object({
 });
 
 export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/spaces/:space/items', {
-    schema: {
-      tags: ['items'], summary: `Add or update items (up to ${LIMITS.items} a request)`,
-      params: SpaceParams, body: Type.Object({ items: Type.Array(ItemIn) }, { additionalProperties: false }),
-      response: { 202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+  app.post(
+    '/v1/spaces/:space/items',
+    {
+      schema: {
+        tags: ['items'],
+        summary: `Add or update items (up to ${LIMITS.items} a request)`,
+        params: SpaceParams,
+        body: Type.Object({ items: Type.Array(ItemIn) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+      },
     },
-  }, async (req, reply) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const { items } = req.body;
-    checkBatch('items', items.length, LIMITS.items);
-    items.forEach((it, i) => { if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim); });
-    const r = await ingestItems(app.deps.db, space.id, items, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
-    if (r.established.length) await app.deps.publish(space.id, r.established);
-    return reply.status(202).send({ accepted: r.accepted, unchanged: r.unchanged });
-  });
-
-  app.get('/v1/spaces/:space/items/:id', {
-    schema: { tags: ['items'], summary: 'An item: state, features, enrichment and newest embedding version', params: ItemParams, response: { 200: ItemView, 404: ErrorBody } },
-  }, async (req) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const item = await getItem(app.deps.db, space.id, req.params.id);
-    if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-    const [emb] = item.embeddingVersion === null ? [] : await latestEmbeddings(app.deps.db, space.id, [item.id]);
-    return {
-      id: item.id, state: item.state, features: item.features, enrichment: item.enrichment, enrichError: item.enrichError, interactions: item.interactions,
-      embedding: emb ? { version: emb.version, kind: emb.kind, interactions: emb.interactions, updatedAt: emb.updatedAt.toISOString() } : null,
-    };
-  });
-
-  app.delete('/v1/spaces/:space/items/:id', {
-    schema: {
-      tags: ['items'],
-      summary: 'Remove an item with its vectors, embeddings, interactions and pending work',
-      description: 'A retry after success answers 404: the item is already gone.',
-      params: ItemParams, response: { 204: Type.Null(), 404: ErrorBody },
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const { items } = req.body;
+      checkBatch('items', items.length, LIMITS.items);
+      items.forEach((it, i) => {
+        if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim);
+      });
+      const r = await ingestItems(app.deps.db, space.id, items, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
+      if (r.established.length) await app.deps.publish(space.id, r.established);
+      return reply.status(202).send({ accepted: r.accepted, unchanged: r.unchanged });
     },
-  }, async (req, reply) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const id = req.params.id;
-    if (!(await deleteItem(app.deps.db, space.id, id))) throw notFound(`item "${id}" in space "${space.id}"`);
-    // other API processes drop it from their lookup caches
-    await app.deps.publish(space.id, [id]);
-    return reply.status(204).send(null);
-  });
+  );
+
+  app.get(
+    '/v1/spaces/:space/items/:id',
+    {
+      schema: {
+        tags: ['items'],
+        summary: 'An item: state, features, enrichment and newest embedding version',
+        params: ItemParams,
+        response: { 200: ItemView, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const item = await getItem(app.deps.db, space.id, req.params.id);
+      if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
+      const [emb] = item.embeddingVersion === null ? [] : await latestEmbeddings(app.deps.db, space.id, [item.id]);
+      return {
+        id: item.id,
+        state: item.state,
+        features: item.features,
+        enrichment: item.enrichment,
+        enrichError: item.enrichError,
+        interactions: item.interactions,
+        embedding: emb ? { version: emb.version, kind: emb.kind, interactions: emb.interactions, updatedAt: emb.updatedAt.toISOString() } : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/spaces/:space/items/:id',
+    {
+      schema: {
+        tags: ['items'],
+        summary: 'Remove an item with its vectors, embeddings, interactions and pending work',
+        description: 'A retry after success answers 404: the item is already gone.',
+        params: ItemParams,
+        response: { 204: Type.Null(), 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const id = req.params.id;
+      if (!(await deleteItem(app.deps.db, space.id, id))) throw notFound(`item "${id}" in space "${space.id}"`);
+      // other API processes drop it from their lookup caches
+      await app.deps.publish(space.id, [id]);
+      return reply.status(204).send(null);
+    },
+  );
 };

@@ -9,19 +9,37 @@ import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
 
-const AuxFeature = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, description: 'Normalised to snake_case' }), description: Type.String({ maxLength: 500 }) });
-const CreateSpace = Type.Object({
-  id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),
-  dim: Type.Integer({ minimum: 1, maximum: 4096, description: "Dimension of the recommender's embeddings" }),
-  itemType: Type.String({ minLength: 1, maxLength: 100, description: 'What the items are, e.g. "movie"; the LLM reasons about it' }),
-  scorer: Type.Union([Type.Literal('dot')], { description: 'How the recommender scores a user and an item: dot = sigmoid(u·v)' }),
-  auxFeatures: Type.Optional(Type.Array(AuxFeature, { maxItems: 32 })),
-}, { additionalProperties: false });
+const AuxFeature = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, description: 'Normalised to snake_case' }),
+  description: Type.String({ maxLength: 500 }),
+});
+const CreateSpace = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),
+    dim: Type.Integer({ minimum: 1, maximum: 4096, description: "Dimension of the recommender's embeddings" }),
+    itemType: Type.String({ minLength: 1, maxLength: 100, description: 'What the items are, e.g. "movie"; the LLM reasons about it' }),
+    scorer: Type.Union([Type.Literal('dot')], { description: 'How the recommender scores a user and an item: dot = sigmoid(u·v)' }),
+    auxFeatures: Type.Optional(Type.Array(AuxFeature, { maxItems: 32 })),
+  },
+  { additionalProperties: false },
+);
 const SpaceView = Type.Object({
-  id: Type.String(), dim: Type.Integer(), itemType: Type.String(), scorer: Type.String(),
+  id: Type.String(),
+  dim: Type.Integer(),
+  itemType: Type.String(),
+  scorer: Type.String(),
   auxFeatures: Type.Union([Type.Array(AuxFeature), Type.Null()]),
   auxSource: Type.Union([Type.String(), Type.Null()]),
-  model: Type.Union([Type.Object({ version: Type.Integer(), encoder: Type.String(), seed: Type.Integer(), metrics: Type.Record(Type.String(), Type.Unknown()), createdAt: Type.String() }), Type.Null()]),
+  model: Type.Union([
+    Type.Object({
+      version: Type.Integer(),
+      encoder: Type.String(),
+      seed: Type.Integer(),
+      metrics: Type.Record(Type.String(), Type.Unknown()),
+      createdAt: Type.String(),
+    }),
+    Type.Null(),
+  ]),
   counts: Type.Object({ items: Type.Record(Type.String(), Type.Integer()), interactions: Type.Integer(), users: Type.Integer(), models: Type.Integer() }),
   createdAt: Type.String(),
 });
@@ -29,47 +47,78 @@ const SpaceView = Type.Object({
 async function view(deps: AppDeps, s: SpaceRow) {
   const [counts, model] = await Promise.all([spaceCounts(deps.db, s.id), s.activeModel === null ? null : getModel(deps.db, s.activeModel)]);
   return {
-    id: s.id, dim: s.dim, itemType: s.itemType, scorer: s.scorer, auxFeatures: s.auxFeatures, auxSource: s.auxSource,
-    model: model ? { version: model.version, encoder: model.encoder, seed: model.seed, metrics: model.metrics, createdAt: model.createdAt.toISOString() } : null,
-    counts, createdAt: s.createdAt.toISOString(),
+    id: s.id,
+    dim: s.dim,
+    itemType: s.itemType,
+    scorer: s.scorer,
+    auxFeatures: s.auxFeatures,
+    auxSource: s.auxSource,
+    model: model
+      ? { version: model.version, encoder: model.encoder, seed: model.seed, metrics: model.metrics, createdAt: model.createdAt.toISOString() }
+      : null,
+    counts,
+    createdAt: s.createdAt.toISOString(),
   };
 }
 
 export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/spaces', {
-    schema: { tags: ['spaces'], summary: 'Create a space (idempotent for an identical definition)', body: CreateSpace, response: { 200: SpaceView, 201: SpaceView, 400: ErrorBody, 409: ErrorBody } },
-  }, async (req, reply) => {
-    const b = { ...req.body, ...(req.body.auxFeatures ? { auxFeatures: normaliseAuxFeatures(req.body.auxFeatures) } : {}) };
-    const created = await createSpace(app.deps.db, b);
-    if (created) return reply.status(201).send(await view(app.deps, created));
-    const existing = (await getSpace(app.deps.db, b.id))!;
-    if (existing.dim !== b.dim || existing.itemType !== b.itemType || existing.scorer !== b.scorer) {
-      throw new ApiError(409, 'space_exists', `space "${b.id}" exists with dim ${existing.dim}, itemType "${existing.itemType}", scorer "${existing.scorer}"; a space's definition cannot change`);
-    }
-    return reply.status(200).send(await view(app.deps, existing));
-  });
-
-  app.get('/v1/spaces/:space', {
-    schema: { tags: ['spaces'], summary: 'A space, its active model and counts', params: SpaceParams, response: { 200: SpaceView, 404: ErrorBody } },
-  }, async (req) => {
-    const s = await getSpace(app.deps.db, req.params.space);
-    if (!s) throw notFound(`space "${req.params.space}"`);
-    return view(app.deps, s);
-  });
-
-  app.put('/v1/spaces/:space/aux-features', {
-    schema: {
-      tags: ['spaces'], summary: "Replace the auxiliary features the LLM fills in (the user's list wins over the LLM's)",
-      params: SpaceParams, body: Type.Object({ features: Type.Array(AuxFeature, { minItems: 1, maxItems: 32 }) }, { additionalProperties: false }),
-      response: { 200: SpaceView, 404: ErrorBody },
+  app.post(
+    '/v1/spaces',
+    {
+      schema: {
+        tags: ['spaces'],
+        summary: 'Create a space (idempotent for an identical definition)',
+        body: CreateSpace,
+        response: { 200: SpaceView, 201: SpaceView, 400: ErrorBody, 409: ErrorBody },
+      },
     },
-  }, async (req) => {
-    // Stored under the names the enrichment answers will use as keys.
-    const features = normaliseAuxFeatures(req.body.features);
-    if (features.length === 0) throw new ApiError(400, 'invalid_request', 'body.features has no usable feature name');
-    const spaceId = req.params.space;
-    const found = await replaceAuxFeatures(app.deps.db, spaceId, features, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
-    if (!found) throw notFound(`space "${spaceId}"`);
-    return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
-  });
+    async (req, reply) => {
+      const b = { ...req.body, ...(req.body.auxFeatures ? { auxFeatures: normaliseAuxFeatures(req.body.auxFeatures) } : {}) };
+      const created = await createSpace(app.deps.db, b);
+      if (created) return reply.status(201).send(await view(app.deps, created));
+      const existing = (await getSpace(app.deps.db, b.id))!;
+      if (existing.dim !== b.dim || existing.itemType !== b.itemType || existing.scorer !== b.scorer) {
+        throw new ApiError(
+          409,
+          'space_exists',
+          `space "${b.id}" exists with dim ${existing.dim}, itemType "${existing.itemType}", scorer "${existing.scorer}"; a space's definition cannot change`,
+        );
+      }
+      return reply.status(200).send(await view(app.deps, existing));
+    },
+  );
+
+  app.get(
+    '/v1/spaces/:space',
+    {
+      schema: { tags: ['spaces'], summary: 'A space, its active model and counts', params: SpaceParams, response: { 200: SpaceView, 404: ErrorBody } },
+    },
+    async (req) => {
+      const s = await getSpace(app.deps.db, req.params.space);
+      if (!s) throw notFound(`space "${req.params.space}"`);
+      return view(app.deps, s);
+    },
+  );
+
+  app.put(
+    '/v1/spaces/:space/aux-features',
+    {
+      schema: {
+        tags: ['spaces'],
+        summary: "Replace the auxiliary features the LLM fills in (the user's list wins over the LLM's)",
+        params: SpaceParams,
+        body: Type.Object({ features: Type.Array(AuxFeature, { minItems: 1, maxItems: 32 }) }, { additionalProperties: false }),
+        response: { 200: SpaceView, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      // Stored under the names the enrichment answers will use as keys.
+      const features = normaliseAuxFeatures(req.body.features);
+      if (features.length === 0) throw new ApiError(400, 'invalid_request', 'body.features has no usable feature name');
+      const spaceId = req.params.space;
+      const found = await replaceAuxFeatures(app.deps.db, spaceId, features, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
+      if (!found) throw notFound(`space "${spaceId}"`);
+      return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
+    },
+  );
 };

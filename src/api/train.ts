@@ -9,41 +9,64 @@ import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
 
 const JobView = Type.Object({
-  id: Type.String(), space: Type.String(),
+  id: Type.String(),
+  space: Type.String(),
   state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
   progress: Type.Object({ fraction: Type.Number(), phase: Type.String() }),
   result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(), updatedAt: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
 });
 
 export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/spaces/:space/train', {
-    schema: {
-      tags: ['training'], summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
-      params: SpaceParams,
-      response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody },
+  app.post(
+    '/v1/spaces/:space/train',
+    {
+      schema: {
+        tags: ['training'],
+        summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
+        params: SpaceParams,
+        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody },
+      },
     },
-  }, async (req, reply) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
-    const body = (req.body ?? {}) as { seed?: unknown };
-    if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
-    if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0)) throw new ApiError(400, 'invalid_request', 'body.seed must be a non-negative integer');
-    const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
-    // While a run of this space is queued or running, asking again answers that run.
-    const { run } = await requestTraining(app.deps.db, space.id, seed, { requestId: req.id });
-    return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
-  });
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
+      const body = (req.body ?? {}) as { seed?: unknown };
+      if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
+      if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0))
+        throw new ApiError(400, 'invalid_request', 'body.seed must be a non-negative integer');
+      const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
+      // While a run of this space is queued or running, asking again answers that run.
+      const { run } = await requestTraining(app.deps.db, space.id, seed, { requestId: req.id });
+      return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
+    },
+  );
 
-  app.get('/v1/jobs/:id', {
-    schema: { tags: ['training'], summary: 'A training run: state, progress (fraction, phase), result or error', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: JobView, 404: ErrorBody } },
-  }, async (req) => {
-    const r = await getRun(app.deps.db, req.params.id);
-    if (!r) throw notFound(`job "${req.params.id}"`);
-    return {
-      id: r.id, space: r.spaceId, state: r.state, progress: r.progress, result: (r.result ?? null) as Record<string, unknown> | null,
-      error: r.error, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString(),
-    };
-  });
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['training'],
+        summary: 'A training run: state, progress (fraction, phase), result or error',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 200: JobView, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const r = await getRun(app.deps.db, req.params.id);
+      if (!r) throw notFound(`job "${req.params.id}"`);
+      return {
+        id: r.id,
+        space: r.spaceId,
+        state: r.state,
+        progress: r.progress,
+        result: (r.result ?? null) as Record<string, unknown> | null,
+        error: r.error,
+        createdAt: r.createdAt.toISOString(),
+        updatedAt: r.updatedAt.toISOString(),
+      };
+    },
+  );
 };

@@ -10,18 +10,25 @@ import { checkBatch, checkVector } from './validate.js';
 const Body = Type.Object({ users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false })) }, { additionalProperties: false });
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/spaces/:space/users', {
-    schema: {
-      tags: ['users'], summary: `Upsert user vectors (up to ${LIMITS.users} a request; the same id twice: the last wins)`,
-      params: SpaceParams, body: Body, response: { 200: Type.Object({ upserted: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+  app.post(
+    '/v1/spaces/:space/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: `Upsert user vectors (up to ${LIMITS.users} a request; the same id twice: the last wins)`,
+        params: SpaceParams,
+        body: Body,
+        response: { 200: Type.Object({ upserted: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+      },
     },
-  }, async (req) => {
-    const space = await requireSpace(app.deps, req.params.space);
-    const { users } = req.body;
-    checkBatch('users', users.length, LIMITS.users);
-    users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim));
-    const unique = [...new Map(users.map((u) => [u.id, u])).values()];
-    await upsertUsers(app.deps.db, space.id, unique);
-    return { upserted: unique.length };
-  });
+    async (req) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const { users } = req.body;
+      checkBatch('users', users.length, LIMITS.users);
+      users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim));
+      const unique = [...new Map(users.map((u) => [u.id, u])).values()];
+      await upsertUsers(app.deps.db, space.id, unique);
+      return { upserted: unique.length };
+    },
+  );
 };

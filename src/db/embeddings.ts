@@ -8,11 +8,22 @@ import type { ItemState } from './items.js';
 import { fromBytes, toBytes } from './vectors.js';
 
 export type EmbeddingKind = 'base' | 'cold' | 'refined';
-export interface EmbeddingRow { id: string; vector: Float32Array; version: number; kind: EmbeddingKind; interactions: number; modelVersion: number | null; updatedAt: Date }
+export interface EmbeddingRow {
+  id: string;
+  vector: Float32Array;
+  version: number;
+  kind: EmbeddingKind;
+  interactions: number;
+  modelVersion: number | null;
+  updatedAt: Date;
+}
 
 /** Writes a new version for each item in one statement and moves the items to `state` (unguarded: base vectors). */
 export async function appendEmbeddings(
-  db: Queryable, spaceId: string, kind: EmbeddingKind, state: ItemState,
+  db: Queryable,
+  spaceId: string,
+  kind: EmbeddingKind,
+  state: ItemState,
   rows: { id: string; vector: ArrayLike<number>; interactions?: number; modelId?: number | null }[],
 ): Promise<{ id: string; version: number }[]> {
   if (rows.length === 0) return [];
@@ -56,7 +67,12 @@ export async function baseEmbeddings(db: Queryable, spaceId: string): Promise<Ma
 }
 
 /** What an embed or refine job read of one item, to be still current when it writes. */
-export interface ReadStamp { id: string; incarnation: number; rev: number; watermark: number }
+export interface ReadStamp {
+  id: string;
+  incarnation: number;
+  rev: number;
+  watermark: number;
+}
 
 // Each write below is one statement, so the rows it locks are held only while Postgres runs
 // it, never across a round trip: it takes the space's active model FOR SHARE (a model being
@@ -79,7 +95,10 @@ const PRUNE_AND_RETURN = `
  * already serve this model's embedding of this rev from as many events.
  */
 export async function writeColdEmbeddings(
-  db: Queryable, spaceId: string, modelId: number, keep: number,
+  db: Queryable,
+  spaceId: string,
+  modelId: number,
+  keep: number,
   rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[],
 ): Promise<{ id: string; version: number }[]> {
   if (rows.length === 0) return [];
@@ -101,8 +120,18 @@ export async function writeColdEmbeddings(
        FROM upd JOIN b ON b.id = upd.id
        RETURNING item_id AS id, version),
      ${PRUNE_AND_RETURN}`,
-    [spaceId, modelId, rows.map((x) => x.id), keep, rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
-      rows.map((x) => toBytes(x.cold)), rows.map((x) => toBytes(x.served)), rows.map((x) => x.interactions)],
+    [
+      spaceId,
+      modelId,
+      rows.map((x) => x.id),
+      keep,
+      rows.map((x) => x.incarnation),
+      rows.map((x) => x.rev),
+      rows.map((x) => x.watermark),
+      rows.map((x) => toBytes(x.cold)),
+      rows.map((x) => toBytes(x.served)),
+      rows.map((x) => x.interactions),
+    ],
   );
   return r.rows;
 }
@@ -113,7 +142,10 @@ export async function writeColdEmbeddings(
  * model, this rev), and from more events than the version it serves (the watermark rises).
  */
 export async function writeRefinedEmbeddings(
-  db: Queryable, spaceId: string, modelId: number, keep: number,
+  db: Queryable,
+  spaceId: string,
+  modelId: number,
+  keep: number,
   rows: (ReadStamp & { vector: Float32Array; interactions: number })[],
 ): Promise<{ id: string; version: number }[]> {
   if (rows.length === 0) return [];
@@ -133,8 +165,17 @@ export async function writeRefinedEmbeddings(
        SELECT $1, upd.id, upd.embedding_version, 'refined', b.vec, b.n, $2 FROM upd JOIN b ON b.id = upd.id
        RETURNING item_id AS id, version),
      ${PRUNE_AND_RETURN}`,
-    [spaceId, modelId, rows.map((x) => x.id), keep, rows.map((x) => x.incarnation), rows.map((x) => x.rev), rows.map((x) => x.watermark),
-      rows.map((x) => toBytes(x.vector)), rows.map((x) => x.interactions)],
+    [
+      spaceId,
+      modelId,
+      rows.map((x) => x.id),
+      keep,
+      rows.map((x) => x.incarnation),
+      rows.map((x) => x.rev),
+      rows.map((x) => x.watermark),
+      rows.map((x) => toBytes(x.vector)),
+      rows.map((x) => x.interactions),
+    ],
   );
   return r.rows;
 }

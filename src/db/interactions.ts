@@ -3,7 +3,13 @@
 import type { Queryable } from './pool.js';
 import { ASK_AGAIN, TASKS_CHANNEL } from './tasks.js';
 
-export interface EventIn { id: string; userId: string; itemId: string; label: 0 | 1; ts: Date }
+export interface EventIn {
+  id: string;
+  userId: string;
+  itemId: string;
+  label: 0 | 1;
+  ts: Date;
+}
 
 /**
  * Stores new events, counts them on their items and asks for a refinement of each emerging
@@ -37,7 +43,15 @@ export async function recordEventsStatement(db: Queryable, spaceId: string, even
        RETURNING 1)
      SELECT (SELECT array_agg(event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
-    [spaceId, events.map((e) => e.id), events.map((e) => e.userId), events.map((e) => e.itemId), events.map((e) => e.label), events.map((e) => e.ts), requestId ?? null],
+    [
+      spaceId,
+      events.map((e) => e.id),
+      events.map((e) => e.userId),
+      events.map((e) => e.itemId),
+      events.map((e) => e.label),
+      events.map((e) => e.ts),
+      requestId ?? null,
+    ],
   );
   return new Set(r.rows[0]?.accepted ?? []);
 }

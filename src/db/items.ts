@@ -3,11 +3,22 @@ import type { Queryable } from './pool.js';
 
 export type ItemState = 'received' | 'enriched' | 'cold' | 'warming' | 'established';
 
-export interface ItemIn { id: string; features: Record<string, unknown>; contentHash: string; established: boolean }
+export interface ItemIn {
+  id: string;
+  features: Record<string, unknown>;
+  contentHash: string;
+  established: boolean;
+}
 export interface ItemRow {
-  id: string; state: ItemState; features: Record<string, unknown>; contentHash: string;
-  enrichment: Record<string, unknown> | null; enrichmentHash: string | null; enrichError: string | null;
-  interactions: number; embeddingVersion: number | null;
+  id: string;
+  state: ItemState;
+  features: Record<string, unknown>;
+  contentHash: string;
+  enrichment: Record<string, unknown> | null;
+  enrichmentHash: string | null;
+  enrichError: string | null;
+  interactions: number;
+  embeddingVersion: number | null;
 }
 
 const COLS = `id, state, features, content_hash AS "contentHash", enrichment, enrichment_hash AS "enrichmentHash",
@@ -19,7 +30,11 @@ const COLS = `id, state, features, content_hash AS "contentHash", enrichment, en
  * emerging ones (the pipeline runs), and established ones whose features alone changed.
  * `items` must have unique ids.
  */
-export async function upsertItems(db: Queryable, spaceId: string, items: ItemIn[]): Promise<{ established: string[]; emerging: string[]; featuresOnly: string[] }> {
+export async function upsertItems(
+  db: Queryable,
+  spaceId: string,
+  items: ItemIn[],
+): Promise<{ established: string[]; emerging: string[]; featuresOnly: string[] }> {
   const out = { established: [] as string[], emerging: [] as string[], featuresOnly: [] as string[] };
   if (items.length === 0) return out;
   const r = await db.query<{ id: string; state: ItemState }>(
@@ -96,11 +111,20 @@ export async function emergingNotFromModel(db: Queryable, spaceId: string, model
 
 /** An item as the embed and refine steps read it: what it is made of, where it stands, its recent events. */
 export interface PipelineItem {
-  id: string; incarnation: number; rev: number; state: ItemState;
-  features: Record<string, unknown>; contentHash: string; enrichment: Record<string, unknown> | null; enrichmentHash: string | null;
-  coldVector: Buffer | null; coldModel: number | null; coldRev: number | null;
+  id: string;
+  incarnation: number;
+  rev: number;
+  state: ItemState;
+  features: Record<string, unknown>;
+  contentHash: string;
+  enrichment: Record<string, unknown> | null;
+  enrichmentHash: string | null;
+  coldVector: Buffer | null;
+  coldModel: number | null;
+  coldRev: number | null;
   /** items.interactions as read together with `events`: the event watermark of what is computed from them */
-  watermark: number; embWatermark: number;
+  watermark: number;
+  embWatermark: number;
   /** the most recent events (at most the limit asked for), oldest first */
   events: { userId: string; label: 0 | 1 }[];
 }
@@ -132,7 +156,13 @@ export async function loadPipelineItems(db: Queryable, spaceId: string, ids: str
   return out;
 }
 
-export async function itemsForTraining(db: Queryable, spaceId: string, established: boolean): Promise<{ id: string; features: Record<string, unknown>; enrichment: Record<string, unknown> | null; contentHash: string; enrichmentHash: string | null }[]> {
+export async function itemsForTraining(
+  db: Queryable,
+  spaceId: string,
+  established: boolean,
+): Promise<
+  { id: string; features: Record<string, unknown>; enrichment: Record<string, unknown> | null; contentHash: string; enrichmentHash: string | null }[]
+> {
   const r = await db.query(
     `SELECT id, features, enrichment, content_hash AS "contentHash", enrichment_hash AS "enrichmentHash"
      FROM items WHERE space_id = $1 AND (state = 'established') = $2 ORDER BY id`,

@@ -10,7 +10,10 @@ const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 const LOCK_ID = 7_726_431;
 
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort();
   const client = await db.connect();
   const applied: string[] = [];
   try {
@@ -34,7 +37,10 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   } finally {
     // The lock belongs to the session: if unlocking fails, destroy the connection rather
     // than hand a pool client that still holds it to someone else.
-    const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).then(() => null, (err: Error) => err);
+    const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).then(
+      () => null,
+      (err: Error) => err,
+    );
     client.release(unlocked ?? undefined);
   }
   return applied;

@@ -1,9 +1,21 @@
 // Trained models (aligner + meta-parameters + encoder state) per space, versioned.
 import type { Queryable } from './pool.js';
 
-export interface ModelRow { id: number; spaceId: string; version: number; encoder: string; seed: number; artifact: unknown; metrics: Record<string, number>; createdAt: Date }
+export interface ModelRow {
+  id: number;
+  spaceId: string;
+  version: number;
+  encoder: string;
+  seed: number;
+  artifact: unknown;
+  metrics: Record<string, number>;
+  createdAt: Date;
+}
 
-export async function insertModel(db: Queryable, m: { spaceId: string; encoder: string; seed: number; artifact: unknown; metrics: Record<string, number> }): Promise<{ id: number; version: number }> {
+export async function insertModel(
+  db: Queryable,
+  m: { spaceId: string; encoder: string; seed: number; artifact: unknown; metrics: Record<string, number> },
+): Promise<{ id: number; version: number }> {
   const r = await db.query<{ id: number; version: number }>(
     `INSERT INTO models (space_id, version, encoder, seed, artifact, metrics)
      SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5 FROM models WHERE space_id = $1

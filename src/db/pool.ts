@@ -7,7 +7,9 @@ export type Tx = pg.PoolClient;
 /** Anything that can run a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-export interface PoolLog { debug(obj: object, msg: string): void }
+export interface PoolLog {
+  debug(obj: object, msg: string): void;
+}
 
 export function createPool(url: string, max = 20, log?: PoolLog): Db {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'emerflow' });
@@ -45,7 +47,10 @@ async function once<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return out;
   } catch (err) {
     // A connection that cannot even roll back is broken: destroy it instead of reusing it.
-    broken = await client.query('ROLLBACK').then(() => undefined, (e: Error) => e);
+    broken = await client.query('ROLLBACK').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     throw err;
   } finally {
     client.release(broken);

@@ -1,18 +1,29 @@
 // Spaces: one recommender's embedding space.
 import type { Queryable } from './pool.js';
 
-export interface AuxFeature { name: string; description: string }
+export interface AuxFeature {
+  name: string;
+  description: string;
+}
 export interface SpaceRow {
-  id: string; dim: number; itemType: string; scorer: string;
-  auxFeatures: AuxFeature[] | null; auxSource: 'llm' | 'user' | null;
-  activeModel: number | null; createdAt: Date;
+  id: string;
+  dim: number;
+  itemType: string;
+  scorer: string;
+  auxFeatures: AuxFeature[] | null;
+  auxSource: 'llm' | 'user' | null;
+  activeModel: number | null;
+  createdAt: Date;
 }
 
 const COLS = `id, dim, item_type AS "itemType", scorer, aux_features AS "auxFeatures", aux_source AS "auxSource",
   active_model::int AS "activeModel", created_at AS "createdAt"`;
 
 /** Inserts the space; returns null when one with the same id exists already. */
-export async function createSpace(db: Queryable, s: { id: string; dim: number; itemType: string; scorer: string; auxFeatures?: AuxFeature[] }): Promise<SpaceRow | null> {
+export async function createSpace(
+  db: Queryable,
+  s: { id: string; dim: number; itemType: string; scorer: string; auxFeatures?: AuxFeature[] },
+): Promise<SpaceRow | null> {
   const r = await db.query<SpaceRow>(
     `INSERT INTO spaces (id, dim, item_type, scorer, aux_features, aux_source) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO NOTHING RETURNING ${COLS}`,
@@ -40,7 +51,12 @@ export async function setActiveModel(db: Queryable, id: string, modelId: number)
   await db.query('UPDATE spaces SET active_model = $2, updated_at = now() WHERE id = $1', [id, modelId]);
 }
 
-export interface SpaceCounts { items: Record<string, number>; interactions: number; users: number; models: number }
+export interface SpaceCounts {
+  items: Record<string, number>;
+  interactions: number;
+  users: number;
+  models: number;
+}
 
 export async function spaceCounts(db: Queryable, id: string): Promise<SpaceCounts> {
   const [states, inter, users, models] = await Promise.all([

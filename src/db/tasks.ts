@@ -21,7 +21,13 @@ const LOCKED = 'FROM l WHERE t.queue = l.queue AND t.key = l.key';
 export const ASK_AGAIN = `ON CONFLICT (queue, key) DO UPDATE SET gen = tasks.gen + 1, payload = EXCLUDED.payload,
   not_before = least(tasks.not_before, now()), attempts = 0, dead_at = NULL, last_error = NULL, parked = NULL`;
 
-export interface ClaimedTask { queue: string; key: string; gen: number; attempts: number; payload: Record<string, unknown> }
+export interface ClaimedTask {
+  queue: string;
+  key: string;
+  gen: number;
+  attempts: number;
+  payload: Record<string, unknown>;
+}
 
 /**
  * Records work for each key. Asking again for work not yet done bumps `gen` and makes it
@@ -63,7 +69,8 @@ export async function claimDue(db: Queryable, queue: string, limit: number, batc
   const out = new Map<string, ClaimedTask[]>();
   for (const { jobId, ...task } of r.rows) {
     const list = out.get(jobId);
-    if (list) list.push(task); else out.set(jobId, [task]);
+    if (list) list.push(task);
+    else out.set(jobId, [task]);
   }
   return out;
 }
@@ -195,7 +202,11 @@ export async function touchDispatch(db: Queryable, jobIds: string[]): Promise<vo
   await db.query(`${locked('job_id = ANY($1::text[]) AND started_at IS NULL')} UPDATE tasks t SET dispatched_at = now() ${LOCKED}`, [jobIds]);
 }
 
-export async function getTask(db: Queryable, queue: string, key: string): Promise<(ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }) | null> {
+export async function getTask(
+  db: Queryable,
+  queue: string,
+  key: string,
+): Promise<(ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }) | null> {
   const r = await db.query<ClaimedTask & { dispatches: number; parked: string | null; jobId: string | null }>(
     'SELECT queue, key, payload, gen, dispatches, attempts, parked, job_id AS "jobId" FROM tasks WHERE queue = $1 AND key = $2',
     [queue, key],

@@ -2,7 +2,16 @@
 import type { Queryable } from './pool.js';
 
 export type RunState = 'queued' | 'running' | 'completed' | 'failed';
-export interface TrainRun { id: string; spaceId: string; state: RunState; progress: { fraction: number; phase: string }; result: unknown; error: string | null; createdAt: Date; updatedAt: Date }
+export interface TrainRun {
+  id: string;
+  spaceId: string;
+  state: RunState;
+  progress: { fraction: number; phase: string };
+  result: unknown;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 export async function createRun(db: Queryable, id: string, spaceId: string): Promise<void> {
   await db.query('INSERT INTO train_runs (id, space_id, state) VALUES ($1, $2, $3)', [id, spaceId, 'queued']);
@@ -16,12 +25,22 @@ export async function getRun(db: Queryable, id: string): Promise<TrainRun | null
   return r.rows[0] ?? null;
 }
 
-export async function updateRun(db: Queryable, id: string, patch: { state?: RunState; progress?: { fraction: number; phase: string }; result?: unknown; error?: string | null }): Promise<void> {
+export async function updateRun(
+  db: Queryable,
+  id: string,
+  patch: { state?: RunState; progress?: { fraction: number; phase: string }; result?: unknown; error?: string | null },
+): Promise<void> {
   await db.query(
     `UPDATE train_runs SET state = coalesce($2, state), progress = coalesce($3, progress), result = coalesce($4, result),
        error = CASE WHEN $5::boolean THEN $6 ELSE error END, updated_at = now() WHERE id = $1`,
-    [id, patch.state ?? null, patch.progress ? JSON.stringify(patch.progress) : null, patch.result === undefined ? null : JSON.stringify(patch.result),
-      patch.error !== undefined, patch.error ?? null],
+    [
+      id,
+      patch.state ?? null,
+      patch.progress ? JSON.stringify(patch.progress) : null,
+      patch.result === undefined ? null : JSON.stringify(patch.result),
+      patch.error !== undefined,
+      patch.error ?? null,
+    ],
   );
 }
 

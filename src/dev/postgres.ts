@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 
-export interface LocalPostgres { url: string; stop(): Promise<void> }
+export interface LocalPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
 
 const USER = 'emerflow';
 const PASSWORD = 'emerflow';

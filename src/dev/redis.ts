@@ -6,7 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './postgres.js';
 
-export interface LocalRedis { url: string; port: number; stop(): Promise<void> }
+export interface LocalRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
 
 export function findRedisServer(): string | null {
   const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -35,8 +39,24 @@ export async function startLocalRedis(dir: string, opts: { port?: number; log?: 
   const bin = ensureRedisServer(opts.log ?? (() => {}));
   fs.mkdirSync(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(dir), '--appendonly', 'yes',
-    '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    path.resolve(dir),
+    '--appendonly',
+    'yes',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
+  ];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForReady(child, port);
   return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopChild(child) };
@@ -56,8 +76,13 @@ function waitForReady(child: ChildProcess, port: number): Promise<void> {
       }
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (b: Buffer) => { out += b.toString(); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)); });
+    child.stderr?.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`));
+    });
   });
 }
 

@@ -12,16 +12,34 @@ import type { Scorer } from '../model/index.js';
 import { concat } from '../model/plain-refine.js';
 
 interface Params {
-  userId: tf.Tensor2D; itemId: tf.Tensor2D;
+  userId: tf.Tensor2D;
+  itemId: tf.Tensor2D;
   /** user feature one-hots [nUsers, nUF] and item feature matrices live in `consts` */
-  userFeat: tf.Tensor2D; year: tf.Tensor2D; genres: tf.Tensor2D; title: tf.Tensor2D;
+  userFeat: tf.Tensor2D;
+  year: tf.Tensor2D;
+  genres: tf.Tensor2D;
+  title: tf.Tensor2D;
   /** first-order weights: user id, user features, item features */
-  wUser: tf.Tensor2D; wUserFeat: tf.Tensor2D; wYear: tf.Tensor2D; wGenres: tf.Tensor2D; wTitle: tf.Tensor2D;
+  wUser: tf.Tensor2D;
+  wUserFeat: tf.Tensor2D;
+  wYear: tf.Tensor2D;
+  wGenres: tf.Tensor2D;
+  wTitle: tf.Tensor2D;
   bias: tf.Tensor1D;
-  h1: tf.Tensor2D; b1: tf.Tensor1D; h2: tf.Tensor2D; b2: tf.Tensor1D; out: tf.Tensor2D;
+  h1: tf.Tensor2D;
+  b1: tf.Tensor1D;
+  h2: tf.Tensor2D;
+  b2: tf.Tensor1D;
+  out: tf.Tensor2D;
 }
 
-interface Consts { uf: tf.Tensor2D; Y: tf.Tensor2D; G: tf.Tensor2D; T: tf.Tensor2D; ufSize: number }
+interface Consts {
+  uf: tf.Tensor2D;
+  Y: tf.Tensor2D;
+  G: tf.Tensor2D;
+  T: tf.Tensor2D;
+  ufSize: number;
+}
 
 /** gender (2) + age band (7) + occupation (21) one-hots per user */
 function userFeatures(d: BackboneData): tf.Tensor2D {
@@ -38,11 +56,12 @@ function userFeatures(d: BackboneData): tf.Tensor2D {
   return tf.tensor2d(m, [d.nUsers, w]);
 }
 
-
 /** the per-row context for the item-id field: the other fields' embeddings [n, 5·dim] and their linear term [n, 1] */
 function contextRows(p: Params, c: Consts, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor2D {
   const uf = tf.gather(c.uf, users);
-  const y = tf.gather(c.Y, items), g = tf.gather(c.G, items), t = tf.gather(c.T, items);
+  const y = tf.gather(c.Y, items),
+    g = tf.gather(c.G, items),
+    t = tf.gather(c.T, items);
   const embs = [userRowEmb ?? lookup(p.userId, users), tf.matMul(uf, p.userFeat), tf.matMul(y, p.year), tf.matMul(g, p.genres), tf.matMul(t, p.title)];
   const lin = tf.addN([lookup(p.wUser, users), tf.matMul(uf, p.wUserFeat), tf.matMul(y, p.wYear), tf.matMul(g, p.wGenres), tf.matMul(t, p.wTitle)]);
   return tf.concat([...embs, lin], 1) as tf.Tensor2D;
@@ -65,14 +84,27 @@ function deepfmLogits(p: Params, item: tf.Tensor2D, ctx: tf.Tensor2D): tf.Tensor
 export class DeepFMBackbone implements Backbone {
   readonly kind = 'deepfm' as const;
   readonly scorer: Scorer;
-  constructor(private readonly p: Params, private readonly c: Consts) {
+  constructor(
+    private readonly p: Params,
+    private readonly c: Consts,
+  ) {
     this.scorer = { name: 'deepfm-eval', logits: (items, ctx) => deepfmLogits(this.p, items, ctx) };
   }
-  get dim(): number { return this.p.itemId.shape[1]; }
-  get nUsers(): number { return this.p.userId.shape[0]; }
-  get nItems(): number { return this.p.itemId.shape[0]; }
-  get itemEmb(): tf.Tensor2D { return this.p.itemId; }
-  get userEmb(): tf.Tensor2D { return this.p.userId; }
+  get dim(): number {
+    return this.p.itemId.shape[1];
+  }
+  get nUsers(): number {
+    return this.p.userId.shape[0];
+  }
+  get nItems(): number {
+    return this.p.itemId.shape[0];
+  }
+  get itemEmb(): tf.Tensor2D {
+    return this.p.itemId;
+  }
+  get userEmb(): tf.Tensor2D {
+    return this.p.userId;
+  }
   logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor1D {
     return deepfmLogits(this.p, itemRowEmb, contextRows(this.p, this.c, users, items, userRowEmb));
   }
@@ -85,8 +117,21 @@ export class DeepFMBackbone implements Backbone {
     for (let i = 0; i < rows.length; i += 4096) {
       const chunk = rows.slice(i, i + 4096);
       const ur = userRows?.slice(i, i + 4096);
-      const m = tf.tidy(() => contextRows(this.p, this.c, tf.tensor1d(chunk.map((r) => r.user - 1), 'int32'), tf.tensor1d(chunk.map((r) => r.item - 1), 'int32'),
-        ur ? tf.tensor2d(concat(ur), [ur.length, this.dim]) : undefined));
+      const m = tf.tidy(() =>
+        contextRows(
+          this.p,
+          this.c,
+          tf.tensor1d(
+            chunk.map((r) => r.user - 1),
+            'int32',
+          ),
+          tf.tensor1d(
+            chunk.map((r) => r.item - 1),
+            'int32',
+          ),
+          ur ? tf.tensor2d(concat(ur), [ur.length, this.dim]) : undefined,
+        ),
+      );
       const w = m.shape[1];
       const v = m.dataSync() as Float32Array;
       for (let j = 0; j < chunk.length; j++) out.push(v.slice(j * w, (j + 1) * w));
@@ -100,7 +145,6 @@ export class DeepFMBackbone implements Backbone {
   }
 }
 
-
 export async function trainDeepFM(rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<DeepFMBackbone> {
   const k = o.dim;
   let s = o.seed * 1000;
@@ -108,24 +152,47 @@ export async function trainDeepFM(rows: Row[], d: BackboneData, o: BackboneOpts,
   const uf = userFeatures(d);
   const { year: Y, genres: G, title: T } = d.feats;
   const v: Record<keyof Params, tf.Variable> = {
-    userId: n([d.nUsers, k]), itemId: n([d.nItems, k]),
-    userFeat: n([uf.shape[1], k]), year: n([Y.shape[1], k]), genres: n([G.shape[1], k]), title: n([T.shape[1], k]),
-    wUser: n([d.nUsers, 1], 0.01), wUserFeat: n([uf.shape[1], 1], 0.01), wYear: n([Y.shape[1], 1], 0.01), wGenres: n([G.shape[1], 1], 0.01), wTitle: n([T.shape[1], 1], 0.01),
+    userId: n([d.nUsers, k]),
+    itemId: n([d.nItems, k]),
+    userFeat: n([uf.shape[1], k]),
+    year: n([Y.shape[1], k]),
+    genres: n([G.shape[1], k]),
+    title: n([T.shape[1], k]),
+    wUser: n([d.nUsers, 1], 0.01),
+    wUserFeat: n([uf.shape[1], 1], 0.01),
+    wYear: n([Y.shape[1], 1], 0.01),
+    wGenres: n([G.shape[1], 1], 0.01),
+    wTitle: n([T.shape[1], 1], 0.01),
     bias: tf.variable(tf.zeros([1])),
-    h1: n([6 * k, 16], Math.sqrt(2 / (6 * k))), b1: tf.variable(tf.zeros([16])), h2: n([16, 16], Math.sqrt(2 / 16)), b2: tf.variable(tf.zeros([16])), out: n([16, 1], 0.1),
+    h1: n([6 * k, 16], Math.sqrt(2 / (6 * k))),
+    b1: tf.variable(tf.zeros([16])),
+    h2: n([16, 16], Math.sqrt(2 / 16)),
+    b2: tf.variable(tf.zeros([16])),
+    out: n([16, 1], 0.1),
   };
   const p = v as unknown as Params;
   const c: Consts = { uf, Y, G, T, ufSize: uf.shape[1] };
   const opt = tf.train.adam(o.lr);
   const vars = Object.values(v);
-  await forBatches(rows, o.batch, o.epochs, mulberry32(o.seed * 101 + 9), (b) => {
-    opt.minimize(() => {
-      const item = lookup(p.itemId, b.items);
-      const user = lookup(p.userId, b.users);
-      const loss = tf.losses.sigmoidCrossEntropy(b.labels, deepfmLogits(p, item, contextRows(p, c, b.users, b.items, user)));
-      return tf.add(loss, tf.mul(o.l2, tf.add(tf.mean(tf.sum(tf.square(item), 1)), tf.mean(tf.sum(tf.square(user), 1))))) as tf.Scalar;
-    }, false, vars);
-  }, (e) => onProgress?.((e + 1) / o.epochs));
+  await forBatches(
+    rows,
+    o.batch,
+    o.epochs,
+    mulberry32(o.seed * 101 + 9),
+    (b) => {
+      opt.minimize(
+        () => {
+          const item = lookup(p.itemId, b.items);
+          const user = lookup(p.userId, b.users);
+          const loss = tf.losses.sigmoidCrossEntropy(b.labels, deepfmLogits(p, item, contextRows(p, c, b.users, b.items, user)));
+          return tf.add(loss, tf.mul(o.l2, tf.add(tf.mean(tf.sum(tf.square(item), 1)), tf.mean(tf.sum(tf.square(user), 1))))) as tf.Scalar;
+        },
+        false,
+        vars,
+      );
+    },
+    (e) => onProgress?.((e + 1) / o.epochs),
+  );
   opt.dispose();
   const frozen = Object.fromEntries(Object.entries(v).map(([name, t]) => [name, tf.clone(t)])) as unknown as Params;
   for (const t of vars) t.dispose();

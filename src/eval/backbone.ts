@@ -24,4 +24,11 @@ export interface Backbone {
   dispose(): void;
 }
 
-export interface BackboneOpts { seed: number; dim: number; epochs: number; lr: number; batch: number; l2: number }
+export interface BackboneOpts {
+  seed: number;
+  dim: number;
+  epochs: number;
+  lr: number;
+  batch: number;
+  l2: number;
+}

@@ -7,7 +7,12 @@ import { trainDot } from './backbone-dot.js';
 
 export type BackboneKind = 'dot' | 'deepfm';
 
-export interface BackboneData { nUsers: number; nItems: number; ml: MovieLens; feats: ItemFeatures }
+export interface BackboneData {
+  nUsers: number;
+  nItems: number;
+  ml: MovieLens;
+  feats: ItemFeatures;
+}
 
 export async function trainBackbone(kind: BackboneKind, rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
   if (kind === 'dot') return trainDot(rows, d.nUsers, d.nItems, o, onProgress);

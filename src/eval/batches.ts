@@ -6,18 +6,33 @@ import { shuffled } from '../model/prng.js';
 
 export function toBatch(rows: Row[]): Batch {
   return {
-    users: tf.tensor1d(Int32Array.from(rows, (r) => r.user - 1), 'int32'),
-    items: tf.tensor1d(Int32Array.from(rows, (r) => r.item - 1), 'int32'),
+    users: tf.tensor1d(
+      Int32Array.from(rows, (r) => r.user - 1),
+      'int32',
+    ),
+    items: tf.tensor1d(
+      Int32Array.from(rows, (r) => r.item - 1),
+      'int32',
+    ),
     labels: tf.tensor1d(Float32Array.from(rows, (r) => r.label)),
   };
 }
 
 export function disposeBatch(b: Batch): void {
-  b.users.dispose(); b.items.dispose(); b.labels.dispose();
+  b.users.dispose();
+  b.items.dispose();
+  b.labels.dispose();
 }
 
 /** Runs `step` on shuffled mini-batches for `epochs` epochs; the batch tensors are freed after each step. */
-export async function forBatches(rows: Row[], batch: number, epochs: number, rand: () => number, step: (b: Batch, rows: Row[]) => void, onEpoch?: (e: number) => void): Promise<void> {
+export async function forBatches(
+  rows: Row[],
+  batch: number,
+  epochs: number,
+  rand: () => number,
+  step: (b: Batch, rows: Row[]) => void,
+  onEpoch?: (e: number) => void,
+): Promise<void> {
   for (let e = 0; e < epochs; e++) {
     const order = shuffled(rows, rand);
     for (let i = 0; i < order.length; i += batch) {

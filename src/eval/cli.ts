@@ -33,11 +33,17 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     },
     strict: true,
   });
-  if (values.help) { process.stdout.write(`${USAGE}\n`); process.exit(0); }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
   if (values.dataset !== 'ml-100k') throw new Error(`--dataset: only ml-100k is available here (got ${values.dataset})`);
   if (values.backbone !== 'dot' && values.backbone !== 'deepfm') throw new Error('--backbone must be dot or deepfm');
   if (!['llm', 'imdb', 'none'].includes(values.text)) throw new Error('--text must be llm, imdb or none');
-  const methods = values.methods.split(',').map((s) => s.trim()).filter(Boolean);
+  const methods = values.methods
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const m of methods) if (!(ALL_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
   const num = (s: string | undefined, name: string): number => {
     const n = Number(s);

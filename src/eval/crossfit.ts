@@ -16,10 +16,27 @@ import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
 import { mulberry32, shuffled } from '../model/prng.js';
 
-export interface CrossFitOpts { folds: number; epochs: number; lr: number; batch: number; l2: number; seed: number }
-export interface CrossFitUsers { contexts: Float32Array[]; foldOf: Map<number, number>; nUsers: number }
+export interface CrossFitOpts {
+  folds: number;
+  epochs: number;
+  lr: number;
+  batch: number;
+  l2: number;
+  seed: number;
+}
+export interface CrossFitUsers {
+  contexts: Float32Array[];
+  foldOf: Map<number, number>;
+  nUsers: number;
+}
 
-export async function crossFitUsers(bb: Backbone, trainBase: Row[], established: number[], o: CrossFitOpts, onProgress?: (f: number) => void): Promise<CrossFitUsers> {
+export async function crossFitUsers(
+  bb: Backbone,
+  trainBase: Row[],
+  established: number[],
+  o: CrossFitOpts,
+  onProgress?: (f: number) => void,
+): Promise<CrossFitUsers> {
   const foldOf = new Map<number, number>();
   shuffled(established, mulberry32(o.seed * 313 + 7)).forEach((item, j) => foldOf.set(item, j % o.folds));
   const contexts: Float32Array[] = [];
@@ -27,13 +44,24 @@ export async function crossFitUsers(bb: Backbone, trainBase: Row[], established:
     const rows = trainBase.filter((r) => foldOf.get(r.item) !== f);
     const U = tf.variable(tf.randomNormal([bb.nUsers, bb.dim], 0, 0.1, 'float32', o.seed * 17 + f));
     const opt = tf.train.adam(o.lr);
-    await forBatches(rows, o.batch, o.epochs, mulberry32(o.seed * 131 + f), (b) => {
-      opt.minimize(() => {
-        const u = lookup(U as unknown as tf.Tensor2D, b.users);
-        const logits = bb.logits(tf.gather(bb.itemEmb, b.items) as tf.Tensor2D, b.users, b.items, u);
-        return tf.add(tf.losses.sigmoidCrossEntropy(b.labels, logits), tf.mul(o.l2, tf.mean(tf.sum(tf.square(u), 1)))) as tf.Scalar;
-      }, false, [U]);
-    }, (e) => onProgress?.((f + (e + 1) / o.epochs) / o.folds));
+    await forBatches(
+      rows,
+      o.batch,
+      o.epochs,
+      mulberry32(o.seed * 131 + f),
+      (b) => {
+        opt.minimize(
+          () => {
+            const u = lookup(U as unknown as tf.Tensor2D, b.users);
+            const logits = bb.logits(tf.gather(bb.itemEmb, b.items) as tf.Tensor2D, b.users, b.items, u);
+            return tf.add(tf.losses.sigmoidCrossEntropy(b.labels, logits), tf.mul(o.l2, tf.mean(tf.sum(tf.square(u), 1)))) as tf.Scalar;
+          },
+          false,
+          [U],
+        );
+      },
+      (e) => onProgress?.((f + (e + 1) / o.epochs) / o.folds),
+    );
     opt.dispose();
     const arr = U.arraySync() as number[][];
     for (const row of arr) contexts.push(Float32Array.from(row));

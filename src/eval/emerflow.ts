@@ -4,8 +4,16 @@
 // `emerflow-nometa` swaps refine for plain gradient steps from the same aligned start.
 import { tf } from './tf.js';
 import {
-  fitHashedTfidf, serializeFeatures, trainEmerFlow, loadModel, refinePlain, dotScorer,
-  type EmerFlowRuntime, type Scorer, type TrainingData, type TrainOptions,
+  fitHashedTfidf,
+  serializeFeatures,
+  trainEmerFlow,
+  loadModel,
+  refinePlain,
+  dotScorer,
+  type EmerFlowRuntime,
+  type Scorer,
+  type TrainingData,
+  type TrainOptions,
 } from '../model/index.js';
 import type { Row } from './protocol.js';
 import type { ItemText } from './text.js';
@@ -52,7 +60,10 @@ export class EmerFlowMethod implements WarmMethod {
   metrics: Record<string, number> = {};
   artifact: unknown = null;
 
-  constructor(private readonly env: MethodEnv, private readonly o: EmerFlowEvalOpts) {
+  constructor(
+    private readonly env: MethodEnv,
+    private readonly o: EmerFlowEvalOpts,
+  ) {
     this.name = o.name;
   }
 
@@ -80,7 +91,10 @@ export class EmerFlowMethod implements WarmMethod {
     const V = bb.itemEmb.arraySync();
     // IDF comes from the whole catalogue's text (no interactions involved), as the service fits it on its items
     const catalogue = [...o.texts.keys()].sort((a, b) => a - b);
-    const encoder = fitHashedTfidf(catalogue.map((i) => this.text(i)), o.encoderDim ? { dim: o.encoderDim } : {});
+    const encoder = fitHashedTfidf(
+      catalogue.map((i) => this.text(i)),
+      o.encoderDim ? { dim: o.encoderDim } : {},
+    );
     const estR = await encoder.encode(split.established.map((i) => this.text(i)));
     const byItem = new Map<number, Row[]>();
     for (const r of split.trainBase) pushTo(byItem, r.item, r);
@@ -101,7 +115,10 @@ export class EmerFlowMethod implements WarmMethod {
     // rowIndex holds every established row, which are the rows interactions come from
     const ctxOf = (r: Row): number => (deep ? rowIndex.get(r)! : r.user - 1);
     // every established item has a fold; rows are [fold · nUsers + user]
-    const cfUser = (u: CrossFitUsers) => (r: Row): Float32Array => u.contexts[u.foldOf.get(r.item)! * u.nUsers + r.user - 1]!;
+    const cfUser =
+      (u: CrossFitUsers) =>
+      (r: Row): Float32Array =>
+        u.contexts[u.foldOf.get(r.item)! * u.nUsers + r.user - 1]!;
     const data: TrainingData = {
       dim: bb.dim,
       contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser(cf)) : undefined) : this.userVecs,
@@ -142,9 +159,7 @@ export class EmerFlowMethod implements WarmMethod {
       const cold = this.cold.get(item);
       if (!cold) throw new Error(`${this.name}: warm-up rows for item ${item}, which is not emerging`);
       // always from the cold embedding with every interaction so far (what the service's refine job does)
-      this.current.set(item, this.o.name === 'emerflow-nometa'
-        ? refinePlain(cold, inter, { ...plain, scorer: this.scorer })
-        : rt.refine(cold, inter));
+      this.current.set(item, this.o.name === 'emerflow-nometa' ? refinePlain(cold, inter, { ...plain, scorer: this.scorer }) : rt.refine(cold, inter));
     }
     this.rebuild();
   }
@@ -155,11 +170,25 @@ export class EmerFlowMethod implements WarmMethod {
     const flat = new Float32Array(split.emerging.length * d);
     split.emerging.forEach((item, j) => flat.set(this.current.get(item)!, j * d)); // fit() set every emerging item
     this.table?.dispose();
-    this.table = tf.tidy(() => tf.tensorScatterUpdate(bb.itemEmb,
-      tf.tensor2d(Int32Array.from(split.emerging, (i) => i - 1), [split.emerging.length, 1], 'int32'),
-      tf.tensor2d(flat, [split.emerging.length, d])) as tf.Tensor2D);
+    this.table = tf.tidy(
+      () =>
+        tf.tensorScatterUpdate(
+          bb.itemEmb,
+          tf.tensor2d(
+            Int32Array.from(split.emerging, (i) => i - 1),
+            [split.emerging.length, 1],
+            'int32',
+          ),
+          tf.tensor2d(flat, [split.emerging.length, d]),
+        ) as tf.Tensor2D,
+    );
   }
 
-  embeddings(): tf.Tensor2D { return fitted(this.table, this.name); }
-  dispose(): void { this.table?.dispose(); this.rt?.dispose(); }
+  embeddings(): tf.Tensor2D {
+    return fitted(this.table, this.name);
+  }
+  dispose(): void {
+    this.table?.dispose();
+    this.rt?.dispose();
+  }
 }

@@ -5,7 +5,10 @@ import type { Row } from './protocol.js';
 import { toBatch, disposeBatch } from './batches.js';
 import { auc, f1AtMean } from './metrics.js';
 
-export interface Score { auc: number; f1: number }
+export interface Score {
+  auc: number;
+  f1: number;
+}
 
 function scoreRows(bb: Backbone, table: tf.Tensor2D, rows: Row[]): Float32Array {
   const out = new Float32Array(rows.length);

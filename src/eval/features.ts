@@ -12,7 +12,10 @@ export interface ItemFeatures {
 }
 
 const titleWords = (title: string): string[] =>
-  title.replace(/\s*\(\d{4}\)\s*$/, '').toLowerCase().match(/\w+/g) ?? [];
+  title
+    .replace(/\s*\(\d{4}\)\s*$/, '')
+    .toLowerCase()
+    .match(/\w+/g) ?? [];
 
 /** Year buckets by half-decade keep the one-hot small and give old films shared rows. */
 const yearBucket = (y: number | null): string => (y === null ? 'unk' : y < 1950 ? '<1950' : String(y - (y % 5)));
@@ -36,7 +39,10 @@ export function buildItemFeatures(movies: Movie[], genreNames: string[]): ItemFe
   for (const m of movies) {
     const r = m.id - 1;
     Y[r * years.size + years.get(yearBucket(m.year))!] = 1; // every movie's bucket was added above
-    for (const g of m.genres) { const j = genres.indexOf(g); if (j >= 0) G[r * genres.length + j] = 1; }
+    for (const g of m.genres) {
+      const j = genres.indexOf(g);
+      if (j >= 0) G[r * genres.length + j] = 1;
+    }
     for (const w of titleWords(m.title)) {
       const j = words.get(w);
       if (j === undefined) continue;
@@ -55,7 +61,11 @@ export function buildItemFeatures(movies: Movie[], genreNames: string[]): ItemFe
 /** A method's own trainable field embeddings (one table per field), concatenated per item: [n, 3·dim]. */
 export class SideEmbedding {
   readonly vars: tf.Variable[];
-  constructor(private readonly f: ItemFeatures, dim: number, seed: number) {
+  constructor(
+    private readonly f: ItemFeatures,
+    dim: number,
+    seed: number,
+  ) {
     const init = (rows: number, s: number) => tf.variable(tf.randomUniform([rows, dim], -0.01, 0.01, 'float32', seed + s));
     this.vars = [init(f.sizes.year, 1), init(f.sizes.genres, 2), init(f.sizes.title, 3)];
   }
@@ -63,11 +73,12 @@ export class SideEmbedding {
   embed(items: tf.Tensor1D): tf.Tensor2D {
     const [wy, wg, wt] = this.vars as [tf.Variable, tf.Variable, tf.Variable];
     // sum-pooling, as CVAR's 'seq' fields
-    return tf.concat([
-      tf.matMul(tf.gather(this.f.year, items), wy),
-      tf.matMul(tf.gather(this.f.genres, items), wg),
-      tf.matMul(tf.gather(this.f.title, items), wt),
-    ], 1) as tf.Tensor2D;
+    return tf.concat(
+      [tf.matMul(tf.gather(this.f.year, items), wy), tf.matMul(tf.gather(this.f.genres, items), wg), tf.matMul(tf.gather(this.f.title, items), wt)],
+      1,
+    ) as tf.Tensor2D;
   }
-  dispose(): void { for (const v of this.vars) v.dispose(); }
+  dispose(): void {
+    for (const v of this.vars) v.dispose();
+  }
 }

@@ -18,7 +18,9 @@ export function mergeResults(parts: EvalResults[]): EvalResults {
   const seeds = parts.flatMap((p) => p.protocol.seeds);
   if (new Set(seeds).size !== seeds.length) throw new Error(`cannot merge: seed listed twice (${seeds.join(',')})`);
   const results: ResultRow[] = first.results.map((row) => {
-    const perSeed = parts.flatMap((p) => p.results.find((x) => x.method === row.method && x.stage === row.stage)?.perSeed ?? []).sort((a, b) => a.seed - b.seed);
+    const perSeed = parts
+      .flatMap((p) => p.results.find((x) => x.method === row.method && x.stage === row.stage)?.perSeed ?? [])
+      .sort((a, b) => a.seed - b.seed);
     const a = meanStd(perSeed.map((x) => x.auc));
     const f = meanStd(perSeed.map((x) => x.f1));
     return { method: row.method, stage: row.stage, auc: a.mean, aucStd: a.std, f1: f.mean, f1Std: f.std, perSeed };

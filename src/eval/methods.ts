@@ -21,16 +21,25 @@ export const WARM_LR: Record<MethodName, number> = { base: 0.03, metaemb: 0.03, 
 /** rough relative run time, for the progress bar */
 export const METHOD_COST: Record<MethodName, number> = { base: 1, metaemb: 2, mwuf: 2, cvar: 3, emerflow: 4, 'emerflow-raw': 4, 'emerflow-nometa': 4 };
 
-export interface TextEnv { texts: Map<number, ItemText>; ml: MovieLens; dataDir: string; text: TextMode }
+export interface TextEnv {
+  texts: Map<number, ItemText>;
+  ml: MovieLens;
+  dataDir: string;
+  text: TextMode;
+}
 
 export type MethodTuning = Pick<EmerFlowEvalOpts, 'hyper' | 'plain' | 'encoderDim'>;
 
 export function createMethod(name: MethodName, env: MethodEnv, t: TextEnv, tuning: MethodTuning = {}): WarmMethod {
   switch (name) {
-    case 'base': return new BaseMethod(env);
-    case 'metaemb': return new MetaEmbMethod(env);
-    case 'mwuf': return new MwufMethod(env);
-    case 'cvar': return new CvarMethod(env);
+    case 'base':
+      return new BaseMethod(env);
+    case 'metaemb':
+      return new MetaEmbMethod(env);
+    case 'mwuf':
+      return new MwufMethod(env);
+    case 'cvar':
+      return new CvarMethod(env);
     case 'emerflow':
     case 'emerflow-raw':
     case 'emerflow-nometa':

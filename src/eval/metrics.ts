@@ -6,11 +6,15 @@ export function auc(labels: ArrayLike<number>, scores: ArrayLike<number>): numbe
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let pos = 0;
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const avgRank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) if (labels[idx[t]!] === 1) { pos++; rankSumPos += avgRank; }
+    for (let t = i; t <= j; t++)
+      if (labels[idx[t]!] === 1) {
+        pos++;
+        rankSumPos += avgRank;
+      }
     i = j + 1;
   }
   const neg = n - pos;
@@ -24,7 +28,9 @@ export function f1AtMean(labels: ArrayLike<number>, scores: ArrayLike<number>): 
   let mean = 0;
   for (let i = 0; i < n; i++) mean += scores[i]!;
   mean /= n;
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (let i = 0; i < n; i++) {
     const p = scores[i]! > mean;
     if (p && labels[i] === 1) tp++;

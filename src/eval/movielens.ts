@@ -2,14 +2,39 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Rating { user: number; item: number; rating: number; ts: number; order: number }
-export interface Movie { id: number; title: string; year: number | null; genres: string[] }
-export interface User { id: number; age: number; gender: string; occupation: string; zip: string }
-export interface MovieLens { ratings: Rating[]; movies: Movie[]; users: User[]; genreNames: string[] }
+export interface Rating {
+  user: number;
+  item: number;
+  rating: number;
+  ts: number;
+  order: number;
+}
+export interface Movie {
+  id: number;
+  title: string;
+  year: number | null;
+  genres: string[];
+}
+export interface User {
+  id: number;
+  age: number;
+  gender: string;
+  occupation: string;
+  zip: string;
+}
+export interface MovieLens {
+  ratings: Rating[];
+  movies: Movie[];
+  users: User[];
+  genreNames: string[];
+}
 
 /** u.item and u.genre are Latin-1 (e.g. "Misérables"); reading them as UTF-8 would break the title join. */
 function lines(path: string, enc: BufferEncoding): string[] {
-  return readFileSync(path, enc).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);
+  return readFileSync(path, enc)
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.length > 0);
 }
 
 function titleYear(title: string, releaseDate = ''): number | null {
@@ -32,7 +57,7 @@ export function loadMl100k(dir: string): MovieLens {
       id: Number(f[0]),
       title,
       year: titleYear(title, f[2] ?? ''),
-      genres: flags.map((v, i) => (v === '1' ? genreNames[i] ?? '' : '')).filter((g) => g && g !== 'unknown'),
+      genres: flags.map((v, i) => (v === '1' ? (genreNames[i] ?? '') : '')).filter((g) => g && g !== 'unknown'),
     };
   });
   const users: User[] = lines(join(d, 'u.user'), 'latin1').map((l) => {

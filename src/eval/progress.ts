@@ -4,7 +4,11 @@ export class Progress {
   private lastPct = -1;
   private label = '';
   private readonly start = Date.now();
-  constructor(private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly quiet = false) {}
+  constructor(
+    private readonly total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly quiet = false,
+  ) {}
 
   /** progress inside the current unit of work; `fraction` in [0, 1] of a unit weighing `weight` */
   at(unitStart: number, weight: number, fraction: number, label?: string): void {
@@ -13,7 +17,9 @@ export class Progress {
     this.draw();
   }
 
-  get position(): number { return this.done; }
+  get position(): number {
+    return this.done;
+  }
 
   private draw(): void {
     if (this.quiet) return;
@@ -25,7 +31,10 @@ export class Progress {
     const bar = '#'.repeat(Math.round(f * width)).padEnd(width, '.');
     const line = `[${bar}] ${String(pct).padStart(3)}% ${Math.round(secs)}s${Number.isFinite(eta) ? ` eta ${eta}s` : ''} ${this.label}`;
     if (this.out.isTTY) this.out.write(`\r${line.slice(0, (this.out.columns ?? 100) - 1).padEnd((this.out.columns ?? 100) - 1)}`);
-    else if (pct >= this.lastPct + 5 || pct === 100) { this.lastPct = pct; this.out.write(`${line}\n`); }
+    else if (pct >= this.lastPct + 5 || pct === 100) {
+      this.lastPct = pct;
+      this.out.write(`${line}\n`);
+    }
   }
 
   finish(): void {

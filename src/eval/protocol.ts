@@ -1,7 +1,12 @@
 // The warm-up split used by MetaEmb, MWUF, CVAR and EmerG (CVAR/EmerG `split_2(df, N=200, K=20)`).
 import type { MovieLens, Rating } from './movielens.js';
 
-export interface Row { user: number; item: number; label: 0 | 1; ts: number }
+export interface Row {
+  user: number;
+  item: number;
+  label: 0 | 1;
+  ts: number;
+}
 export interface Split {
   hotThreshold: number;
   k: number;

@@ -37,13 +37,29 @@ export interface EvalOptions {
   quiet?: boolean;
 }
 
-export interface ResultRow { method: string; stage: string; auc: number; aucStd: number; f1: number; f1Std: number; perSeed: { seed: number; auc: number; f1: number }[] }
+export interface ResultRow {
+  method: string;
+  stage: string;
+  auc: number;
+  aucStd: number;
+  f1: number;
+  f1Std: number;
+  perSeed: { seed: number; auc: number; f1: number }[];
+}
 
 export interface EvalResults {
   dataset: string;
   backbone: string;
   text: string;
-  protocol: { hotThreshold: number; k: number; seeds: number[]; warmLr: Record<string, number>; warmBatch: number; metaEpochs: number; maxEmerging: number | null };
+  protocol: {
+    hotThreshold: number;
+    k: number;
+    seeds: number[];
+    warmLr: Record<string, number>;
+    warmBatch: number;
+    metaEpochs: number;
+    maxEmerging: number | null;
+  };
   counts: { established: number; emerging: number; trainBase: number; warm: number[]; test: number; dropped: number; emergingWithText: number };
   results: ResultRow[];
   oracle: { auc: number; aucStd: number; f1: number; f1Std: number };
@@ -84,8 +100,13 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     const bb: Backbone = await trainBackbone(o.backbone, split.trainBase, { nUsers, nItems, ml, feats }, bo, (f) => bar.at(at, 1, f, `seed ${seed} backbone`));
     at += 1;
     // oracle: the same backbone recipe with the emerging items' warm ratings in training from the start
-    const ob = await trainBackbone(o.backbone, [...split.trainBase, ...split.warm[0], ...split.warm[1], ...split.warm[2]], { nUsers, nItems, ml, feats }, bo,
-      (f) => bar.at(at, 1, f, `seed ${seed} oracle`));
+    const ob = await trainBackbone(
+      o.backbone,
+      [...split.trainBase, ...split.warm[0], ...split.warm[1], ...split.warm[2]],
+      { nUsers, nItems, ml, feats },
+      bo,
+      (f) => bar.at(at, 1, f, `seed ${seed} oracle`),
+    );
     oracle.push(evaluate(ob, ob.itemEmb, split.test));
     ob.dispose();
     at += 1;
@@ -130,12 +151,22 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   }
   const oa = meanStd(oracle.map((x) => x.auc));
   const of = meanStd(oracle.map((x) => x.f1));
-  feats.year.dispose(); feats.genres.dispose(); feats.title.dispose();
+  feats.year.dispose();
+  feats.genres.dispose();
+  feats.title.dispose();
   return {
     dataset: o.dataset,
     backbone: o.backbone,
     text: o.text,
-    protocol: { hotThreshold: o.hotThreshold, k: o.k, seeds: o.seeds, warmLr: Object.fromEntries(o.methods.filter((m) => !m.startsWith('emerflow')).map((m) => [m, o.warmLr ?? WARM_LR[m]])), warmBatch: o.warmBatch, metaEpochs: o.metaEpochs, maxEmerging: o.maxEmerging ?? null },
+    protocol: {
+      hotThreshold: o.hotThreshold,
+      k: o.k,
+      seeds: o.seeds,
+      warmLr: Object.fromEntries(o.methods.filter((m) => !m.startsWith('emerflow')).map((m) => [m, o.warmLr ?? WARM_LR[m]])),
+      warmBatch: o.warmBatch,
+      metaEpochs: o.metaEpochs,
+      maxEmerging: o.maxEmerging ?? null,
+    },
     counts: {
       established: split.established.length,
       emerging: split.emerging.length,

@@ -16,17 +16,27 @@ export function parseCsv(src: string): string[][] {
     const c = src[i]!;
     if (q) {
       if (c === '"') {
-        if (src[i + 1] === '"') { field += '"'; i++; } else q = false;
+        if (src[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else q = false;
       } else field += c;
     } else if (c === '"') q = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && src[i + 1] === '\n') i++;
-      row.push(field); field = '';
-      rows.push(row); row = [];
+      row.push(field);
+      field = '';
+      rows.push(row);
+      row = [];
     } else field += c;
   }
-  if (field.length > 0 || row.length > 0) { row.push(field); rows.push(row); }
+  if (field.length > 0 || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -38,7 +48,13 @@ function loadLlmText(dataDir: string): Map<string, string> {
   return m;
 }
 
-interface ImdbRow { movie_id: number; description?: string; director?: string[]; writer?: string[]; cast?: string[] }
+interface ImdbRow {
+  movie_id: number;
+  description?: string;
+  director?: string[];
+  writer?: string[];
+  cast?: string[];
+}
 
 /** movie id → IMDb fields. Rating and review count are dropped: collected years later, they leak popularity. */
 function loadImdbText(dataDir: string): Map<number, Record<string, string>> {
@@ -55,7 +71,10 @@ function loadImdbText(dataDir: string): Map<number, Record<string, string>> {
   return m;
 }
 
-export interface ItemText { raw: Record<string, unknown>; enrichment: Record<string, string> | null }
+export interface ItemText {
+  raw: Record<string, unknown>;
+  enrichment: Record<string, string> | null;
+}
 
 /** Raw features every method may use, and the enrichment only EmerFlow's text path sees. */
 export function itemTexts(movies: Movie[], mode: TextMode, dataDir: string): Map<number, ItemText> {

@@ -29,7 +29,11 @@ function registerSegmentSum(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
       const numSegments = (attrs as { numSegments: number }).numSegments;
-      type Wasm = { readSync(id: unknown): ArrayLike<number>; makeOutput(shape: number[], dtype: string): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
+      type Wasm = {
+        readSync(id: unknown): ArrayLike<number>;
+        makeOutput(shape: number[], dtype: string): tf.TensorInfo;
+        typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+      };
       const b = backend as unknown as Wasm;
       const xv = b.readSync(x.dataId);
       const ids = b.readSync(segmentIds.dataId);
@@ -40,7 +44,8 @@ function registerSegmentSum(): void {
       for (let r = 0; r < ids.length; r++) {
         const s = ids[r]!;
         if (s < 0 || s >= numSegments) continue;
-        const o = s * inner, xi = r * inner;
+        const o = s * inner,
+          xi = r * inner;
         // s < numSegments and r < ids.length: both rows lie inside out and x
         for (let j = 0; j < inner; j++) ov[o + j] = ov[o + j]! + xv[xi + j]!;
       }

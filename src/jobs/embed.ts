@@ -17,7 +17,9 @@ import type { JobData } from './queues.js';
 export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<unknown> {
   const c = deps.config;
   return taskProcessor('embed', deps, async (ctx) => {
-    let written = 0, skipped = 0, parked = 0;
+    let written = 0,
+      skipped = 0,
+      parked = 0;
     for (const group of await bySpace(deps, ctx.tasks)) {
       const { spaceId, tasks } = group;
       if ('skipped' in group.target) {
@@ -29,7 +31,12 @@ export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         continue;
       }
       const { model } = group.target;
-      const loaded = await loadPipelineItems(deps.db, spaceId, tasks.map((t) => t.payload.item), c.REFINE_MAX_INTERACTIONS);
+      const loaded = await loadPipelineItems(
+        deps.db,
+        spaceId,
+        tasks.map((t) => t.payload.item),
+        c.REFINE_MAX_INTERACTIONS,
+      );
       const items = [...loaded.values()].filter((it) => isEmerging(it.state));
       skipped += tasks.length - items.length; // gone or established: nothing to do
       if (items.length === 0) continue;
@@ -40,8 +47,13 @@ export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         const events = scored.get(it.id) ?? [];
         const c0 = cold[k]!;
         return {
-          id: it.id, incarnation: it.incarnation, rev: it.rev, watermark: it.watermark,
-          cold: c0, served: events.length ? model.runtime.refine(c0, events) : c0, interactions: events.length,
+          id: it.id,
+          incarnation: it.incarnation,
+          rev: it.rev,
+          watermark: it.watermark,
+          cold: c0,
+          served: events.length ? model.runtime.refine(c0, events) : c0,
+          interactions: events.length,
         };
       });
       // The write, then the tasks: a crash in between re-runs the job, whose write the guards drop.

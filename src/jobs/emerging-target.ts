@@ -5,20 +5,27 @@ import type { JobDeps } from './deps.js';
 import type { LoadedModel } from './model-cache.js';
 import type { Task } from './run-task.js';
 
-export interface SpaceGroup<T> { spaceId: string; tasks: T[]; target: { model: LoadedModel } | { skipped: 'space gone' | 'no model yet' } }
+export interface SpaceGroup<T> {
+  spaceId: string;
+  tasks: T[];
+  target: { model: LoadedModel } | { skipped: 'space gone' | 'no model yet' };
+}
 
 export async function bySpace<T extends Task<'embed' | 'refine'>>(deps: JobDeps, tasks: T[]): Promise<SpaceGroup<T>[]> {
   const groups = new Map<string, T[]>();
   for (const t of tasks) {
     const list = groups.get(t.payload.space);
-    if (list) list.push(t); else groups.set(t.payload.space, [t]);
+    if (list) list.push(t);
+    else groups.set(t.payload.space, [t]);
   }
   const out: SpaceGroup<T>[] = [];
   for (const [spaceId, list] of groups) {
     const space = await getSpace(deps.db, spaceId);
-    const target = !space ? { skipped: 'space gone' as const }
-      : space.activeModel === null ? { skipped: 'no model yet' as const }
-      : { model: await deps.models.get(space.activeModel) };
+    const target = !space
+      ? { skipped: 'space gone' as const }
+      : space.activeModel === null
+        ? { skipped: 'no model yet' as const }
+        : { model: await deps.models.get(space.activeModel) };
     out.push({ spaceId, tasks: list, target });
   }
   return out;

@@ -52,9 +52,20 @@ async function enrichOne(deps: JobDeps, ctx: JobContext<'enrich'>, task: JobCont
       { log, itemId, jobId: ctx.jobId },
     );
     await withTx(deps.db, async (tx) => {
-      await storeEnrichment(tx, spaceId, itemId, item.contentHash, {
-        attributes: enrichment.attributes, model: enrichment.model, promptVersion: enrichment.promptVersion, tokens: enrichment.tokens, auxHash: schemaHash,
-      }, { requestId: payload.requestId });
+      await storeEnrichment(
+        tx,
+        spaceId,
+        itemId,
+        item.contentHash,
+        {
+          attributes: enrichment.attributes,
+          model: enrichment.model,
+          promptVersion: enrichment.promptVersion,
+          tokens: enrichment.tokens,
+          auxHash: schemaHash,
+        },
+        { requestId: payload.requestId },
+      );
       await done(tx);
     });
     return { attributes: Object.keys(enrichment.attributes).length, cached: enrichment.cached };

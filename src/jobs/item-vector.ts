@@ -12,7 +12,8 @@ type TextSource = Pick<ItemRow, 'features' | 'enrichment' | 'enrichmentHash' | '
 
 /** Raw features, plus the enrichment only when it was made for the current content. */
 export function itemText(item: TextSource): string {
-  const attrs = item.enrichment && item.enrichmentHash === item.contentHash ? (item.enrichment['attributes'] as Record<string, unknown> | undefined) ?? null : null;
+  const attrs =
+    item.enrichment && item.enrichmentHash === item.contentHash ? ((item.enrichment['attributes'] as Record<string, unknown> | undefined) ?? null) : null;
   return serializeFeatures(item.features, attrs);
 }
 

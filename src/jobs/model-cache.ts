@@ -5,12 +5,22 @@ import type { Db } from '../db/pool.js';
 import { getModel } from '../db/models.js';
 import type { LlmClient } from '../llm/index.js';
 
-export interface LoadedModel { id: number; version: number; runtime: EmerFlowRuntime; encoder: TextEncoder; encoderName: string }
+export interface LoadedModel {
+  id: number;
+  version: number;
+  runtime: EmerFlowRuntime;
+  encoder: TextEncoder;
+  encoderName: string;
+}
 
 export class ModelCache {
   private entries = new Map<number, Promise<LoadedModel>>();
 
-  constructor(private db: Db, private llm: LlmClient | null, private max = 4) {}
+  constructor(
+    private db: Db,
+    private llm: LlmClient | null,
+    private max = 4,
+  ) {}
 
   get(id: number): Promise<LoadedModel> {
     let p = this.entries.get(id);
@@ -20,7 +30,10 @@ export class ModelCache {
       this.entries.set(id, p);
       while (this.entries.size > this.max) {
         const oldest = this.entries.keys().next().value as number;
-        void this.entries.get(oldest)?.then((m) => m.runtime.dispose(), () => {});
+        void this.entries.get(oldest)?.then(
+          (m) => m.runtime.dispose(),
+          () => {},
+        );
         this.entries.delete(oldest);
       }
     }
@@ -37,7 +50,11 @@ export class ModelCache {
   }
 
   clear(): void {
-    for (const p of this.entries.values()) void p.then((m) => m.runtime.dispose(), () => {});
+    for (const p of this.entries.values())
+      void p.then(
+        (m) => m.runtime.dispose(),
+        () => {},
+      );
     this.entries.clear();
   }
 }

@@ -36,7 +36,10 @@ export const taskKey: { [Q in QueueName]: (p: Payloads[Q]) => string } = {
 };
 
 /** A BullMQ job names no task: it takes, when it starts, the tasks assigned to its id. */
-export interface JobData { queue: QueueName; tasks: number }
+export interface JobData {
+  queue: QueueName;
+  tasks: number;
+}
 
 /**
  * Retries live in the Postgres task layer (tasks.attempts, not_before), so BullMQ

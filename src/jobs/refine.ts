@@ -17,16 +17,30 @@ import type { JobData } from './queues.js';
 export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<unknown> {
   const c = deps.config;
   return taskProcessor('refine', deps, async (ctx) => {
-    let written = 0, skipped = 0, healed = 0;
+    let written = 0,
+      skipped = 0,
+      healed = 0;
     const ms = { load: 0, compute: 0, write: 0 };
     let t0 = performance.now();
-    const lap = (k: keyof typeof ms) => { const t = performance.now(); ms[k] += t - t0; t0 = t; };
+    const lap = (k: keyof typeof ms) => {
+      const t = performance.now();
+      ms[k] += t - t0;
+      t0 = t;
+    };
     for (const group of await bySpace(deps, ctx.tasks)) {
       const { spaceId, tasks } = group;
       // No model: nothing to refine from; the training run embeds (and refines) every item.
-      if ('skipped' in group.target) { skipped += tasks.length; continue; }
+      if ('skipped' in group.target) {
+        skipped += tasks.length;
+        continue;
+      }
       const { model } = group.target;
-      const loaded = await loadPipelineItems(deps.db, spaceId, tasks.map((t) => t.payload.item), c.REFINE_MAX_INTERACTIONS);
+      const loaded = await loadPipelineItems(
+        deps.db,
+        spaceId,
+        tasks.map((t) => t.payload.item),
+        c.REFINE_MAX_INTERACTIONS,
+      );
       const due: PipelineItem[] = [];
       const needEmbed: string[] = [];
       for (const it of loaded.values()) {
@@ -47,7 +61,13 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
       lap('compute');
       // Each step its own statement, in this order: a crash between them re-runs the job,
       // whose write the guards then drop, and the tasks complete only after their work.
-      if (needEmbed.length) await enqueue(deps.db, 'embed', needEmbed.map((item) => ({ space: spaceId, item })), { requestId: ctx.requestId });
+      if (needEmbed.length)
+        await enqueue(
+          deps.db,
+          'embed',
+          needEmbed.map((item) => ({ space: spaceId, item })),
+          { requestId: ctx.requestId },
+        );
       const ids = await storeRefinedEmbeddings(deps.db, spaceId, model.id, c.EMBEDDING_KEEP_VERSIONS, rows);
       await ctx.complete(deps.db, tasks);
       healed += needEmbed.length;

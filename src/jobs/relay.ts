@@ -39,7 +39,12 @@ export class OutboxRelay {
   private relistenDelay: number;
   private lastWarn = 0;
 
-  constructor(private db: Db, private queues: Record<QueueName, Queue>, private log: Logger, private opts: RelayOptions) {
+  constructor(
+    private db: Db,
+    private queues: Record<QueueName, Queue>,
+    private log: Logger,
+    private opts: RelayOptions,
+  ) {
     this.relistenDelay = opts.relistenMs ?? 500;
   }
 
@@ -87,10 +92,13 @@ export class OutboxRelay {
     this.relistenTimer = setTimeout(() => {
       this.relistenTimer = null;
       if (this.stopped || this.listener) return;
-      this.listen().then(() => {
-        this.log.info('relay listens again');
-        this.kick(); // notifications sent while it was deaf are lost: look now
-      }, () => this.scheduleRelisten());
+      this.listen().then(
+        () => {
+          this.log.info('relay listens again');
+          this.kick(); // notifications sent while it was deaf are lost: look now
+        },
+        () => this.scheduleRelisten(),
+      );
     }, delay);
   }
 
@@ -106,10 +114,16 @@ export class OutboxRelay {
     if (this.stopped) return;
     if (queue) this.dirty.add(queue);
     else for (const q of QUEUES) this.dirty.add(q);
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = this.drain().finally(() => {
       this.running = null;
-      if (this.again) { this.again = false; this.kick(); }
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
     });
   }
 
@@ -138,9 +152,13 @@ export class OutboxRelay {
       const jobs = await claimDue(this.db, queue, room * batch, batch, `${queue}-${crypto.randomUUID()}`);
       if (jobs.size === 0) return;
       try {
-        await this.queues[queue].addBulk([...jobs].map(([jobId, tasks]) => ({
-          name: queue, data: { queue, tasks: tasks.length } satisfies JobData, opts: { jobId },
-        })));
+        await this.queues[queue].addBulk(
+          [...jobs].map(([jobId, tasks]) => ({
+            name: queue,
+            data: { queue, tasks: tasks.length } satisfies JobData,
+            opts: { jobId },
+          })),
+        );
       } catch (err) {
         await releaseJobs(this.db, [...jobs.keys()]);
         throw err;
@@ -160,7 +178,9 @@ export class OutboxRelay {
     const l = this.listener;
     if (l) {
       this.listener = null;
-      await l.query(`UNLISTEN ${TASKS_CHANNEL}`).catch((err: Error) => this.log.debug({ err: err.message }, 'UNLISTEN failed; the connection is closed anyway'));
+      await l
+        .query(`UNLISTEN ${TASKS_CHANNEL}`)
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'UNLISTEN failed; the connection is closed anyway'));
       // its loss handlers would release it a second time
       l.removeAllListeners('end');
       l.removeAllListeners('error');

@@ -10,7 +10,12 @@ import type { JobDeps } from './deps.js';
 import { payloadCheckers, type JobData, type Payloads, type QueueName } from './queues.js';
 import { tasksDone } from './metrics.js';
 
-export interface Task<Q extends QueueName> { key: string; gen: number; attempts: number; payload: Payloads[Q] }
+export interface Task<Q extends QueueName> {
+  key: string;
+  gen: number;
+  attempts: number;
+  payload: Payloads[Q];
+}
 
 export interface JobContext<Q extends QueueName> {
   jobId: string;
@@ -29,7 +34,12 @@ export class PermanentError extends Error {}
 
 /** An error that says when to try again (e.g. an LLM's Retry-After). */
 export class RetryLater extends Error {
-  constructor(message: string, readonly delayMs?: number) { super(message); }
+  constructor(
+    message: string,
+    readonly delayMs?: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface ProcessorHooks<Q extends QueueName> {
@@ -38,7 +48,10 @@ export interface ProcessorHooks<Q extends QueueName> {
 }
 
 export function taskProcessor<Q extends QueueName>(
-  queue: Q, deps: JobDeps, fn: (ctx: JobContext<Q>) => Promise<Record<string, unknown> | void>, hooks: ProcessorHooks<Q> = {},
+  queue: Q,
+  deps: JobDeps,
+  fn: (ctx: JobContext<Q>) => Promise<Record<string, unknown> | void>,
+  hooks: ProcessorHooks<Q> = {},
 ) {
   return async (job: Job<JobData>): Promise<unknown> => {
     const jobId = job.id;
@@ -51,26 +64,42 @@ export function taskProcessor<Q extends QueueName>(
     const log = deps.log.child({ queue, jobId, tasks: tasks.length, requestId });
     if (bad.length) {
       log.error({ keys: bad.map((t) => t.key) }, 'tasks with an invalid payload dropped');
-      await dropJobTasks(deps.db, jobId, bad.map((t) => t.key));
+      await dropJobTasks(
+        deps.db,
+        jobId,
+        bad.map((t) => t.key),
+      );
     }
     if (tasks.length === 0) throw new UnrecoverableError('every task of the job had an invalid payload');
     const handled = new Set<string>();
     const ctx: JobContext<Q> = {
-      jobId, tasks, log, requestId,
+      jobId,
+      tasks,
+      log,
+      requestId,
       async complete(tx, list) {
         const n = await completeTasks(tx, queue, jobId, list);
         for (const t of list) handled.add(t.key);
         tasksDone.inc({ queue }, n);
       },
       async park(tx, list, reason) {
-        await parkTasks(tx, queue, jobId, list.map((t) => t.key), reason);
+        await parkTasks(
+          tx,
+          queue,
+          jobId,
+          list.map((t) => t.key),
+          reason,
+        );
         for (const t of list) handled.add(t.key);
       },
     };
     // Renew the lease while running: only a task whose worker is gone is dispatched again.
-    const heartbeat = setInterval(() => {
-      renewLease(deps.db, jobId, leaseMs).catch((err: Error) => log.warn({ err: err.message }, 'lease renewal failed; the task may be dispatched again'));
-    }, Math.max(250, leaseMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        renewLease(deps.db, jobId, leaseMs).catch((err: Error) => log.warn({ err: err.message }, 'lease renewal failed; the task may be dispatched again'));
+      },
+      Math.max(250, leaseMs / 3),
+    );
     try {
       const result = await fn(ctx);
       // What the step did not complete or park itself is done now; the rest is released.
@@ -82,8 +111,16 @@ export function taskProcessor<Q extends QueueName>(
       const e = err as Error;
       if (e instanceof PermanentError) {
         log.warn({ err: e.message }, 'tasks failed permanently');
-        await dropJobTasks(deps.db, jobId, tasks.filter((t) => !handled.has(t.key)).map((t) => t.key));
-        await hooks.onFailed?.(tasks, e, tasks.map((t) => t.key));
+        await dropJobTasks(
+          deps.db,
+          jobId,
+          tasks.filter((t) => !handled.has(t.key)).map((t) => t.key),
+        );
+        await hooks.onFailed?.(
+          tasks,
+          e,
+          tasks.map((t) => t.key),
+        );
         throw new UnrecoverableError(e.message);
       }
       log.warn({ err: e.message }, 'job failed; its tasks will be retried from Postgres');

@@ -2,7 +2,10 @@
 import { Worker } from 'node:worker_threads';
 import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 
-export function runTrainingThread(input: TrainThreadInput, onProgress: (fraction: number, phase: string) => void): Promise<{ artifact: unknown; backend: string }> {
+export function runTrainingThread(
+  input: TrainThreadInput,
+  onProgress: (fraction: number, phase: string) => void,
+): Promise<{ artifact: unknown; backend: string }> {
   return new Promise((resolve, reject) => {
     // From source (tsx) the thread needs a bootstrap that registers the TS loader.
     const url = new URL(import.meta.url.endsWith('.ts') ? './train-thread-boot.mjs' : './train-thread.js', import.meta.url);
@@ -10,10 +13,27 @@ export function runTrainingThread(input: TrainThreadInput, onProgress: (fraction
     let settled = false;
     worker.on('message', (m: TrainThreadMessage) => {
       if (m.type === 'progress') onProgress(m.fraction, m.phase);
-      else if (m.type === 'done') { settled = true; resolve({ artifact: m.artifact, backend: m.backend }); void worker.terminate(); }
-      else { settled = true; reject(new Error(m.message)); void worker.terminate(); }
+      else if (m.type === 'done') {
+        settled = true;
+        resolve({ artifact: m.artifact, backend: m.backend });
+        void worker.terminate();
+      } else {
+        settled = true;
+        reject(new Error(m.message));
+        void worker.terminate();
+      }
     });
-    worker.on('error', (err) => { if (!settled) { settled = true; reject(err); } });
-    worker.on('exit', (code) => { if (!settled) { settled = true; reject(new Error(`training thread exited with code ${code}`)); } });
+    worker.on('error', (err) => {
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    });
+    worker.on('exit', (code) => {
+      if (!settled) {
+        settled = true;
+        reject(new Error(`training thread exited with code ${code}`));
+      }
+    });
   });
 }

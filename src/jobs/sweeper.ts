@@ -15,18 +15,38 @@ import { healSpace } from '../pipeline/activate-model.js';
 import type { QueueName } from './queues.js';
 import { tasksRecovered } from './metrics.js';
 
-export interface SweeperOptions { leaseMs: number; keepVersions: number; upkeepMs?: number; onReleased(): void }
+export interface SweeperOptions {
+  leaseMs: number;
+  keepVersions: number;
+  upkeepMs?: number;
+  onReleased(): void;
+}
 
 export class Sweeper {
   private timers: NodeJS.Timeout[] = [];
   private busy = false;
 
-  constructor(private db: Db, private queues: Record<QueueName, Queue>, private log: Logger, private opts: SweeperOptions) {}
+  constructor(
+    private db: Db,
+    private queues: Record<QueueName, Queue>,
+    private log: Logger,
+    private opts: SweeperOptions,
+  ) {}
 
   start(): void {
     const every = Math.max(500, Math.floor(this.opts.leaseMs / 3));
-    this.timers.push(setInterval(() => { void this.guard(async () => { await this.recover(); }); }, every));
-    this.timers.push(setInterval(() => { void this.guard(() => this.upkeep()); }, this.opts.upkeepMs ?? 60_000));
+    this.timers.push(
+      setInterval(() => {
+        void this.guard(async () => {
+          await this.recover();
+        });
+      }, every),
+    );
+    this.timers.push(
+      setInterval(() => {
+        void this.guard(() => this.upkeep());
+      }, this.opts.upkeepMs ?? 60_000),
+    );
   }
 
   private async guard(fn: () => Promise<void>): Promise<void> {

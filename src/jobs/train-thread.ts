@@ -3,11 +3,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
 
-export interface TrainThreadInput { data: TrainingData; seed: number; encoder: EncoderState; k?: number; preset?: TrainingPreset }
+export interface TrainThreadInput {
+  data: TrainingData;
+  seed: number;
+  encoder: EncoderState;
+  k?: number;
+  preset?: TrainingPreset;
+}
 export type TrainThreadMessage =
-  | { type: 'progress'; fraction: number; phase: string }
-  | { type: 'done'; artifact: unknown; backend: string }
-  | { type: 'error'; message: string };
+  { type: 'progress'; fraction: number; phase: string } | { type: 'done'; artifact: unknown; backend: string } | { type: 'error'; message: string };
 
 async function main(): Promise<void> {
   const input = workerData as TrainThreadInput;

@@ -15,47 +15,55 @@ import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
 
 export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<unknown> {
-  return taskProcessor('train', deps, async (ctx) => {
-    const task = ctx.tasks[0]!; // one task a job (the relay's batch for this queue is 1)
-    const { space: spaceId, run, seed } = task.payload;
-    const space = await getSpace(deps.db, spaceId);
-    if (!space) return { skipped: 'space gone' }; // its runs went with it (ON DELETE CASCADE)
-    const state = (await getRun(deps.db, run))?.state;
-    if (state === 'completed' || state === 'failed') return { skipped: `run already ${state}` };
-    let last = 0;
-    const progress = (fraction: number, phase: string) => {
-      const now = Date.now();
-      if (now - last < 250 && fraction < 1) return; // throttle writes
-      last = now;
-      updateRun(deps.db, run, { state: 'running', progress: { fraction, phase } })
-        .catch((err: Error) => ctx.log.debug({ err: err.message }, 'progress not recorded (the next update carries it)'));
-    };
-    progress(0, 'loading');
-    const prepared = await prepareTraining(deps.db, spaceId, space.dim, deps.llm, (f) => progress(0.1 * f, 'encoding'));
-    const { artifact, backend } = await runTrainingThread(
-      { data: prepared.data, seed, encoder: prepared.encoderState, preset: deps.config.TRAIN_PRESET },
-      (f, phase) => progress(0.1 + 0.85 * f, phase),
-    );
-    const art = artifact as ModelArtifact;
-    const encoder = encoderName(prepared.encoder.id);
-    const { modelId, result } = await activateModel(
-      deps.db, { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics },
-      (model, reembedding) => ({ modelVersion: model.version, backend, encoder, metrics: art.metrics, counts: prepared.counts, reembedding }),
-      (tx) => ctx.complete(tx, [task]),
-      { requestId: task.payload.requestId },
-    );
-    const healed = await healSpace(deps.db, spaceId, modelId);
-    ctx.log.info({ space: spaceId, run, healed, ...result }, 'model trained and activated');
-    return result;
-  }, {
-    // The task layer retries: the run shows the latest error meanwhile, and `failed` once it gives up.
-    async onFailed(tasks, err, dead) {
-      for (const t of tasks) {
-        const message = err.message.split('\n')[0] ?? err.message;
-        const final = dead.includes(t.key);
-        await updateRun(deps.db, t.payload.run, final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` })
-          .catch((e: Error) => deps.log.warn({ err: e.message, run: t.payload.run }, 'could not record the training failure'));
-      }
+  return taskProcessor(
+    'train',
+    deps,
+    async (ctx) => {
+      const task = ctx.tasks[0]!; // one task a job (the relay's batch for this queue is 1)
+      const { space: spaceId, run, seed } = task.payload;
+      const space = await getSpace(deps.db, spaceId);
+      if (!space) return { skipped: 'space gone' }; // its runs went with it (ON DELETE CASCADE)
+      const state = (await getRun(deps.db, run))?.state;
+      if (state === 'completed' || state === 'failed') return { skipped: `run already ${state}` };
+      let last = 0;
+      const progress = (fraction: number, phase: string) => {
+        const now = Date.now();
+        if (now - last < 250 && fraction < 1) return; // throttle writes
+        last = now;
+        updateRun(deps.db, run, { state: 'running', progress: { fraction, phase } }).catch((err: Error) =>
+          ctx.log.debug({ err: err.message }, 'progress not recorded (the next update carries it)'),
+        );
+      };
+      progress(0, 'loading');
+      const prepared = await prepareTraining(deps.db, spaceId, space.dim, deps.llm, (f) => progress(0.1 * f, 'encoding'));
+      const { artifact, backend } = await runTrainingThread(
+        { data: prepared.data, seed, encoder: prepared.encoderState, preset: deps.config.TRAIN_PRESET },
+        (f, phase) => progress(0.1 + 0.85 * f, phase),
+      );
+      const art = artifact as ModelArtifact;
+      const encoder = encoderName(prepared.encoder.id);
+      const { modelId, result } = await activateModel(
+        deps.db,
+        { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics },
+        (model, reembedding) => ({ modelVersion: model.version, backend, encoder, metrics: art.metrics, counts: prepared.counts, reembedding }),
+        (tx) => ctx.complete(tx, [task]),
+        { requestId: task.payload.requestId },
+      );
+      const healed = await healSpace(deps.db, spaceId, modelId);
+      ctx.log.info({ space: spaceId, run, healed, ...result }, 'model trained and activated');
+      return result;
     },
-  });
+    {
+      // The task layer retries: the run shows the latest error meanwhile, and `failed` once it gives up.
+      async onFailed(tasks, err, dead) {
+        for (const t of tasks) {
+          const message = err.message.split('\n')[0] ?? err.message;
+          const final = dead.includes(t.key);
+          await updateRun(deps.db, t.payload.run, final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` }).catch(
+            (e: Error) => deps.log.warn({ err: e.message, run: t.payload.run }, 'could not record the training failure'),
+          );
+        }
+      },
+    },
+  );
 }

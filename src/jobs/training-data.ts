@@ -11,14 +11,22 @@ import type { LlmClient } from '../llm/index.js';
 import { itemText } from './item-vector.js';
 import { PermanentError } from './run-task.js';
 
-export interface PreparedTraining { data: TrainingData; encoder: TextEncoder; encoderState: EncoderState; counts: { items: number; interactions: number; users: number } }
+export interface PreparedTraining {
+  data: TrainingData;
+  encoder: TextEncoder;
+  encoderState: EncoderState;
+  counts: { items: number; interactions: number; users: number };
+}
 
 const ENCODE_BATCH = 256;
 
 export async function prepareTraining(db: Db, spaceId: string, dim: number, llm: LlmClient | null, onProgress: (f: number) => void): Promise<PreparedTraining> {
   const [established, emerging, bases, events, users] = await Promise.all([
-    itemsForTraining(db, spaceId, true), itemsForTraining(db, spaceId, false),
-    baseEmbeddings(db, spaceId), establishedEvents(db, spaceId), allUserVectors(db, spaceId),
+    itemsForTraining(db, spaceId, true),
+    itemsForTraining(db, spaceId, false),
+    baseEmbeddings(db, spaceId),
+    establishedEvents(db, spaceId),
+    allUserVectors(db, spaceId),
   ]);
   const withBase = established.filter((i) => bases.has(i.id));
   if (withBase.length < 2) throw new PermanentError(`training needs at least 2 established items with embeddings; space "${spaceId}" has ${withBase.length}`);
@@ -49,7 +57,11 @@ export async function prepareTraining(db: Db, spaceId: string, dim: number, llm:
     const u = users.get(e.userId);
     if (!u) continue;
     let idx = userIndex.get(e.userId);
-    if (idx === undefined) { idx = contexts.length; contexts.push(u); userIndex.set(e.userId, idx); }
+    if (idx === undefined) {
+      idx = contexts.length;
+      contexts.push(u);
+      userIndex.set(e.userId, idx);
+    }
     const list = byItem.get(e.itemId) ?? [];
     list.push({ ctx: idx, label: e.label, ts: e.ts.getTime() });
     byItem.set(e.itemId, list);

@@ -10,7 +10,9 @@ import { trainProcessor } from './train.js';
 import type { QueueName } from './queues.js';
 import { jobCounter } from './metrics.js';
 
-export interface Workers { close(): Promise<void> }
+export interface Workers {
+  close(): Promise<void>;
+}
 
 /** `onJobDone` lets this process's relay dispatch more as soon as a job frees a slot. */
 export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, onJobDone: () => void = () => {}): Workers {
@@ -27,7 +29,10 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
   ];
   const workers = specs.map((s) => {
     const w = new Worker(s.name, s.fn, { connection, prefix, concurrency: s.concurrency, ...(s.lockDuration ? { lockDuration: s.lockDuration } : {}) });
-    w.on('completed', () => { jobCounter.inc({ queue: s.name, outcome: 'completed' }); onJobDone(); });
+    w.on('completed', () => {
+      jobCounter.inc({ queue: s.name, outcome: 'completed' });
+      onJobDone();
+    });
     w.on('failed', (job, err) => {
       jobCounter.inc({ queue: s.name, outcome: 'failed' });
       onJobDone();
@@ -42,7 +47,9 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
     // unfinished task stays in Postgres and is dispatched again.
     async close() {
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 30_000); });
+      const deadline = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), 30_000);
+      });
       const graceful = await Promise.race([Promise.all(workers.map((w) => w.close())), deadline]);
       clearTimeout(timer);
       if (graceful === 'timeout') {

@@ -60,23 +60,30 @@ export async function proposeAuxFeatures(
 ): Promise<AuxFeaturesAnswer> {
   const contentHash = sha256(JSON.stringify([input.itemType, [...input.featureNames].sort(), input.examples ?? []]));
   const key = cacheKey(rt.opts.model, AUX_PROMPT_VERSION, contentHash);
-  const { value, cached } = await cachedOnce(rt, 'aux', key, readCachedAux, async (): Promise<AuxFeaturesAnswer> => {
-    const { value: v, tokens } = await structuredChat(rt, {
-      op: 'aux',
-      schemaName: 'auxiliary_features',
-      schema: AUX_ANSWER_SCHEMA,
-      messages: auxFeaturesMessages(input),
-      expectedOutputTokens: 1_000,
-      accept: (raw) => {
-        const a = raw as { rationale: string; features: AuxFeature[] };
-        const features = normaliseAuxFeatures(a.features, input.featureNames);
-        if (features.length === 0) throw new LlmError('invalid_output', 'no usable auxiliary feature in the answer');
-        return { features, rationale: sanitiseText(a.rationale, 1_000) };
-      },
-      log,
-    });
-    return { ...v, model: rt.opts.model, promptVersion: AUX_PROMPT_VERSION, tokens };
-  }, log);
+  const { value, cached } = await cachedOnce(
+    rt,
+    'aux',
+    key,
+    readCachedAux,
+    async (): Promise<AuxFeaturesAnswer> => {
+      const { value: v, tokens } = await structuredChat(rt, {
+        op: 'aux',
+        schemaName: 'auxiliary_features',
+        schema: AUX_ANSWER_SCHEMA,
+        messages: auxFeaturesMessages(input),
+        expectedOutputTokens: 1_000,
+        accept: (raw) => {
+          const a = raw as { rationale: string; features: AuxFeature[] };
+          const features = normaliseAuxFeatures(a.features, input.featureNames);
+          if (features.length === 0) throw new LlmError('invalid_output', 'no usable auxiliary feature in the answer');
+          return { features, rationale: sanitiseText(a.rationale, 1_000) };
+        },
+        log,
+      });
+      return { ...v, model: rt.opts.model, promptVersion: AUX_PROMPT_VERSION, tokens };
+    },
+    log,
+  );
   log.info({ op: 'aux', features: value.features.map((f) => f.name), tokens: value.tokens, cached }, 'auxiliary features proposed');
   return { ...value, cached };
 }

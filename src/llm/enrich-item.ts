@@ -32,18 +32,25 @@ export async function enrichItem(rt: Runtime, input: EnrichInput, log: Logger): 
   const key = cacheKey(rt.opts.model, ENRICH_PROMPT_VERSION, sha256(JSON.stringify([input.contentHash, input.itemType, aux])));
   const cap = rt.opts.maxAttributeChars;
 
-  const { value, cached } = await cachedOnce(rt, 'enrich', key, (v) => readCached(v, schema, cap), async (): Promise<Stored> => {
-    const { value: attributes, tokens } = await structuredChat(rt, {
-      op: 'enrich',
-      schemaName: 'item_enrichment',
-      schema,
-      messages: enrichMessages({ itemType: input.itemType, auxFeatures: aux, features: input.features }, cap),
-      expectedOutputTokens: aux.length * Math.min(64, Math.ceil(cap / 4)) + 16,
-      accept: (raw) => capAttributes(raw as Record<string, string>, cap),
-      log,
-    });
-    return { attributes, model: rt.opts.model, promptVersion: ENRICH_PROMPT_VERSION, tokens };
-  }, log);
+  const { value, cached } = await cachedOnce(
+    rt,
+    'enrich',
+    key,
+    (v) => readCached(v, schema, cap),
+    async (): Promise<Stored> => {
+      const { value: attributes, tokens } = await structuredChat(rt, {
+        op: 'enrich',
+        schemaName: 'item_enrichment',
+        schema,
+        messages: enrichMessages({ itemType: input.itemType, auxFeatures: aux, features: input.features }, cap),
+        expectedOutputTokens: aux.length * Math.min(64, Math.ceil(cap / 4)) + 16,
+        accept: (raw) => capAttributes(raw as Record<string, string>, cap),
+        log,
+      });
+      return { attributes, model: rt.opts.model, promptVersion: ENRICH_PROMPT_VERSION, tokens };
+    },
+    log,
+  );
   log.info({ op: 'enrich', tokens: value.tokens, cached }, 'item enriched');
   return { ...value, cached };
 }

@@ -70,7 +70,14 @@ export function resolveLlmOptions(opts: LlmOptions): ResolvedLlmOptions {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`LlmOptions.${k} must be a positive number`);
   }
-  const nonNegative: (keyof ResolvedLlmOptions)[] = ['maxRetries', 'requestsPerMinute', 'tokensPerMinute', 'breakerCooldownMs', 'retryBaseMs', 'retryMaxDelayMs'];
+  const nonNegative: (keyof ResolvedLlmOptions)[] = [
+    'maxRetries',
+    'requestsPerMinute',
+    'tokensPerMinute',
+    'breakerCooldownMs',
+    'retryBaseMs',
+    'retryMaxDelayMs',
+  ];
   for (const k of nonNegative) {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`LlmOptions.${k} must be a number ≥ 0`);

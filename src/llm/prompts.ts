@@ -63,7 +63,8 @@ export function auxFeaturesMessages(input: { itemType: string; featureNames: str
   const system = [
     'You design auxiliary features for a recommender system.',
     DATA_RULE,
-    'The data block gives an item type (item_type), the names of the raw features its catalogue provides (raw_feature_names) and possibly a few example items (examples).',
+    'The data block gives an item type (item_type), the names of the raw features its catalogue provides (raw_feature_names) ' +
+      'and possibly a few example items (examples).',
     'Task: first reason briefly about what the raw features miss for predicting which users will like an item of this type ' +
       '(for movies, for instance: director, cast, themes, mood, target audience). Then propose at most 16 auxiliary features that a knowledgeable ' +
       'assistant could fill in for one item from its raw features and general knowledge. Do not repeat raw features. Give each a short snake_case ' +
@@ -81,11 +82,14 @@ export function auxFeaturesMessages(input: { itemType: string; featureNames: str
   ];
 }
 
-export function enrichMessages(input: { itemType: string; auxFeatures: AuxFeature[]; features: Record<string, unknown> }, maxAttributeChars: number): ChatCompletionMessageParam[] {
+export function enrichMessages(
+  input: { itemType: string; auxFeatures: AuxFeature[]; features: Record<string, unknown> },
+  maxAttributeChars: number,
+): ChatCompletionMessageParam[] {
   const system = [
     'You enrich catalogue items for a recommender system.',
     DATA_RULE,
-    'The data block gives the item type (item_type), the features to fill in with their meaning (features_to_fill) and the item\'s raw features (item).',
+    "The data block gives the item type (item_type), the features to fill in with their meaning (features_to_fill) and the item's raw features (item).",
     'Task: fill in every feature of features_to_fill for this item, using its raw features and your general knowledge about this specific item. ' +
       `Each value is short plain text (at most ${maxAttributeChars} characters, no markup). ` +
       'When a value cannot be determined with reasonable confidence, use an empty string rather than guessing.',
@@ -103,13 +107,17 @@ export function reaskMessages(base: ChatCompletionMessageParam[], badAnswer: str
   return [
     ...base,
     { role: 'assistant', content: sanitiseText(badAnswer, 4_000) },
-    { role: 'user', content: `Your previous answer was rejected (${sanitiseText(reason, 300)}). Answer again with only a JSON object that matches the schema exactly.` },
+    {
+      role: 'user',
+      content: `Your previous answer was rejected (${sanitiseText(reason, 300)}). Answer again with only a JSON object that matches the schema exactly.`,
+    },
   ];
 }
 
 /** Rough token count (chars/4) used to reserve budget before a call; corrected by `usage` after. */
 export function estimateTokens(messages: ChatCompletionMessageParam[] | string[]): number {
   let chars = 0;
-  for (const m of messages) chars += typeof m === 'string' ? m.length : typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content ?? '').length;
+  for (const m of messages)
+    chars += typeof m === 'string' ? m.length : typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content ?? '').length;
   return Math.ceil(chars / 4);
 }

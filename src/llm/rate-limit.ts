@@ -15,7 +15,10 @@ export class TokenBucket {
   private balance: number;
   private last: number;
 
-  constructor(readonly perMinute: number, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.balance = perMinute;
     this.last = now();
   }
@@ -48,7 +51,11 @@ export class TokenBucket {
   }
 }
 
-interface Waiter { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 export interface Permit {
   /** Waited in total, for metrics. */
@@ -65,7 +72,10 @@ export class RateLimiter {
   private readonly sleeping = new Map<NodeJS.Timeout, (e: Error) => void>();
   private closed = false;
 
-  constructor(private readonly opts: { requestsPerMinute: number; tokensPerMinute: number; concurrency: number }, now: () => number = Date.now) {
+  constructor(
+    private readonly opts: { requestsPerMinute: number; tokensPerMinute: number; concurrency: number },
+    now: () => number = Date.now,
+  ) {
     this.requests = new TokenBucket(opts.requestsPerMinute, now);
     this.tokens = new TokenBucket(opts.tokensPerMinute, now);
   }

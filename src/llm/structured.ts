@@ -26,7 +26,10 @@ export async function structuredChat<T>(rt: Runtime, req: StructuredRequest<T>):
   let messages = req.messages;
   for (let ask = 0; ; ask++) {
     const completion = await complete(rt, req, messages);
-    const usage = usageOf(completion.usage) ?? { input: estimateTokens(messages), output: Math.ceil((completion.choices[0]?.message?.content ?? '').length / 4) };
+    const usage = usageOf(completion.usage) ?? {
+      input: estimateTokens(messages),
+      output: Math.ceil((completion.choices[0]?.message?.content ?? '').length / 4),
+    };
     tokens.input += usage.input;
     tokens.output += usage.output;
     const text = completion.choices[0]?.message?.content ?? null;

@@ -3,9 +3,15 @@ import type { Logger } from 'pino';
 
 export type { Logger };
 
-export interface AuxFeature { name: string; description: string }
+export interface AuxFeature {
+  name: string;
+  description: string;
+}
 
-export interface TokenUsage { input: number; output: number }
+export interface TokenUsage {
+  input: number;
+  output: number;
+}
 
 export interface AuxFeaturesAnswer {
   features: AuxFeature[];
@@ -28,4 +34,8 @@ export interface Enrichment {
 // The encoder interface of src/model (type-only: nothing of TF.js is loaded here).
 export type { TextEncoder } from '../model/index.js';
 
-export interface CallContext { log?: Logger; itemId?: string; jobId?: string }
+export interface CallContext {
+  log?: Logger;
+  itemId?: string;
+  jobId?: string;
+}

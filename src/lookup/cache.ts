@@ -4,7 +4,9 @@
 // discarded: `epoch` counts invalidations, and a read that saw an older epoch does not
 // store what it read.
 export interface CachedEmbedding {
-  vector: Float32Array; version: number; kind: string;
+  vector: Float32Array;
+  version: number;
+  kind: string;
   /** `"vector":[…],"version":n,"kind":"…"`, made on first use: serialising the numbers
    * is most of a lookup's cost, and a cached entry is served many times. */
   json?: string;
@@ -23,9 +25,13 @@ export class EmbeddingCache {
 
   constructor(private max: number) {}
 
-  get epoch(): number { return this.epochNow; }
+  get epoch(): number {
+    return this.epochNow;
+  }
 
-  private key(space: string, id: string): string { return `${space}\u0000${id}`; }
+  private key(space: string, id: string): string {
+    return `${space}\u0000${id}`;
+  }
 
   setEnabled(on: boolean): void {
     this.enabled = on;
@@ -57,5 +63,7 @@ export class EmbeddingCache {
     this.map.clear();
   }
 
-  get size(): number { return this.map.size; }
+  get size(): number {
+    return this.map.size;
+  }
 }

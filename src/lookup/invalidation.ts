@@ -4,11 +4,19 @@
 import { Redis } from 'ioredis';
 import type { EmbeddingCache } from './cache.js';
 
-interface Log { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+interface Log {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
 
-export function channelName(prefix: string): string { return `${prefix}:embeddings-changed`; }
+export function channelName(prefix: string): string {
+  return `${prefix}:embeddings-changed`;
+}
 
-export interface Publisher { publish(space: string, ids: string[]): Promise<void>; close(): Promise<void> }
+export interface Publisher {
+  publish(space: string, ids: string[]): Promise<void>;
+  close(): Promise<void>;
+}
 
 export function createPublisher(redisUrl: string, prefix: string, log: Log): Publisher {
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -18,10 +26,15 @@ export function createPublisher(redisUrl: string, prefix: string, log: Log): Pub
     async publish(space, ids) {
       if (ids.length === 0) return;
       // Best effort: a missed message only leaves a cache entry until the subscriber reconnects and clears.
-      await redis.publish(channel, JSON.stringify({ space, ids }))
-        .catch((err: Error) => log.warn({ err: err.message, space, n: ids.length }, 'invalidation not published; subscribers clear their caches when they reconnect'));
+      await redis
+        .publish(channel, JSON.stringify({ space, ids }))
+        .catch((err: Error) =>
+          log.warn({ err: err.message, space, n: ids.length }, 'invalidation not published; subscribers clear their caches when they reconnect'),
+        );
     },
-    async close() { redis.disconnect(); },
+    async close() {
+      redis.disconnect();
+    },
   };
 }
 
@@ -34,10 +47,16 @@ export async function subscribeInvalidations(redisUrl: string, prefix: string, c
     try {
       const { space, ids } = JSON.parse(msg) as { space: string; ids: string[] };
       cache.invalidate(space, ids);
-    } catch { cache.clear(); }
+    } catch {
+      cache.clear();
+    }
   });
   sub.on('ready', () => cache.setEnabled(true));
   sub.on('close', () => cache.setEnabled(false));
   await sub.subscribe(channel);
-  return { async close() { sub.disconnect(); } };
+  return {
+    async close() {
+      sub.disconnect();
+    },
+  };
 }

@@ -9,13 +9,7 @@ import { normalArray, type Rng } from './prng.js';
 export type Params = Record<string, tf.Tensor>;
 
 /** Initial aligner weights; `hidden` 0 gives the linear aligner (no residual branch). */
-export function initAligner(
-  inputDim: number,
-  dim: number,
-  hidden: number,
-  meanBase: Float32Array,
-  rng: Rng,
-): Record<string, NamedWeight> {
+export function initAligner(inputDim: number, dim: number, hidden: number, meanBase: Float32Array, rng: Rng): Record<string, NamedWeight> {
   const linear: Record<string, NamedWeight> = {
     'align/b': { shape: [dim], values: Float32Array.from(meanBase) },
     'align/Wlin': { shape: [inputDim, dim], values: normalArray(inputDim * dim, 0.01, rng) },

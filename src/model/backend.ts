@@ -53,10 +53,7 @@ const loaders: Record<Name, BackendLoader> = {
  * Tries `order` with `load` until one succeeds. Pure apart from the loaders, so
  * the fallback logic is testable with fake loaders.
  */
-export async function selectBackend(
-  order: readonly Name[],
-  load: (name: Name) => Promise<string>,
-): Promise<BackendInfo> {
+export async function selectBackend(order: readonly Name[], load: (name: Name) => Promise<string>): Promise<BackendInfo> {
   const failures: string[] = [];
   for (const name of order) {
     try {
@@ -79,9 +76,7 @@ let pending: Promise<BackendInfo> | null = null;
  * (pass `force` to choose again, e.g. a benchmark comparing backends).
  * Also registers gradients, which training and refinement need.
  */
-export function initBackend(
-  opts: { prefer?: Name[]; wasmThreads?: number; force?: boolean } = {},
-): Promise<BackendInfo> {
+export function initBackend(opts: { prefer?: Name[]; wasmThreads?: number; force?: boolean } = {}): Promise<BackendInfo> {
   if (pending && !opts.force) return pending;
   const order = opts.prefer && opts.prefer.length ? opts.prefer : BACKEND_ORDER;
   pending = (async () => {

@@ -23,9 +23,7 @@ export interface CategoricalOptions {
   numericBins?: number;
 }
 
-export type CategoricalField =
-  | { name: string; kind: 'values'; values: string[] }
-  | { name: string; kind: 'numeric'; edges: number[] };
+export type CategoricalField = { name: string; kind: 'values'; values: string[] } | { name: string; kind: 'numeric'; edges: number[] };
 
 export interface CategoricalState {
   weight: number;
@@ -47,7 +45,11 @@ function fieldsOf(text: string): Map<string, string> {
 }
 
 function valuesOf(content: string): string[] {
-  const vs = content.toLowerCase().split(/[,;|]/).map((v) => v.trim().replace(/\s+/g, ' ')).filter((v) => v !== '');
+  const vs = content
+    .toLowerCase()
+    .split(/[,;|]/)
+    .map((v) => v.trim().replace(/\s+/g, ' '))
+    .filter((v) => v !== '');
   return [...new Set(vs)];
 }
 
@@ -57,7 +59,13 @@ export function fitCategorical(texts: string[], o: CategoricalOptions = {}): Cat
   const maxValues = o.maxValues ?? 64;
   const maxWords = o.maxWords ?? 4;
   const bins = Math.max(2, o.numericBins ?? 12);
-  interface Stat { docs: number; occ: number; long: number; df: Map<string, number>; nums: number[] }
+  interface Stat {
+    docs: number;
+    occ: number;
+    long: number;
+    df: Map<string, number>;
+    nums: number[];
+  }
   const stats = new Map<string, Stat>();
   for (const t of texts) {
     for (const [name, content] of fieldsOf(t)) {
@@ -132,7 +140,10 @@ export function encodeCategorical(s: CategoricalState, text: string, out: Float3
       if (content !== undefined) {
         for (const v of valuesOf(content)) {
           const j = binarySearch(f.values, v);
-          if (j >= 0) { out[at + j] = 1; hot++; }
+          if (j >= 0) {
+            out[at + j] = 1;
+            hot++;
+          }
         }
       }
       at += f.values.length;
@@ -151,7 +162,10 @@ export function encodeCategorical(s: CategoricalState, text: string, out: Float3
   }
   if (hot > 0) {
     const scale = s.weight / Math.sqrt(hot);
-    out.set(out.subarray(offset, at).map((x) => x * scale), offset);
+    out.set(
+      out.subarray(offset, at).map((x) => x * scale),
+      offset,
+    );
   }
 }
 

@@ -167,7 +167,12 @@ export function crossFitDotContexts(data: TrainingData, o: CrossFitOptions, rng:
   if (data.contexts.some((c) => c.length !== d)) throw new Error(`crossFitContexts needs context rows of the embedding size ${d} (a dot-product scorer)`);
   const folds = Math.min(o.folds ?? 4, data.items.length);
   const foldOf = new Int32Array(data.items.length);
-  shuffle(data.items.map((_, i) => i), rng).forEach((i, j) => { foldOf[i] = j % folds; });
+  shuffle(
+    data.items.map((_, i) => i),
+    rng,
+  ).forEach((i, j) => {
+    foldOf[i] = j % folds;
+  });
   const V = data.items.map((it) => it.base);
   const csr = byContext(data);
   let target = 0;
@@ -223,6 +228,15 @@ export function crossFitDotContexts(data: TrainingData, o: CrossFitOptions, rng:
 export function fitContexts(data: TrainingData, lambda: number, iters = 10): Float32Array[] {
   const d = data.dim;
   const U = new Float64Array(data.contexts.length * d);
-  fitRows(U, byContext(data), data.items.map((it) => it.base), new Int32Array(data.items.length), -1, lambda, iters, d);
+  fitRows(
+    U,
+    byContext(data),
+    data.items.map((it) => it.base),
+    new Int32Array(data.items.length),
+    -1,
+    lambda,
+    iters,
+    d,
+  );
   return data.contexts.map((_, c) => Float32Array.from(U.subarray(c * d, (c + 1) * d)));
 }

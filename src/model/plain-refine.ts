@@ -12,11 +12,7 @@ export interface PlainRefineOptions {
   scorer?: Scorer;
 }
 
-export function refinePlain(
-  start: Float32Array,
-  interactions: { ctx: Float32Array; label: 0 | 1 }[],
-  opts: PlainRefineOptions = {},
-): Float32Array {
+export function refinePlain(start: Float32Array, interactions: { ctx: Float32Array; label: 0 | 1 }[], opts: PlainRefineOptions = {}): Float32Array {
   const steps = opts.steps ?? 5;
   const lr = opts.lr ?? 1;
   const pull = opts.pull ?? 0;
@@ -29,13 +25,22 @@ export function refinePlain(
   const n = interactions.length;
   const meta = { lr: new Float32Array(d).fill(lr), pull: pull * (1 + n), gateA: 0, gateB: 30, lrSlope: 0, refN: 0 };
   if (scorer.dotProduct) {
-    return refineDotJs(meta, steps, start, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
+    return refineDotJs(
+      meta,
+      steps,
+      start,
+      interactions.map((i) => i.ctx),
+      interactions.map((i) => i.label),
+    );
   }
   const dc = first.ctx.length; // context rows need not have the embedding's size
   // Read outside tidy: tidy walks a returned typed array element by element.
   const out = tf.tidy(() => {
     const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, dc]);
-    const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
+    const Y = tf.tensor2d(
+      interactions.map((i) => i.label),
+      [1, n],
+    );
     return adaptTf(
       {
         logLr: tf.fill([d], Math.log(lr)) as tf.Tensor1D,

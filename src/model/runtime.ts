@@ -65,7 +65,13 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
       const first = interactions[0];
       if (!first) return Float32Array.from(cold);
       if (scorer.dotProduct) {
-        return refineDotJs(metaValues, steps, cold, interactions.map((i) => i.ctx), interactions.map((i) => i.label));
+        return refineDotJs(
+          metaValues,
+          steps,
+          cold,
+          interactions.map((i) => i.ctx),
+          interactions.map((i) => i.label),
+        );
       }
       if (!gradientsReady()) throw new Error('refine with a custom scorer needs initBackend() first');
       const n = interactions.length;
@@ -78,7 +84,10 @@ export function loadModel(artifact: ModelArtifact, scorer: Scorer = dotScorer): 
           lrSlope: tf.tensor1d([lrSlope]),
         };
         const C = tf.tensor3d(concat(interactions.map((i) => i.ctx)), [1, n, first.ctx.length]);
-        const Y = tf.tensor2d(interactions.map((i) => i.label), [1, n]);
+        const Y = tf.tensor2d(
+          interactions.map((i) => i.label),
+          [1, n],
+        );
         return adaptTf(meta, tf.tensor2d(cold, [1, dim]), C, Y, { steps, scorer, refN });
       });
       const values = out.dataSync() as Float32Array;

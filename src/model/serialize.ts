@@ -4,7 +4,11 @@
 
 function flatten(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.map(flatten).filter((s) => s !== '').join(', ');
+  if (Array.isArray(value))
+    return value
+      .map(flatten)
+      .filter((s) => s !== '')
+      .join(', ');
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') {
     return Object.keys(value as Record<string, unknown>)
@@ -26,10 +30,7 @@ function lines(features: Record<string, unknown>): string[] {
     .map(([k, v]) => `${k}: ${v}`);
 }
 
-export function serializeFeatures(
-  features: Record<string, unknown>,
-  enrichment?: Record<string, unknown> | null,
-): string {
+export function serializeFeatures(features: Record<string, unknown>, enrichment?: Record<string, unknown> | null): string {
   const out = lines(features);
   if (enrichment) out.push(...lines(enrichment));
   return out.join('\n');

@@ -21,7 +21,10 @@ function coldLoss(E: Float32Array[], d: number, rows: { i: number; ctx: Float32A
   for (let s = 0; s < rows.length; s += 8192) {
     const chunk = rows.slice(s, s + 8192);
     const l = tf.tidy(() => {
-      const z = scorer.logits(tf.tensor2d(concat(chunk.map((r) => E[r.i]!)), [chunk.length, d]), tf.tensor2d(concat(chunk.map((r) => r.ctx)), [chunk.length, ctxDim]));
+      const z = scorer.logits(
+        tf.tensor2d(concat(chunk.map((r) => E[r.i]!)), [chunk.length, d]),
+        tf.tensor2d(concat(chunk.map((r) => r.ctx)), [chunk.length, ctxDim]),
+      );
       const y = tf.tensor1d(chunk.map((r) => r.y));
       return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z)));
     });
@@ -55,7 +58,13 @@ export function shrinkAligner(
   const oof = items.map((it, i) => flat.subarray(i * d, (i + 1) * d).map((v, k) => v + it.delta[k]!));
   // labels has one entry per context row
   const rows = items.flatMap((it, i) => it.ctx.slice(0, perItem).map((ctx, j) => ({ i, ctx, y: it.labels[j]! })));
-  const shrunk = (a: number) => oof.map((e) => e.map((v, k) => { const m = meanBase[k]!; return m + a * (v - m); }));
+  const shrunk = (a: number) =>
+    oof.map((e) =>
+      e.map((v, k) => {
+        const m = meanBase[k]!;
+        return m + a * (v - m);
+      }),
+    );
   const losses = SHRINK_GRID.map((a) => coldLoss(shrunk(a), d, rows, ctxDim, scorer));
   // The first α of least loss; none (a NaN loss) keeps the aligner.
   const alpha = SHRINK_GRID[losses.indexOf(Math.min(...losses))] ?? 1;

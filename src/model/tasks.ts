@@ -41,7 +41,10 @@ export function prepareItems(data: TrainingData): PreparedItem[] {
 
 /** Seeded split; validation gets `fraction` of items (none when too few to spare). */
 export function splitItems(items: PreparedItem[], fraction: number, rng: Rng): { train: PreparedItem[]; val: PreparedItem[] } {
-  const idx = shuffle(items.map((_, i) => i), rng);
+  const idx = shuffle(
+    items.map((_, i) => i),
+    rng,
+  );
   const nVal = items.length >= 8 ? Math.max(2, Math.round(items.length * fraction)) : 0;
   const isVal = new Set(idx.slice(0, nVal));
   // both keep the input order
@@ -70,7 +73,9 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
   const inputDim = items[0]?.r.length ?? 0;
   const dim = items[0]?.base.length ?? 0;
   const b: PhaseBatch = {
-    B, n, q,
+    B,
+    n,
+    q,
     r: new Float32Array(B * inputDim),
     base: new Float32Array(B * dim),
     delta: new Float32Array(B * dim),
@@ -97,7 +102,12 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
  * to [items, cap] with a 0/1 mask. Dense padding instead of a gather because
  * gather's gradient needs a kernel the wasm backend lacks.
  */
-export function sampledInteractions(items: PreparedItem[], cap: number, ctxDim: number, rng: Rng): { ctx: Float32Array; y: Float32Array; mask: Float32Array; L: number } {
+export function sampledInteractions(
+  items: PreparedItem[],
+  cap: number,
+  ctxDim: number,
+  rng: Rng,
+): { ctx: Float32Array; y: Float32Array; mask: Float32Array; L: number } {
   const L = Math.max(1, Math.min(cap, Math.max(...items.map((it) => it.ctx.length))));
   const out = { ctx: new Float32Array(items.length * L * ctxDim), y: new Float32Array(items.length * L), mask: new Float32Array(items.length * L), L };
   items.forEach((it, i) => {

@@ -15,7 +15,12 @@ import { shuffle } from './prng.js';
 function metaOf(vars: Vars): MetaTensors {
   const r1 = (v: tf.Variable) => v as tf.Variable<tf.Rank.R1>; // initMeta (train.ts) makes them [d], [1], [2], [1]
   const slope = vars['meta/lrSlope'];
-  return { logLr: r1(need(vars, 'meta/logLr')), logPull: r1(need(vars, 'meta/logPull')), gate: r1(need(vars, 'meta/gate')), ...(slope ? { lrSlope: r1(slope) } : {}) };
+  return {
+    logLr: r1(need(vars, 'meta/logLr')),
+    logPull: r1(need(vars, 'meta/logPull')),
+    gate: r1(need(vars, 'meta/gate')),
+    ...(slope ? { lrSlope: r1(slope) } : {}),
+  };
 }
 
 /** Outer loss of one phase batch: query BCE of the adapted embeddings + align MSE. */

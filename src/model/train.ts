@@ -27,7 +27,15 @@ import { DEFAULT_HYPER, TRAINING_PRESETS, type Hyper, type TrainContext, type Tr
  * Picked on ML-100k/DeepFM seed 1 by warm-up AUC; the measurements: docs/eval/README.md.
  */
 export const NON_DOT_DEFAULTS: Partial<Hyper> = {
-  steps: 20, initStep: 0.05, initIsotropic: true, initPull: 0, initGateA: 2.8, initGateB: -6.5, initLrSlope: 0.65, metaSteps: 0, shrinkCold: true,
+  steps: 20,
+  initStep: 0.05,
+  initIsotropic: true,
+  initPull: 0,
+  initGateA: 2.8,
+  initGateB: -6.5,
+  initLrSlope: 0.65,
+  metaSteps: 0,
+  shrinkCold: true,
 };
 
 /**
@@ -41,10 +49,11 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   let m = 0;
   if (scorer.dotProduct) {
     // k < dim = sq.length, the size of a dot scorer's context rows
-    for (const it of items) for (const c of it.ctx) {
-      for (let k = 0; k < dim; k++) sq[k] = sq[k]! + c[k]! ** 2;
-      m++;
-    }
+    for (const it of items)
+      for (const c of it.ctx) {
+        for (let k = 0; k < dim; k++) sq[k] = sq[k]! + c[k]! ** 2;
+        m++;
+      }
     return { sq, m };
   }
   const total = items.reduce((a, it) => a + it.ctx.length, 0);
@@ -52,7 +61,12 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
   const E: Float32Array[] = [];
   const C: Float32Array[] = [];
   let j = 0;
-  for (const it of items) for (const c of it.ctx) if (j++ % stride === 0) { E.push(it.base); C.push(c); }
+  for (const it of items)
+    for (const c of it.ctx)
+      if (j++ % stride === 0) {
+        E.push(it.base);
+        C.push(c);
+      }
   const first = C[0];
   if (!first) return { sq, m };
   const dc = first.length;
@@ -69,7 +83,12 @@ function gradSquares(items: PreparedItem[], dim: number, scorer: Scorer): { sq: 
 }
 
 /** Initial rule from the hyper-parameters: a fraction of the Gauss–Newton step (per dimension or one for all), pull, gate and slope. */
-function initMeta(items: PreparedItem[], dim: number, scorer: Scorer, h: Pick<Hyper, 'initStep' | 'initIsotropic' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>): Record<string, NamedWeight> {
+function initMeta(
+  items: PreparedItem[],
+  dim: number,
+  scorer: Scorer,
+  h: Pick<Hyper, 'initStep' | 'initIsotropic' | 'initPull' | 'initGateA' | 'initGateB' | 'initLrSlope'>,
+): Record<string, NamedWeight> {
   const { sq, m } = gradSquares(items, dim, scorer);
   // Hessian of the mean BCE ≈ 0.2·E[(∂s/∂e_k)²] per dimension (Gauss–Newton). Start at a small
   // fraction of a Newton step (a full one on 20 interactions overfits them),
@@ -105,7 +124,13 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
     // Own PRNG stream: the split and initialisation below stay what they were.
     const cf = crossFitDotContexts(data, cfWanted === true ? {} : cfWanted, makeRng(opts.seed * 7919 + 17));
     data = cf.data;
-    Object.assign(cfMetrics, { crossFitFolds: cf.folds, crossFitLambda: cf.lambda, crossFitTargetNorm2: cf.targetNorm2, crossFitNorm2: cf.fittedNorm2, crossFitMs: Date.now() - t });
+    Object.assign(cfMetrics, {
+      crossFitFolds: cf.folds,
+      crossFitLambda: cf.lambda,
+      crossFitTargetNorm2: cf.targetNorm2,
+      crossFitNorm2: cf.fittedNorm2,
+      crossFitMs: Date.now() - t,
+    });
   }
   const items = prepareItems(data);
   const first = items[0];
@@ -118,7 +143,11 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
   const meanBase = new Float32Array(dim);
   let baseScale = 0;
   // k < dim: prepareItems checked every base's size
-  for (const it of train) it.base.forEach((v, k) => { meanBase[k] = meanBase[k]! + v / train.length; baseScale += (v * v) / train.length; });
+  for (const it of train)
+    it.base.forEach((v, k) => {
+      meanBase[k] = meanBase[k]! + v / train.length;
+      baseScale += (v * v) / train.length;
+    });
   baseScale = Math.max(baseScale, 1e-6);
 
   const vars = toVariables({ ...initAligner(inputDim, dim, h.hidden, meanBase, rng), ...initMeta(train, dim, scorer, h) });
@@ -166,10 +195,16 @@ export async function trainEmerFlow(data: TrainingData, opts: TrainOptions): Pro
       ...ruleMetrics,
       ...(shrink ? { coldShrink: shrink.alpha } : {}),
     };
-    m.perPhase.forEach((l, p) => { metrics[`valQueryLoss_n${p * h.k}`] = l; });
+    m.perPhase.forEach((l, p) => {
+      metrics[`valQueryLoss_n${p * h.k}`] = l;
+    });
     // Same phases scored with the stage-1 aligner and no refinement: the gain the meta stage bought.
-    coldVal.slice(0, m.perPhase.length).forEach((l, p) => { metrics[`valQueryLossStage1Cold_n${p * h.k}`] = l; });
-    finalCold.forEach((l, p) => { metrics[`valQueryLossCold_n${p * h.k}`] = l; });
+    coldVal.slice(0, m.perPhase.length).forEach((l, p) => {
+      metrics[`valQueryLossStage1Cold_n${p * h.k}`] = l;
+    });
+    finalCold.forEach((l, p) => {
+      metrics[`valQueryLossCold_n${p * h.k}`] = l;
+    });
     return {
       format: 'emerflow/1',
       dim,

@@ -41,7 +41,9 @@ export function need(vars: Vars, name: string): tf.Variable {
 
 /** The variables whose names start with `prefix`, in the object's order. */
 export function withPrefix(vars: Vars, prefix: string): tf.Variable[] {
-  return Object.entries(vars).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+  return Object.entries(vars)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([, v]) => v);
 }
 
 /** The two values of a two-element tensor. */

@@ -13,11 +13,21 @@ import { enqueue, type Trace } from './enqueue.js';
 
 export const NO_MODEL = 'no model';
 
-export interface NewModel { spaceId: string; run: string; encoder: string; seed: number; artifact: unknown; metrics: Record<string, number> }
+export interface NewModel {
+  spaceId: string;
+  run: string;
+  encoder: string;
+  seed: number;
+  artifact: unknown;
+  metrics: Record<string, number>;
+}
 
 export async function activateModel(
-  db: Db, m: NewModel, result: (model: { id: number; version: number }, reembedding: number) => Record<string, unknown>,
-  finish: (tx: Queryable) => Promise<void>, trace: Trace,
+  db: Db,
+  m: NewModel,
+  result: (model: { id: number; version: number }, reembedding: number) => Record<string, unknown>,
+  finish: (tx: Queryable) => Promise<void>,
+  trace: Trace,
 ): Promise<{ modelId: number; result: Record<string, unknown> }> {
   return withTx(db, async (tx) => {
     // Writers of embeddings hold this row FOR SHARE: once this commits, none of them
@@ -26,7 +36,12 @@ export async function activateModel(
     const model = await insertModel(tx, { spaceId: m.spaceId, encoder: m.encoder, seed: m.seed, artifact: m.artifact, metrics: m.metrics });
     await setActiveModel(tx, m.spaceId, model.id);
     const emerging = await emergingItemIds(tx, m.spaceId);
-    await enqueue(tx, 'embed', emerging.map((item) => ({ space: m.spaceId, item })), trace);
+    await enqueue(
+      tx,
+      'embed',
+      emerging.map((item) => ({ space: m.spaceId, item })),
+      trace,
+    );
     await unparkTasks(tx, 'embed', m.spaceId, NO_MODEL);
     const res = result(model, emerging.length);
     await updateRun(tx, m.run, { state: 'completed', progress: { fraction: 1, phase: 'done' }, result: res, error: null });
@@ -44,6 +59,13 @@ export async function healSpace(db: Db, spaceId: string, modelId: number, limit 
   const ids = await emergingNotFromModel(db, spaceId, modelId, limit);
   if (ids.length === 0) return 0;
   // Items with an embed task pending keep it (enqueue bumps it; the job reads the newest).
-  await withTx(db, (tx) => enqueue(tx, 'embed', ids.map((item) => ({ space: spaceId, item })), { requestId: `heal-${spaceId}` }));
+  await withTx(db, (tx) =>
+    enqueue(
+      tx,
+      'embed',
+      ids.map((item) => ({ space: spaceId, item })),
+      { requestId: `heal-${spaceId}` },
+    ),
+  );
   return ids.length;
 }

@@ -6,12 +6,18 @@ import { enqueueTasks } from '../db/tasks.js';
 import { taskKey, type Payloads, type QueueName } from '../jobs/queues.js';
 
 /** Who asked: the HTTP request, or the job whose write caused this work. */
-export interface Trace { requestId?: string | undefined }
+export interface Trace {
+  requestId?: string | undefined;
+}
 
 export async function enqueue<Q extends QueueName>(tx: Queryable, queue: Q, payloads: Payloads[Q][], trace: Trace = {}): Promise<void> {
   if (payloads.length === 0) return;
-  await enqueueTasks(tx, queue, payloads.map((p) => {
-    const payload = trace.requestId && !p.requestId ? { ...p, requestId: trace.requestId } : p;
-    return { key: taskKey[queue](payload as never), payload: payload as Record<string, unknown> };
-  }));
+  await enqueueTasks(
+    tx,
+    queue,
+    payloads.map((p) => {
+      const payload = trace.requestId && !p.requestId ? { ...p, requestId: trace.requestId } : p;
+      return { key: taskKey[queue](payload as never), payload: payload as Record<string, unknown> };
+    }),
+  );
 }

@@ -7,8 +7,17 @@ import { appendEmbeddings } from '../db/embeddings.js';
 import { contentHash } from './content-hash.js';
 import { enqueue, type Trace } from './enqueue.js';
 
-export interface ItemInput { id: string; features: Record<string, unknown>; embedding?: number[] | undefined }
-export interface IngestResult { accepted: number; unchanged: number; established: string[]; emerging: string[] }
+export interface ItemInput {
+  id: string;
+  features: Record<string, unknown>;
+  embedding?: number[] | undefined;
+}
+export interface IngestResult {
+  accepted: number;
+  unchanged: number;
+  established: string[];
+  emerging: string[];
+}
 
 export async function ingestItems(db: Db, spaceId: string, items: ItemInput[], opts: Trace & { enrich: boolean }): Promise<IngestResult> {
   // The last occurrence of an id in a request wins; sorted, so concurrent writers lock rows in one order.
@@ -18,11 +27,28 @@ export async function ingestItems(db: Db, spaceId: string, items: ItemInput[], o
   const hashOf = new Map(rows.map((r) => [r.id, r.contentHash]));
   const written = await withTx(db, async (tx) => {
     const w = await upsertItems(tx, spaceId, rows);
-    await appendEmbeddings(tx, spaceId, 'base', 'established', w.established.map((id) => ({ id, vector: byId.get(id)!.embedding! })));
+    await appendEmbeddings(
+      tx,
+      spaceId,
+      'base',
+      'established',
+      w.established.map((id) => ({ id, vector: byId.get(id)!.embedding! })),
+    );
     // Events may arrive before their item: count them now.
     await recountInteractions(tx, spaceId, w.emerging);
-    await enqueue(tx, 'embed', w.emerging.map((item) => ({ space: spaceId, item })), opts);
-    if (opts.enrich) await enqueue(tx, 'enrich', w.emerging.map((item) => ({ space: spaceId, item, hash: hashOf.get(item)! })), opts);
+    await enqueue(
+      tx,
+      'embed',
+      w.emerging.map((item) => ({ space: spaceId, item })),
+      opts,
+    );
+    if (opts.enrich)
+      await enqueue(
+        tx,
+        'enrich',
+        w.emerging.map((item) => ({ space: spaceId, item, hash: hashOf.get(item)! })),
+        opts,
+      );
     return w;
   });
   const accepted = written.established.length + written.emerging.length + written.featuresOnly.length;

@@ -12,9 +12,17 @@ import type { Db } from '../db/pool.js';
 import { recordEventsStatement, type EventIn } from '../db/interactions.js';
 import type { Trace } from './enqueue.js';
 
-export interface RecordResult { accepted: number; duplicates: number }
+export interface RecordResult {
+  accepted: number;
+  duplicates: number;
+}
 
-interface Pending { events: EventIn[]; requestId: string | undefined; resolve(r: RecordResult): void; reject(err: unknown): void }
+interface Pending {
+  events: EventIn[];
+  requestId: string | undefined;
+  resolve(r: RecordResult): void;
+  reject(err: unknown): void;
+}
 
 /** Events a merged statement takes at most; a larger backlog goes in several. */
 const MAX_MERGED_EVENTS = 20_000;
@@ -23,7 +31,10 @@ class SpaceWriter {
   private queue: Pending[] = [];
   private busy = false;
 
-  constructor(private db: Db, private spaceId: string) {}
+  constructor(
+    private db: Db,
+    private spaceId: string,
+  ) {}
 
   record(events: EventIn[], requestId: string | undefined): Promise<RecordResult> {
     return new Promise((resolve, reject) => {
@@ -52,7 +63,12 @@ class SpaceWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      const inserted = await recordEventsStatement(this.db, this.spaceId, batch.flatMap((p) => p.events), batch[0]!.requestId);
+      const inserted = await recordEventsStatement(
+        this.db,
+        this.spaceId,
+        batch.flatMap((p) => p.events),
+        batch[0]!.requestId,
+      );
       // Each new event counts for the first request in the batch that carried it.
       for (const p of batch) {
         let accepted = 0;
@@ -60,7 +76,10 @@ class SpaceWriter {
         p.resolve({ accepted, duplicates: p.events.length - accepted });
       }
     } catch (err) {
-      if (batch.length === 1) { batch[0]!.reject(err); return; }
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
       for (const p of batch) await this.write([p]);
     }
   }
@@ -70,8 +89,14 @@ const writers = new WeakMap<Db, Map<string, SpaceWriter>>();
 
 export async function recordEvents(db: Db, spaceId: string, events: EventIn[], trace: Trace): Promise<RecordResult> {
   let bySpace = writers.get(db);
-  if (!bySpace) { bySpace = new Map(); writers.set(db, bySpace); }
+  if (!bySpace) {
+    bySpace = new Map();
+    writers.set(db, bySpace);
+  }
   let w = bySpace.get(spaceId);
-  if (!w) { w = new SpaceWriter(db, spaceId); bySpace.set(spaceId, w); }
+  if (!w) {
+    w = new SpaceWriter(db, spaceId);
+    bySpace.set(spaceId, w);
+  }
   return w.record(events, trace.requestId);
 }

@@ -14,7 +14,12 @@ export async function replaceAuxFeatures(db: Db, spaceId: string, features: AuxF
     if (opts.enrich) {
       const items = await emergingForReenrichment(tx, spaceId);
       const schema = auxHash(features);
-      await enqueue(tx, 'enrich', items.map((i) => ({ space: spaceId, item: i.id, hash: i.contentHash, auxHash: schema })), opts);
+      await enqueue(
+        tx,
+        'enrich',
+        items.map((i) => ({ space: spaceId, item: i.id, hash: i.contentHash, auxHash: schema })),
+        opts,
+      );
     }
     return true;
   });

@@ -11,12 +11,16 @@ import { registry } from '../metrics.js';
 export const staleWrites = new Counter({
   name: 'emerflow_stale_writes_total',
   help: 'Embedding writes dropped because what their job read was no longer current (newer events, text, model, incarnation, or established).',
-  labelNames: ['step'], registers: [registry],
+  labelNames: ['step'],
+  registers: [registry],
 });
 
 /** Writes, in one statement (db/embeddings.ts), the cold embeddings the embed step made. */
 export async function storeColdEmbeddings(
-  db: Queryable, spaceId: string, modelId: number, keep: number,
+  db: Queryable,
+  spaceId: string,
+  modelId: number,
+  keep: number,
   rows: (ReadStamp & { cold: Float32Array; served: Float32Array; interactions: number })[],
 ): Promise<string[]> {
   const written = await writeColdEmbeddings(db, spaceId, modelId, keep, rows);
@@ -26,7 +30,10 @@ export async function storeColdEmbeddings(
 
 /** Writes, in one statement (db/embeddings.ts), the refined embeddings the refine step made. */
 export async function storeRefinedEmbeddings(
-  db: Queryable, spaceId: string, modelId: number, keep: number,
+  db: Queryable,
+  spaceId: string,
+  modelId: number,
+  keep: number,
   rows: (ReadStamp & { vector: Float32Array; interactions: number })[],
 ): Promise<string[]> {
   const written = await writeRefinedEmbeddings(db, spaceId, modelId, keep, rows);

@@ -5,7 +5,12 @@ import { setEnrichment } from '../db/items.js';
 import { enqueue, type Trace } from './enqueue.js';
 
 export async function storeEnrichment(
-  tx: Queryable, spaceId: string, itemId: string, forHash: string, enrichment: Record<string, unknown>, trace: Trace,
+  tx: Queryable,
+  spaceId: string,
+  itemId: string,
+  forHash: string,
+  enrichment: Record<string, unknown>,
+  trace: Trace,
 ): Promise<boolean> {
   const stored = await setEnrichment(tx, spaceId, itemId, forHash, enrichment);
   // If the content changed meanwhile, a newer enrich task exists and this answer is dropped.

@@ -13,9 +13,19 @@ test('10,000 users, 1,000 items and 10,000 events per request', async (t) => {
   assert.equal((await post(app, '/v1/spaces', { id: 'big', dim, itemType: 'product', scorer: 'dot' })).statusCode, 201);
   const users = Array.from({ length: 10_000 }, (_, i) => ({ id: `u${i}`, vector: Array.from({ length: dim }, (_, d) => Math.sin(i + d)) }));
   assert.deepEqual((await post(app, '/v1/spaces/big/users', { users })).json(), { upserted: 10_000 });
-  const items = Array.from({ length: 1000 }, (_, i) => ({ id: `p${i}`, features: { name: `product ${i}`, tags: ['a', `t${i % 7}`] }, ...(i % 2 ? { embedding: Array.from({ length: dim }, (_, d) => Math.cos(i * d)) } : {}) }));
+  const items = Array.from({ length: 1000 }, (_, i) => ({
+    id: `p${i}`,
+    features: { name: `product ${i}`, tags: ['a', `t${i % 7}`] },
+    ...(i % 2 ? { embedding: Array.from({ length: dim }, (_, d) => Math.cos(i * d)) } : {}),
+  }));
   assert.deepEqual((await post(app, '/v1/spaces/big/items', { items })).json(), { accepted: 1000, unchanged: 0 });
-  const events = Array.from({ length: 10_000 }, (_, i) => ({ id: `ev${i}`, userId: `u${i}`, itemId: `p${i % 1000}`, label: (i % 3 === 0 ? 1 : 0) as 0 | 1, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }));
+  const events = Array.from({ length: 10_000 }, (_, i) => ({
+    id: `ev${i}`,
+    userId: `u${i}`,
+    itemId: `p${i % 1000}`,
+    label: (i % 3 === 0 ? 1 : 0) as 0 | 1,
+    ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+  }));
   assert.deepEqual((await post(app, '/v1/spaces/big/interactions', { events })).json(), { accepted: 10_000, duplicates: 0 });
 
   const space = (await app.inject({ method: 'GET', url: '/v1/spaces/big' })).json();

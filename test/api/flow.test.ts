@@ -22,18 +22,30 @@ test('new item: cold embedding after training, refined after interactions, dupli
   assert.equal(res.statusCode, 202);
   assert.deepEqual(res.json(), { accepted: 40, unchanged: 0 });
   const events = [];
-  for (let it = 0; it < 40; it++) for (let u = 0; u < 50; u += 2) events.push({ id: `e-${it}-${u}`, userId: `u${u}`, itemId: `m${it}`, label: world.label(u, it), ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString() });
+  for (let it = 0; it < 40; it++)
+    for (let u = 0; u < 50; u += 2)
+      events.push({
+        id: `e-${it}-${u}`,
+        userId: `u${u}`,
+        itemId: `m${it}`,
+        label: world.label(u, it),
+        ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString(),
+      });
   res = await post('/v1/spaces/movies/interactions', { events });
   assert.equal(res.json().accepted, events.length);
 
   res = await post('/v1/spaces/movies/train', {});
   assert.equal(res.statusCode, 202);
   const { jobId } = res.json();
-  const job = await waitFor(async () => {
-    const j = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json();
-    if (j.state === 'failed') throw new Error(`training failed: ${j.error}`);
-    return j.state === 'completed' ? j : null;
-  }, 'training to complete', 120_000);
+  const job = await waitFor(
+    async () => {
+      const j = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json();
+      if (j.state === 'failed') throw new Error(`training failed: ${j.error}`);
+      return j.state === 'completed' ? j : null;
+    },
+    'training to complete',
+    120_000,
+  );
   assert.equal(job.result.modelVersion, 1);
   assert.equal(job.progress.fraction, 1);
 
@@ -49,7 +61,13 @@ test('new item: cold embedding after training, refined after interactions, dupli
   assert.equal(cold.modelVersion, 1);
   assert.ok(cold.vector.every((x: number) => Number.isFinite(x)));
 
-  const newEvents = Array.from({ length: 20 }, (_, u) => ({ id: `new-${u}`, userId: `u${u}`, itemId: fresh.id, label: world.label(u, 40), ts: new Date(Date.UTC(2026, 1, 1, 0, 0, u)).toISOString() }));
+  const newEvents = Array.from({ length: 20 }, (_, u) => ({
+    id: `new-${u}`,
+    userId: `u${u}`,
+    itemId: fresh.id,
+    label: world.label(u, 40),
+    ts: new Date(Date.UTC(2026, 1, 1, 0, 0, u)).toISOString(),
+  }));
   res = await post('/v1/spaces/movies/interactions', { events: newEvents });
   assert.deepEqual(res.json(), { accepted: 20, duplicates: 0 });
   const refined = await waitFor(async () => {
@@ -80,6 +98,9 @@ test('new item: cold embedding after training, refined after interactions, dupli
 
   const lookup = (await post('/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id, 'm0', 'nope'] })).json();
   assert.deepEqual(lookup.missing, ['nope']);
-  assert.deepEqual(lookup.embeddings.map((e: { id: string }) => e.id), [fresh.id, 'm0']);
+  assert.deepEqual(
+    lookup.embeddings.map((e: { id: string }) => e.id),
+    [fresh.id, 'm0'],
+  );
   assert.equal(lookup.embeddings[0].version, refined.version);
 });

@@ -32,8 +32,18 @@ test('healthz, readyz, metrics, openapi and docs', async (t) => {
 
   const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
   assert.equal(spec.openapi.startsWith('3'), true);
-  for (const p of ['/v1/spaces', '/v1/spaces/{space}', '/v1/spaces/{space}/users', '/v1/spaces/{space}/items', '/v1/spaces/{space}/items/{id}',
-    '/v1/spaces/{space}/interactions', '/v1/spaces/{space}/items/{id}/embedding', '/v1/spaces/{space}/embeddings/lookup', '/v1/spaces/{space}/train', '/v1/jobs/{id}']) {
+  for (const p of [
+    '/v1/spaces',
+    '/v1/spaces/{space}',
+    '/v1/spaces/{space}/users',
+    '/v1/spaces/{space}/items',
+    '/v1/spaces/{space}/items/{id}',
+    '/v1/spaces/{space}/interactions',
+    '/v1/spaces/{space}/items/{id}/embedding',
+    '/v1/spaces/{space}/embeddings/lookup',
+    '/v1/spaces/{space}/train',
+    '/v1/jobs/{id}',
+  ]) {
     assert.ok(spec.paths[p], `openapi documents ${p}`);
   }
   assert.ok(spec.paths['/v1/spaces/{space}/items'].post.requestBody, 'request bodies come from the route schemas');

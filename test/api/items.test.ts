@@ -20,7 +20,10 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
   });
 
   await t.test('an emerging item; the same content with its keys in another order is unchanged', async () => {
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: fresh.features }] })).json(), { accepted: 1, unchanged: 0 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: fresh.features }] })).json(), {
+      accepted: 1,
+      unchanged: 0,
+    });
     const reordered = Object.fromEntries(Object.entries(fresh.features).reverse());
     assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: reordered }] })).json(), { accepted: 0, unchanged: 1 });
     cold = await waitFor(() => embeddingOf(app, 'movies', fresh.id), 'cold embedding');
@@ -38,26 +41,47 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
     assert.equal(first.embeddings[0].version, cold.version);
     const changed = { ...fresh.features, summary: 'A war story told as a comedy' };
     assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: changed }] })).json(), { accepted: 1, unchanged: 0 });
-    const recold = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e && e.version > cold!.version ? e : null; }, 're-embedding');
+    const recold = await waitFor(async () => {
+      const e = await embeddingOf(app, 'movies', fresh.id);
+      return e && e.version > cold!.version ? e : null;
+    }, 're-embedding');
     assert.notDeepEqual(recold.vector, cold.vector);
-    const second = await waitFor(async () => {
-      const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
-      return l.embeddings[0].version === recold.version ? l : null;
-    }, 'lookup to see the new version', 5000);
+    const second = await waitFor(
+      async () => {
+        const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
+        return l.embeddings[0].version === recold.version ? l : null;
+      },
+      'lookup to see the new version',
+      5000,
+    );
     assert.deepEqual(second.embeddings[0].vector, recold.vector);
   });
 
   await t.test('events: duplicates inside one request and across requests count once', async () => {
     const ev = (id: string, u: number) => ({ id, userId: `u${u}`, itemId: fresh.id, label: 1 });
-    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('a', 1), ev('b', 2)] })).json(), { accepted: 2, duplicates: 1 });
-    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('b', 2), ev('c', 3)] })).json(), { accepted: 1, duplicates: 2 });
-    refined = await waitFor(async () => { const e = await embeddingOf(app, 'movies', fresh.id); return e?.kind === 'refined' && e.interactions === 3 ? e : null; }, 'refinement with 3 events');
+    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('a', 1), ev('b', 2)] })).json(), {
+      accepted: 2,
+      duplicates: 1,
+    });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/interactions', { events: [ev('a', 1), ev('b', 2), ev('c', 3)] })).json(), {
+      accepted: 1,
+      duplicates: 2,
+    });
+    refined = await waitFor(async () => {
+      const e = await embeddingOf(app, 'movies', fresh.id);
+      return e?.kind === 'refined' && e.interactions === 3 ? e : null;
+    }, 'refinement with 3 events');
     assert.equal((await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json().interactions, 3);
   });
 
   await t.test('binary lookup: packed float32 rows in request order, NaN for missing ids', async () => {
     assert.ok(refined);
-    const bin = await app.inject({ method: 'POST', url: '/v1/spaces/movies/embeddings/lookup', payload: { ids: ['m0', 'missing', fresh.id] }, headers: { accept: 'application/octet-stream' } });
+    const bin = await app.inject({
+      method: 'POST',
+      url: '/v1/spaces/movies/embeddings/lookup',
+      payload: { ids: ['m0', 'missing', fresh.id] },
+      headers: { accept: 'application/octet-stream' },
+    });
     assert.equal(bin.headers['content-type'], 'application/octet-stream');
     assert.equal(bin.headers['x-emerflow-dim'], '8');
     const buf = bin.rawPayload;
@@ -70,7 +94,10 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
 
   await t.test('an established item with a new vector from the recommender: a new base version', async () => {
     const moved = world.items[0]!.vector.map((x) => x + 1);
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(), { accepted: 1, unchanged: 0 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(), {
+      accepted: 1,
+      unchanged: 0,
+    });
     const base = (await embeddingOf(app, 'movies', 'm0'))!;
     assert.equal(base.kind, 'base');
     assert.equal(base.version, 2);
@@ -79,8 +106,11 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
     assert.equal(looked.embeddings[0].version, 2);
   });
 
-  await t.test("features of an established item updated without a vector: it stays established, base vector kept", async () => {
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(), { accepted: 1, unchanged: 0 });
+  await t.test('features of an established item updated without a vector: it stays established, base vector kept', async () => {
+    assert.deepEqual(
+      (await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(),
+      { accepted: 1, unchanged: 0 },
+    );
     const m0 = (await app.inject({ method: 'GET', url: '/v1/spaces/movies/items/m0' })).json();
     assert.equal(m0.state, 'established');
     assert.equal(m0.features.title, 'Fixed title');
@@ -111,10 +141,14 @@ test('DELETE forgets an item: its embedding, interactions and pending work; othe
   assert.equal(del.body, '');
   assert.equal((await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${gone.id}` })).statusCode, 404);
   assert.equal(await embeddingOf(app, 'movies', gone.id), null);
-  await waitFor(async () => {
-    const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [gone.id] })).json();
-    return l.embeddings.length === 0 && l.missing?.includes(gone.id) ? l : null;
-  }, 'lookup to drop the deleted item', 5000);
+  await waitFor(
+    async () => {
+      const l = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [gone.id] })).json();
+      return l.embeddings.length === 0 && l.missing?.includes(gone.id) ? l : null;
+    },
+    'lookup to drop the deleted item',
+    5000,
+  );
   const left = async (sql: string, id: string) => (await svc.db.query(sql, [id])).rows[0].n as number;
   assert.equal(await left(`SELECT count(*)::int AS n FROM interactions WHERE item_id = $1`, gone.id), 0);
   assert.equal(await left(`SELECT count(*)::int AS n FROM tasks WHERE key = 'movies/' || $1`, gone.id), 0);
@@ -124,7 +158,10 @@ test('DELETE forgets an item: its embedding, interactions and pending work; othe
   assert.equal((await app.inject({ method: 'DELETE', url: `/v1/spaces/movies/items/${gone.id}` })).statusCode, 404);
   assert.equal((await app.inject({ method: 'DELETE', url: '/v1/spaces/nope/items/x' })).statusCode, 404);
   // the other item keeps everything, and refines with its event
-  const k = await waitFor(async () => { const e = await embeddingOf(app, 'movies', kept.id); return e?.kind === 'refined' ? e : null; }, 'the kept item refined');
+  const k = await waitFor(async () => {
+    const e = await embeddingOf(app, 'movies', kept.id);
+    return e?.kind === 'refined' ? e : null;
+  }, 'the kept item refined');
   assert.equal(k.interactions, 1);
   assert.equal(await left(`SELECT count(*)::int AS n FROM interactions WHERE item_id = $1`, kept.id), 1);
   // the same id can come back as a new item

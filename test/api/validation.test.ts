@@ -10,27 +10,126 @@ test('bad input is rejected with a message naming the field', async (t) => {
   assert.equal((await post(app, '/v1/spaces', { id: 's', dim: 3, itemType: 'movie', scorer: 'dot' })).statusCode, 201);
 
   const cases: { name: string; url: string; payload?: unknown; raw?: string; status: number; error: string; mentions: string }[] = [
-    { name: 'wrong vector length', url: '/v1/spaces/s/users', payload: { users: [{ id: 'u1', vector: [1, 2] }] }, status: 400, error: 'invalid_request', mentions: 'users[0].vector' },
-    { name: 'non-numbers in a vector', url: '/v1/spaces/s/users', payload: { users: [{ id: 'u1', vector: [1, 'x', 3] }] }, status: 400, error: 'invalid_request', mentions: 'users[0].vector[1]' },
-    { name: 'missing user id', url: '/v1/spaces/s/users', payload: { users: [{ vector: [1, 2, 3] }] }, status: 400, error: 'invalid_request', mentions: 'users[0].id' },
-    { name: 'item embedding of the wrong length', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a', features: {}, embedding: [1] }] }, status: 400, error: 'invalid_request', mentions: 'items[0].embedding' },
-    { name: 'missing item id', url: '/v1/spaces/s/items', payload: { items: [{ features: {} }] }, status: 400, error: 'invalid_request', mentions: 'items[0].id' },
-    { name: 'features not an object', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a', features: 'text' }] }, status: 400, error: 'invalid_request', mentions: 'items[0].features' },
-    { name: 'label not 0 or 1', url: '/v1/spaces/s/interactions', payload: { events: [{ id: 'e', userId: 'u', itemId: 'i', label: 2 }] }, status: 400, error: 'invalid_request', mentions: 'events[0].label' },
-    { name: 'missing event id', url: '/v1/spaces/s/interactions', payload: { events: [{ userId: 'u', itemId: 'i', label: 1 }] }, status: 400, error: 'invalid_request', mentions: 'events[0].id' },
-    { name: 'bad timestamp', url: '/v1/spaces/s/interactions', payload: { events: [{ id: 'e', userId: 'u', itemId: 'i', label: 1, ts: 'yesterday' }] }, status: 400, error: 'invalid_request', mentions: 'events[0].ts' },
+    {
+      name: 'wrong vector length',
+      url: '/v1/spaces/s/users',
+      payload: { users: [{ id: 'u1', vector: [1, 2] }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'users[0].vector',
+    },
+    {
+      name: 'non-numbers in a vector',
+      url: '/v1/spaces/s/users',
+      payload: { users: [{ id: 'u1', vector: [1, 'x', 3] }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'users[0].vector[1]',
+    },
+    {
+      name: 'missing user id',
+      url: '/v1/spaces/s/users',
+      payload: { users: [{ vector: [1, 2, 3] }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'users[0].id',
+    },
+    {
+      name: 'item embedding of the wrong length',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a', features: {}, embedding: [1] }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'items[0].embedding',
+    },
+    {
+      name: 'missing item id',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ features: {} }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'items[0].id',
+    },
+    {
+      name: 'features not an object',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a', features: 'text' }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'items[0].features',
+    },
+    {
+      name: 'label not 0 or 1',
+      url: '/v1/spaces/s/interactions',
+      payload: { events: [{ id: 'e', userId: 'u', itemId: 'i', label: 2 }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'events[0].label',
+    },
+    {
+      name: 'missing event id',
+      url: '/v1/spaces/s/interactions',
+      payload: { events: [{ userId: 'u', itemId: 'i', label: 1 }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'events[0].id',
+    },
+    {
+      name: 'bad timestamp',
+      url: '/v1/spaces/s/interactions',
+      payload: { events: [{ id: 'e', userId: 'u', itemId: 'i', label: 1, ts: 'yesterday' }] },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'events[0].ts',
+    },
     { name: 'unknown space', url: '/v1/spaces/nope/users', payload: { users: [] }, status: 404, error: 'not_found', mentions: 'nope' },
-    { name: 'oversized lookup', url: '/v1/spaces/s/embeddings/lookup', payload: { ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) }, status: 413, error: 'batch_too_large', mentions: 'ids' },
-    { name: 'oversized item batch', url: '/v1/spaces/s/items', payload: { items: Array.from({ length: 5001 }, (_, i) => ({ id: `i${i}`, features: {} })) }, status: 413, error: 'batch_too_large', mentions: 'items' },
+    {
+      name: 'oversized lookup',
+      url: '/v1/spaces/s/embeddings/lookup',
+      payload: { ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) },
+      status: 413,
+      error: 'batch_too_large',
+      mentions: 'ids',
+    },
+    {
+      name: 'oversized item batch',
+      url: '/v1/spaces/s/items',
+      payload: { items: Array.from({ length: 5001 }, (_, i) => ({ id: `i${i}`, features: {} })) },
+      status: 413,
+      error: 'batch_too_large',
+      mentions: 'items',
+    },
     { name: 'malformed JSON', url: '/v1/spaces/s/users', raw: '{"users": [', status: 400, error: 'malformed_json', mentions: 'JSON' },
-    { name: 'bad space definition', url: '/v1/spaces', payload: { id: 'x', dim: 0, itemType: 'movie', scorer: 'dot' }, status: 400, error: 'invalid_request', mentions: 'dim' },
-    { name: 'unknown scorer', url: '/v1/spaces', payload: { id: 'x', dim: 4, itemType: 'movie', scorer: 'cosine' }, status: 400, error: 'invalid_request', mentions: 'scorer' },
-    { name: 'space redefined', url: '/v1/spaces', payload: { id: 's', dim: 4, itemType: 'movie', scorer: 'dot' }, status: 409, error: 'space_exists', mentions: 'dim 3' },
+    {
+      name: 'bad space definition',
+      url: '/v1/spaces',
+      payload: { id: 'x', dim: 0, itemType: 'movie', scorer: 'dot' },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'dim',
+    },
+    {
+      name: 'unknown scorer',
+      url: '/v1/spaces',
+      payload: { id: 'x', dim: 4, itemType: 'movie', scorer: 'cosine' },
+      status: 400,
+      error: 'invalid_request',
+      mentions: 'scorer',
+    },
+    {
+      name: 'space redefined',
+      url: '/v1/spaces',
+      payload: { id: 's', dim: 4, itemType: 'movie', scorer: 'dot' },
+      status: 409,
+      error: 'space_exists',
+      mentions: 'dim 3',
+    },
   ];
   for (const c of cases) {
-    const res = c.raw !== undefined
-      ? await app.inject({ method: 'POST', url: c.url, payload: c.raw, headers: { 'content-type': 'application/json' } })
-      : await post(app, c.url, c.payload);
+    const res =
+      c.raw !== undefined
+        ? await app.inject({ method: 'POST', url: c.url, payload: c.raw, headers: { 'content-type': 'application/json' } })
+        : await post(app, c.url, c.payload);
     assert.equal(res.statusCode, c.status, `${c.name}: ${res.body}`);
     const body = res.json();
     assert.equal(body.error, c.error, `${c.name}: ${res.body}`);

@@ -41,214 +41,278 @@ function listFailures(what: string, total: number, bad: string[]): string {
   return `${bad.length} of ${total} ${what}:\n  ${bad.slice(0, 20).join('\n  ')}${bad.length > 20 ? `\n  … and ${bad.length - 20} more` : ''}`;
 }
 
-test('chaos: a killed worker, a Redis restart and a Postgres restart lose no accepted event and leave no item refined from part of its events', { timeout: 420_000 }, async (t) => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-chaos-'));
-  const [pgPort, redisPort, apiPort] = await distinctFreePorts(3) as [number, number, number];
-  const pg = new RestartablePostgres(path.join(tmp, 'pg'), pgPort);
-  const redis = new RestartableRedis(path.join(tmp, 'redis'), redisPort);
-  let procs: ServiceProcesses | null = null;
-  const http = new HttpClient(`http://127.0.0.1:${apiPort}`);
-  // If the test process dies without its teardown, the stores must not outlive it.
-  const lastResort = () => { if (pg.running) pg.killNow(); if (redis.running) redis.killNow(); };
-  process.once('exit', lastResort);
-  t.after(async () => {
-    http.close();
-    // Teardown goes on past a part that fails to stop, and says which.
-    const said = (what: string) => (err: Error) => console.error(`chaos teardown: ${what} did not stop cleanly: ${err.message}`);
-    await procs?.stopAll().catch(said('the service processes'));
-    await redis.stop().catch(said('Redis'));
-    await pg.stop().catch(said('Postgres'));
-    process.off('exit', lastResort);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  let failed = false;
-  const check = (name: string, fn: () => Promise<void> | void) => t.test(name, async () => {
-    try { await fn(); } catch (err) { failed = true; throw err; }
-  });
-  const t0 = Date.now();
-  const timeline: string[] = [];
-  const mark = (what: string) => {
-    timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
-    procs?.note(what);
-  };
-
-  try {
-    await Promise.all([pg.start(), redis.start()]);
-    mark(`Postgres on ${pgPort}, Redis on ${redisPort}`);
-    procs = new ServiceProcesses({
-      DATABASE_URL: pg.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-      DATA_DIR: path.join(tmp, 'data'), TASK_LEASE_MS: '3000',
-    }, { maxLogChars: LOG_TAIL_CHARS, t0 });
-    procs.start('api', { ROLE: 'api', PORT: String(apiPort) });
-    procs.start('worker-1', { ROLE: 'worker' });
-    procs.start('worker-2', { ROLE: 'worker' });
-    await poll(async () => (await http.get('/healthz').catch(() => null))?.status === 200, 'the API process to answer /healthz', { timeoutMs: 90_000, everyMs: 250 });
-    mark('API is up');
-
-    // --- the space: users, established items with their interactions, a model ---
-    const world = makeWorld({ dim: 8, users: USERS, items: ESTABLISHED + EMERGING, seed: 7 });
-    await seedSpaceOverHttp(http, { space: SPACE, world, established: ESTABLISHED, trainTimeoutMs: 120_000 });
-    mark('seeded and trained');
-    const established = world.items.slice(0, ESTABLISHED);
-    const emerging = world.items.slice(ESTABLISHED);
-    const emergingIds = emerging.map((i) => i.id);
-    const posted = await http.post(`/v1/spaces/${SPACE}/items`, { items: emerging.map((i) => ({ id: i.id, features: i.features })) });
-    assert.equal(posted.status, 202, JSON.stringify(posted.body));
-    assert.equal(posted.body.accepted, EMERGING);
-    await poll(async () => {
-      const r = await http.post(`/v1/spaces/${SPACE}/embeddings/lookup`, { ids: emergingIds });
-      return r.status === 200 && r.body.missing.length === 0;
-    }, `all ${EMERGING} emerging items to have an embedding`, { timeoutMs: 90_000, everyMs: 500 });
-    mark('every emerging item has an embedding');
-
-    // --- the stream, with faults ---
-    const stream = new EventStream(http, {
-      space: SPACE, itemIds: emergingIds, userIds: world.users.map((u) => u.id),
-      ratePerSec: 150, batchSize: 20, senders: 3, maxPerItem: MAX_PER_ITEM, maxResendMs: 60_000,
-    });
-    const reposts = { requests: 0, notUnchanged: [] as string[], errors: [] as string[] };
-    const s0 = Date.now();
-    const at = (ms: number) => sleep(s0 + ms - Date.now());
-    stream.start();
-    mark('stream started');
-    // The catalogue re-sends established items now and then: identical content, a no-op.
-    const reposter = (async () => {
-      let k = 0;
-      while (Date.now() - s0 < STREAM_MS) {
-        const some = Array.from({ length: 5 }, () => established[(k++ * 7) % ESTABLISHED]!);
-        try {
-          const { res } = await http.until('POST', `/v1/spaces/${SPACE}/items`, { items: some.map((i) => ({ id: i.id, features: i.features, embedding: i.vector })) }, 202, { maxMs: 60_000 });
-          reposts.requests++;
-          if (res.body.unchanged !== some.length) reposts.notUnchanged.push(JSON.stringify(res.body));
-        } catch (err) {
-          reposts.errors.push((err as Error).message);
-        }
-        await sleep(Math.min(1500, STREAM_MS - (Date.now() - s0)));
-      }
-    })();
-    const chaos = (async () => {
-      await at(4_000);
-      mark(`SIGKILL worker-1 (pid ${procs!.pid('worker-1')})`);
-      await procs!.kill('worker-1', 'SIGKILL');
-      procs!.start('worker-3', { ROLE: 'worker' });
-      mark(`started worker-3 (pid ${procs!.pid('worker-3')})`);
-      await at(9_000);
-      mark('stopping Redis');
-      await redis.stop();
-      mark('Redis stopped');
-      await at(11_000);
-      await redis.start();
-      mark('Redis started again (same dir and port, AOF)');
-      await at(18_000);
-      mark('stopping Postgres');
-      await pg.stop();
-      mark('Postgres stopped');
-      await at(20_000);
-      await pg.start();
-      mark('Postgres started again (same dir and port)');
-    })();
-    await Promise.all([chaos, at(STREAM_MS)]);
-    await stream.stop();
-    await reposter;
-    mark(`stream stopped: ${JSON.stringify(stream.stats)}, ${http.resends} resends in all`);
-
-    // --- convergence: poll the items' state until every item is where it must be ---
-    const uncertain = stream.uncertainItems();
-    const expected = new Map(emergingIds.filter((id) => !uncertain.has(id)).map((id) => [id, stream.accepted.get(id)!.size]));
-    const settled = (id: string, r: HttpResult | null) => {
-      const n = expected.get(id)!;
-      const e = r?.status === 200 ? r.body.embedding : null;
-      return !!e && r!.body.interactions === n && e.interactions === n && e.kind === (n > 0 ? 'refined' : 'cold');
+test(
+  'chaos: a killed worker, a Redis restart and a Postgres restart lose no accepted event and leave no item refined from part of its events',
+  { timeout: 420_000 },
+  async (t) => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-chaos-'));
+    const [pgPort, redisPort, apiPort] = (await distinctFreePorts(3)) as [number, number, number];
+    const pg = new RestartablePostgres(path.join(tmp, 'pg'), pgPort);
+    const redis = new RestartableRedis(path.join(tmp, 'redis'), redisPort);
+    let procs: ServiceProcesses | null = null;
+    const http = new HttpClient(`http://127.0.0.1:${apiPort}`);
+    // If the test process dies without its teardown, the stores must not outlive it.
+    const lastResort = () => {
+      if (pg.running) pg.killNow();
+      if (redis.running) redis.killNow();
     };
-    let pending = [...expected.keys()];
-    const c0 = Date.now();
-    while (pending.length && Date.now() - c0 < CONVERGE_MS) {
-      const views = await mapLimit(pending, 8, (id) => http.get(`/v1/spaces/${SPACE}/items/${id}`).catch(() => null));
-      pending = pending.filter((id, i) => !settled(id, views[i]!));
-      if (pending.length) await sleep(500);
-    }
-    mark(pending.length ? `not converged after ${CONVERGE_MS} ms: ${pending.length} items unsettled` : `converged in ${Date.now() - c0} ms`);
-    const metrics = await http.get('/metrics').catch(() => null);
-    const taskLines = typeof metrics?.body === 'string' ? metrics.body.split('\n').filter((l: string) => /^emerflow_tasks_(pending|dead)\{/.test(l)) : [];
-    // The TAP reporter escapes newlines inside one diagnostic: one line each.
-    const diag = (lines: string[]) => { for (const l of lines) t.diagnostic(l); };
-    diag(['timeline:', ...timeline.map((l) => `  ${l}`)]);
-    diag([`tasks after convergence: ${taskLines.join(', ') || 'none'}`]);
-    diag(procs.unexpectedExits.length === 0 ? ['no service process died by itself']
-      : ['service processes that died by themselves (and were restarted, as the deployment\'s restart policy does):',
-        ...procs.unexpectedExits.flatMap((e) => [`  ${e.name} pid ${e.pid} at ${(e.atMs / 1000).toFixed(1)}s: code ${e.code}, signal ${e.signal}; its last output:`, ...e.lastOutput.map((l) => `    ${l.slice(0, 400)}`)])]);
-
-    // --- what must hold ---
-    await check('every batch of events got a 202 within the resend bound', () => {
-      assert.ok(stream.stats.events > 0, 'the stream sent events');
-      assert.deepEqual(stream.neverAccepted, [], 'batches never accepted (their events may or may not be stored)');
-      assert.deepEqual(stream.oddAnswers, [], 'answers whose accepted + duplicates do not add up to the batch');
+    process.once('exit', lastResort);
+    t.after(async () => {
+      http.close();
+      // Teardown goes on past a part that fails to stop, and says which.
+      const said = (what: string) => (err: Error) => console.error(`chaos teardown: ${what} did not stop cleanly: ${err.message}`);
+      await procs?.stopAll().catch(said('the service processes'));
+      await redis.stop().catch(said('Redis'));
+      await pg.stop().catch(said('Postgres'));
+      process.off('exit', lastResort);
+      fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    await check('every accepted event is stored: an item\'s interactions = its distinct accepted event ids', async () => {
-      const bad: string[] = [];
-      await mapLimit([...expected], 8, async ([id, n]) => {
-        const r = await http.get(`/v1/spaces/${SPACE}/items/${id}`);
-        if (r.status !== 200) bad.push(`${id}: GET item answered ${r.status} ${JSON.stringify(r.body)}`);
-        else if (r.body.interactions !== n) bad.push(`${id}: ${r.body.interactions} interactions stored, ${n} accepted (state ${r.body.state})`);
+    let failed = false;
+    const check = (name: string, fn: () => Promise<void> | void) =>
+      t.test(name, async () => {
+        try {
+          await fn();
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
       });
-      assert.equal(bad.length, 0, listFailures('emerging items do not count every accepted event', expected.size, bad));
-    });
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: string) => {
+      timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+      procs?.note(what);
+    };
 
-    await check('the newest embedding of every emerging item is refined from exactly its stored events', async () => {
-      const bad: string[] = [];
-      await mapLimit([...expected], 8, async ([id, n]) => {
-        const r = await http.get(`/v1/spaces/${SPACE}/items/${id}/embedding`);
-        if (r.status !== 200) { bad.push(`${id}: GET embedding answered ${r.status} ${JSON.stringify(r.body)}`); return; }
-        const e = r.body as { vector: number[]; version: number; kind: string; interactions: number; modelVersion: number | null };
-        const problems: string[] = [];
-        if (e.kind !== (n > 0 ? 'refined' : 'cold')) problems.push(`kind ${e.kind}`);
-        if (e.interactions !== n) problems.push(`built from ${e.interactions} of its ${n} events`);
-        if (e.vector.length !== world.dim || !e.vector.every(Number.isFinite)) problems.push(`vector ${JSON.stringify(e.vector)}`);
-        if (e.modelVersion === null) problems.push('no model version');
-        if (problems.length) bad.push(`${id}: ${problems.join(', ')} (version ${e.version})`);
+    try {
+      await Promise.all([pg.start(), redis.start()]);
+      mark(`Postgres on ${pgPort}, Redis on ${redisPort}`);
+      procs = new ServiceProcesses(
+        {
+          DATABASE_URL: pg.url,
+          REDIS_URL: redis.url,
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          DATA_DIR: path.join(tmp, 'data'),
+          TASK_LEASE_MS: '3000',
+        },
+        { maxLogChars: LOG_TAIL_CHARS, t0 },
+      );
+      procs.start('api', { ROLE: 'api', PORT: String(apiPort) });
+      procs.start('worker-1', { ROLE: 'worker' });
+      procs.start('worker-2', { ROLE: 'worker' });
+      await poll(async () => (await http.get('/healthz').catch(() => null))?.status === 200, 'the API process to answer /healthz', {
+        timeoutMs: 90_000,
+        everyMs: 250,
       });
-      assert.equal(bad.length, 0, listFailures('emerging items serve an embedding that is not refined from all their events', expected.size, bad));
-    });
+      mark('API is up');
 
-    await check('established items stay established, kind base, with exactly the vector posted', async () => {
-      assert.deepEqual(reposts.errors, [], 're-posts of established items that never got a 202');
-      assert.ok(reposts.requests > 0, 'established items were re-posted during the stream');
-      assert.deepEqual(reposts.notUnchanged, [], 're-posting identical established items must be a no-op (all unchanged)');
-      const r = await http.post(`/v1/spaces/${SPACE}/embeddings/lookup`, { ids: established.map((i) => i.id) });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.deepEqual(r.body.missing, []);
-      const byId = new Map((r.body.embeddings as { id: string; vector: number[]; kind: string }[]).map((e) => [e.id, e]));
-      const bad: string[] = [];
-      for (const item of established) {
-        const e = byId.get(item.id);
-        if (!e) { bad.push(`${item.id}: not in the lookup answer`); continue; }
-        if (e.kind !== 'base') bad.push(`${item.id}: lookup kind ${e.kind}`);
-        const want = item.vector.map((x) => Math.fround(x));
-        if (e.vector.length !== want.length || e.vector.some((x, d) => x !== want[d])) bad.push(`${item.id}: vector ${JSON.stringify(e.vector)} is not the posted ${JSON.stringify(want)}`);
+      // --- the space: users, established items with their interactions, a model ---
+      const world = makeWorld({ dim: 8, users: USERS, items: ESTABLISHED + EMERGING, seed: 7 });
+      await seedSpaceOverHttp(http, { space: SPACE, world, established: ESTABLISHED, trainTimeoutMs: 120_000 });
+      mark('seeded and trained');
+      const established = world.items.slice(0, ESTABLISHED);
+      const emerging = world.items.slice(ESTABLISHED);
+      const emergingIds = emerging.map((i) => i.id);
+      const posted = await http.post(`/v1/spaces/${SPACE}/items`, { items: emerging.map((i) => ({ id: i.id, features: i.features })) });
+      assert.equal(posted.status, 202, JSON.stringify(posted.body));
+      assert.equal(posted.body.accepted, EMERGING);
+      await poll(
+        async () => {
+          const r = await http.post(`/v1/spaces/${SPACE}/embeddings/lookup`, { ids: emergingIds });
+          return r.status === 200 && r.body.missing.length === 0;
+        },
+        `all ${EMERGING} emerging items to have an embedding`,
+        { timeoutMs: 90_000, everyMs: 500 },
+      );
+      mark('every emerging item has an embedding');
+
+      // --- the stream, with faults ---
+      const stream = new EventStream(http, {
+        space: SPACE,
+        itemIds: emergingIds,
+        userIds: world.users.map((u) => u.id),
+        ratePerSec: 150,
+        batchSize: 20,
+        senders: 3,
+        maxPerItem: MAX_PER_ITEM,
+        maxResendMs: 60_000,
+      });
+      const reposts = { requests: 0, notUnchanged: [] as string[], errors: [] as string[] };
+      const s0 = Date.now();
+      const at = (ms: number) => sleep(s0 + ms - Date.now());
+      stream.start();
+      mark('stream started');
+      // The catalogue re-sends established items now and then: identical content, a no-op.
+      const reposter = (async () => {
+        let k = 0;
+        while (Date.now() - s0 < STREAM_MS) {
+          const some = Array.from({ length: 5 }, () => established[(k++ * 7) % ESTABLISHED]!);
+          try {
+            const { res } = await http.until(
+              'POST',
+              `/v1/spaces/${SPACE}/items`,
+              { items: some.map((i) => ({ id: i.id, features: i.features, embedding: i.vector })) },
+              202,
+              { maxMs: 60_000 },
+            );
+            reposts.requests++;
+            if (res.body.unchanged !== some.length) reposts.notUnchanged.push(JSON.stringify(res.body));
+          } catch (err) {
+            reposts.errors.push((err as Error).message);
+          }
+          await sleep(Math.min(1500, STREAM_MS - (Date.now() - s0)));
+        }
+      })();
+      const chaos = (async () => {
+        await at(4_000);
+        mark(`SIGKILL worker-1 (pid ${procs!.pid('worker-1')})`);
+        await procs!.kill('worker-1', 'SIGKILL');
+        procs!.start('worker-3', { ROLE: 'worker' });
+        mark(`started worker-3 (pid ${procs!.pid('worker-3')})`);
+        await at(9_000);
+        mark('stopping Redis');
+        await redis.stop();
+        mark('Redis stopped');
+        await at(11_000);
+        await redis.start();
+        mark('Redis started again (same dir and port, AOF)');
+        await at(18_000);
+        mark('stopping Postgres');
+        await pg.stop();
+        mark('Postgres stopped');
+        await at(20_000);
+        await pg.start();
+        mark('Postgres started again (same dir and port)');
+      })();
+      await Promise.all([chaos, at(STREAM_MS)]);
+      await stream.stop();
+      await reposter;
+      mark(`stream stopped: ${JSON.stringify(stream.stats)}, ${http.resends} resends in all`);
+
+      // --- convergence: poll the items' state until every item is where it must be ---
+      const uncertain = stream.uncertainItems();
+      const expected = new Map(emergingIds.filter((id) => !uncertain.has(id)).map((id) => [id, stream.accepted.get(id)!.size]));
+      const settled = (id: string, r: HttpResult | null) => {
+        const n = expected.get(id)!;
+        const e = r?.status === 200 ? r.body.embedding : null;
+        return !!e && r!.body.interactions === n && e.interactions === n && e.kind === (n > 0 ? 'refined' : 'cold');
+      };
+      let pending = [...expected.keys()];
+      const c0 = Date.now();
+      while (pending.length && Date.now() - c0 < CONVERGE_MS) {
+        const views = await mapLimit(pending, 8, (id) => http.get(`/v1/spaces/${SPACE}/items/${id}`).catch(() => null));
+        pending = pending.filter((id, i) => !settled(id, views[i]!));
+        if (pending.length) await sleep(500);
       }
-      await mapLimit(established, 8, async (item) => {
-        const v = await http.get(`/v1/spaces/${SPACE}/items/${item.id}`);
-        if (v.status !== 200 || v.body.state !== 'established' || v.body.embedding?.kind !== 'base') bad.push(`${item.id}: GET item answered ${v.status}, state ${v.body?.state}, embedding ${JSON.stringify(v.body?.embedding)}`);
-      });
-      assert.equal(bad.length, 0, listFailures('established items changed', ESTABLISHED, bad));
-    });
+      mark(pending.length ? `not converged after ${CONVERGE_MS} ms: ${pending.length} items unsettled` : `converged in ${Date.now() - c0} ms`);
+      const metrics = await http.get('/metrics').catch(() => null);
+      const taskLines = typeof metrics?.body === 'string' ? metrics.body.split('\n').filter((l: string) => /^emerflow_tasks_(pending|dead)\{/.test(l)) : [];
+      // The TAP reporter escapes newlines inside one diagnostic: one line each.
+      const diag = (lines: string[]) => {
+        for (const l of lines) t.diagnostic(l);
+      };
+      diag(['timeline:', ...timeline.map((l) => `  ${l}`)]);
+      diag([`tasks after convergence: ${taskLines.join(', ') || 'none'}`]);
+      diag(
+        procs.unexpectedExits.length === 0
+          ? ['no service process died by itself']
+          : [
+              "service processes that died by themselves (and were restarted, as the deployment's restart policy does):",
+              ...procs.unexpectedExits.flatMap((e) => [
+                `  ${e.name} pid ${e.pid} at ${(e.atMs / 1000).toFixed(1)}s: code ${e.code}, signal ${e.signal}; its last output:`,
+                ...e.lastOutput.map((l) => `    ${l.slice(0, 400)}`),
+              ]),
+            ],
+      );
 
-    // Reported, not (yet) a gate: the deployment restarts a crashed process, and the checks
-    // above say whether anything was lost; but a process should survive a store's restart.
-    const crashes = procs.unexpectedExits.map((e) => `${e.name} (pid ${e.pid}) exited by itself at ${(e.atMs / 1000).toFixed(1)}s with code ${e.code}, signal ${e.signal}`);
-    await t.test('no service process crashed during the faults', { todo: crashes.length ? 'service processes crash on a store restart; see the diagnostics above' : false }, () => {
-      assert.deepEqual(crashes, []);
-    });
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    t.diagnostic(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    if (failed) {
-      process.stderr.write(`\n----- chaos timeline -----\n${timeline.join('\n')}\n`);
-      if (procs) process.stderr.write(`----- service process output (last ${LOG_TAIL_CHARS} chars) -----\n${procs.output()}\n----- end of service output -----\n`);
+      // --- what must hold ---
+      await check('every batch of events got a 202 within the resend bound', () => {
+        assert.ok(stream.stats.events > 0, 'the stream sent events');
+        assert.deepEqual(stream.neverAccepted, [], 'batches never accepted (their events may or may not be stored)');
+        assert.deepEqual(stream.oddAnswers, [], 'answers whose accepted + duplicates do not add up to the batch');
+      });
+
+      await check("every accepted event is stored: an item's interactions = its distinct accepted event ids", async () => {
+        const bad: string[] = [];
+        await mapLimit([...expected], 8, async ([id, n]) => {
+          const r = await http.get(`/v1/spaces/${SPACE}/items/${id}`);
+          if (r.status !== 200) bad.push(`${id}: GET item answered ${r.status} ${JSON.stringify(r.body)}`);
+          else if (r.body.interactions !== n) bad.push(`${id}: ${r.body.interactions} interactions stored, ${n} accepted (state ${r.body.state})`);
+        });
+        assert.equal(bad.length, 0, listFailures('emerging items do not count every accepted event', expected.size, bad));
+      });
+
+      await check('the newest embedding of every emerging item is refined from exactly its stored events', async () => {
+        const bad: string[] = [];
+        await mapLimit([...expected], 8, async ([id, n]) => {
+          const r = await http.get(`/v1/spaces/${SPACE}/items/${id}/embedding`);
+          if (r.status !== 200) {
+            bad.push(`${id}: GET embedding answered ${r.status} ${JSON.stringify(r.body)}`);
+            return;
+          }
+          const e = r.body as { vector: number[]; version: number; kind: string; interactions: number; modelVersion: number | null };
+          const problems: string[] = [];
+          if (e.kind !== (n > 0 ? 'refined' : 'cold')) problems.push(`kind ${e.kind}`);
+          if (e.interactions !== n) problems.push(`built from ${e.interactions} of its ${n} events`);
+          if (e.vector.length !== world.dim || !e.vector.every(Number.isFinite)) problems.push(`vector ${JSON.stringify(e.vector)}`);
+          if (e.modelVersion === null) problems.push('no model version');
+          if (problems.length) bad.push(`${id}: ${problems.join(', ')} (version ${e.version})`);
+        });
+        assert.equal(bad.length, 0, listFailures('emerging items serve an embedding that is not refined from all their events', expected.size, bad));
+      });
+
+      await check('established items stay established, kind base, with exactly the vector posted', async () => {
+        assert.deepEqual(reposts.errors, [], 're-posts of established items that never got a 202');
+        assert.ok(reposts.requests > 0, 'established items were re-posted during the stream');
+        assert.deepEqual(reposts.notUnchanged, [], 're-posting identical established items must be a no-op (all unchanged)');
+        const r = await http.post(`/v1/spaces/${SPACE}/embeddings/lookup`, { ids: established.map((i) => i.id) });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.deepEqual(r.body.missing, []);
+        const byId = new Map((r.body.embeddings as { id: string; vector: number[]; kind: string }[]).map((e) => [e.id, e]));
+        const bad: string[] = [];
+        for (const item of established) {
+          const e = byId.get(item.id);
+          if (!e) {
+            bad.push(`${item.id}: not in the lookup answer`);
+            continue;
+          }
+          if (e.kind !== 'base') bad.push(`${item.id}: lookup kind ${e.kind}`);
+          const want = item.vector.map((x) => Math.fround(x));
+          if (e.vector.length !== want.length || e.vector.some((x, d) => x !== want[d]))
+            bad.push(`${item.id}: vector ${JSON.stringify(e.vector)} is not the posted ${JSON.stringify(want)}`);
+        }
+        await mapLimit(established, 8, async (item) => {
+          const v = await http.get(`/v1/spaces/${SPACE}/items/${item.id}`);
+          if (v.status !== 200 || v.body.state !== 'established' || v.body.embedding?.kind !== 'base')
+            bad.push(`${item.id}: GET item answered ${v.status}, state ${v.body?.state}, embedding ${JSON.stringify(v.body?.embedding)}`);
+        });
+        assert.equal(bad.length, 0, listFailures('established items changed', ESTABLISHED, bad));
+      });
+
+      // Reported, not (yet) a gate: the deployment restarts a crashed process, and the checks
+      // above say whether anything was lost; but a process should survive a store's restart.
+      const crashes = procs.unexpectedExits.map(
+        (e) => `${e.name} (pid ${e.pid}) exited by itself at ${(e.atMs / 1000).toFixed(1)}s with code ${e.code}, signal ${e.signal}`,
+      );
+      await t.test(
+        'no service process crashed during the faults',
+        { todo: crashes.length ? 'service processes crash on a store restart; see the diagnostics above' : false },
+        () => {
+          assert.deepEqual(crashes, []);
+        },
+      );
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      t.diagnostic(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      if (failed) {
+        process.stderr.write(`\n----- chaos timeline -----\n${timeline.join('\n')}\n`);
+        if (procs)
+          process.stderr.write(`----- service process output (last ${LOG_TAIL_CHARS} chars) -----\n${procs.output()}\n----- end of service output -----\n`);
+      }
     }
-  }
-});
+  },
+);

@@ -7,9 +7,21 @@ import { DATA, dataTest } from './data.js';
 
 dataTest('every method runs cold → warm-c on a small slice and the reports render', { timeout: 120_000 }, async (t) => {
   const r = await runEval({
-    dataset: 'ml-100k', dataDir: DATA, seeds: [1], backbone: 'dot', text: 'llm', methods: [...ALL_METHODS],
-    hotThreshold: 200, k: 20, maxEmerging: 12, baseStride: 8, backboneOpts: { epochs: 2 },
-    warmLr: 0.01, warmBatch: 128, metaEpochs: 1, quiet: true,
+    dataset: 'ml-100k',
+    dataDir: DATA,
+    seeds: [1],
+    backbone: 'dot',
+    text: 'llm',
+    methods: [...ALL_METHODS],
+    hotThreshold: 200,
+    k: 20,
+    maxEmerging: 12,
+    baseStride: 8,
+    backboneOpts: { epochs: 2 },
+    warmLr: 0.01,
+    warmBatch: 128,
+    metaEpochs: 1,
+    quiet: true,
     emerflow: { hyper: { alignEpochs: 3, metaSteps: 3, folds: 0, evalEvery: 1 } },
   });
   await t.test('no method failed', () => assert.deepEqual(r.errors, {}));
@@ -32,9 +44,20 @@ dataTest('every method runs cold → warm-c on a small slice and the reports ren
 
 dataTest('the deepfm backbone runs the baselines and EmerFlow (its scorer plugged into the model) on a small slice', { timeout: 120_000 }, async () => {
   const r = await runEval({
-    dataset: 'ml-100k', dataDir: DATA, seeds: [2], backbone: 'deepfm', text: 'none', methods: ['base', 'mwuf', 'emerflow'],
-    hotThreshold: 200, k: 20, maxEmerging: 8, baseStride: 8, backboneOpts: { epochs: 1 },
-    warmBatch: 128, metaEpochs: 1, quiet: true,
+    dataset: 'ml-100k',
+    dataDir: DATA,
+    seeds: [2],
+    backbone: 'deepfm',
+    text: 'none',
+    methods: ['base', 'mwuf', 'emerflow'],
+    hotThreshold: 200,
+    k: 20,
+    maxEmerging: 8,
+    baseStride: 8,
+    backboneOpts: { epochs: 1 },
+    warmBatch: 128,
+    metaEpochs: 1,
+    quiet: true,
     emerflow: { hyper: { alignEpochs: 2, metaSteps: 2, folds: 0, evalEvery: 1 } },
   });
   assert.deepEqual(r.errors, {});

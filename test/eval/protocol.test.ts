@@ -16,13 +16,19 @@ dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per war
   });
   await t.test('row counts: base, warm sets, test', () => {
     assert.equal(s.trainBase.length, 33_480);
-    assert.deepEqual(s.warm.map((w) => w.length), [8380, 8380, 8380]);
+    assert.deepEqual(
+      s.warm.map((w) => w.length),
+      [8380, 8380, 8380],
+    );
     assert.equal(s.test.length, 21_428);
   });
   await t.test('each emerging item: exactly 20 per warm set, and warm-a ≤ warm-b ≤ warm-c ≤ test in time', () => {
     const item = s.emerging[0]!;
     const times = [...s.warm, s.test].map((rows) => rows.filter((r) => r.item === item).map((r) => r.ts));
-    assert.deepEqual(times.slice(0, 3).map((ts) => ts.length), [20, 20, 20]);
+    assert.deepEqual(
+      times.slice(0, 3).map((ts) => ts.length),
+      [20, 20, 20],
+    );
     for (let i = 0; i < 3; i++) assert.ok(Math.max(...times[i]!) <= Math.min(...times[i + 1]!));
   });
   await t.test('labels: 1 for a rating of 4 or 5, else 0, and both occur', () => {
@@ -52,5 +58,8 @@ dataTest('LLM and IMDb text joins report how many emerging items have text', {},
 });
 
 test('CSV parser handles quotes, doubled quotes and newlines', () => {
-  assert.deepEqual(parseCsv('a,b\n1,"x, ""y""\nz"\n'), [['a', 'b'], ['1', 'x, "y"\nz']]);
+  assert.deepEqual(parseCsv('a,b\n1,"x, ""y""\nz"\n'), [
+    ['a', 'b'],
+    ['1', 'x, "y"\nz'],
+  ]);
 });

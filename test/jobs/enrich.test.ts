@@ -7,7 +7,14 @@ import { startFakeOpenAI } from '../support/fake-openai.js';
 import { defer, startTestService, waitFor } from '../support/service.js';
 import { embeddingOf, post, seedSpace, train } from '../support/space.js';
 
-const LLM_ENV = { LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test-secret', LLM_TIMEOUT_MS: '1500', LLM_MAX_RETRIES: '1', LLM_BREAKER_THRESHOLD: '3', LLM_BREAKER_COOLDOWN_MS: '1500' };
+const LLM_ENV = {
+  LLM_MODEL: 'test-model',
+  LLM_API_KEY: 'sk-test-secret',
+  LLM_TIMEOUT_MS: '1500',
+  LLM_MAX_RETRIES: '1',
+  LLM_BREAKER_THRESHOLD: '3',
+  LLM_BREAKER_COOLDOWN_MS: '1500',
+};
 
 async function itemView(app: NonNullable<Awaited<ReturnType<typeof startTestService>>['app']>, id: string) {
   return (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${id}` })).json();
@@ -21,10 +28,23 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   const world = await seedSpace(app);
   const a = world.items[31]!;
   const b = world.items[32]!;
-  assert.equal((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }, { id: b.id, features: b.features }] })).statusCode, 202);
+  assert.equal(
+    (
+      await post(app, '/v1/spaces/movies/items', {
+        items: [
+          { id: a.id, features: a.features },
+          { id: b.id, features: b.features },
+        ],
+      })
+    ).statusCode,
+    202,
+  );
 
   await t.test('the LLM proposes the auxiliary features once, and fills them in per item', async () => {
-    const enriched = await waitFor(async () => { const v = await itemView(app, a.id); return v.enrichment ? v : null; }, 'enrichment');
+    const enriched = await waitFor(async () => {
+      const v = await itemView(app, a.id);
+      return v.enrichment ? v : null;
+    }, 'enrichment');
     assert.equal(enriched.enrichment.model, 'test-model');
     assert.ok(Object.keys(enriched.enrichment.attributes).length > 0);
     assert.ok(enriched.enrichment.tokens.input > 0);
@@ -36,8 +56,10 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   await t.test('the enrichment re-embeds the item from its new text', async () => {
     // The served embedding is made from the item's current text revision, which the enrichment
     // raised (a newer version, unless the first embed already saw the enrichment).
-    await waitFor(async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
-      're-embedding with enrichment');
+    await waitFor(
+      async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
+      're-embedding with enrichment',
+    );
     assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
   });
 
@@ -57,16 +79,26 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: { ...a.features, title: 'Renamed' } }] });
     await waitFor(async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4, 'enrichment of the changed item');
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
-    await waitFor(async () => { const v = await itemView(app, a.id); return v.features.title === a.features['title'] && v.enrichment && v.state !== 'received' ? v : null; }, 'enrichment back from the cache');
+    await waitFor(async () => {
+      const v = await itemView(app, a.id);
+      return v.features.title === a.features['title'] && v.enrichment && v.state !== 'received' ? v : null;
+    }, 'enrichment back from the cache');
     assert.equal(fake.requestsTo('chat').length, 4, 'the original content was answered from the cache');
   });
 
-  await t.test("users can replace the auxiliary features; theirs win, and emerging items are enriched again", async () => {
-    const put = await app.inject({ method: 'PUT', url: '/v1/spaces/movies/aux-features', payload: { features: [{ name: 'Director', description: 'who directed it' }] } });
+  await t.test('users can replace the auxiliary features; theirs win, and emerging items are enriched again', async () => {
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/v1/spaces/movies/aux-features',
+      payload: { features: [{ name: 'Director', description: 'who directed it' }] },
+    });
     assert.equal(put.statusCode, 200);
     assert.deepEqual(put.json().auxFeatures, [{ name: 'director', description: 'who directed it' }]);
     assert.equal(put.json().auxSource, 'user');
-    const redone = await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichment && Object.keys(v.enrichment.attributes).join() === 'director' ? v : null; }, 're-enrichment with the user list');
+    const redone = await waitFor(async () => {
+      const v = await itemView(app, b.id);
+      return v.enrichment && Object.keys(v.enrichment.attributes).join() === 'director' ? v : null;
+    }, 're-enrichment with the user list');
     assert.ok(redone.enrichment.attributes.director.length > 0);
   });
 });
@@ -84,7 +116,10 @@ test('LLM failures: the cold embedding comes anyway, and the work waits in Postg
   await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
   const cold = await waitFor(() => embeddingOf(app, 'movies', a.id), 'cold embedding despite the LLM failing');
   assert.equal(cold.kind, 'cold');
-  const failing = await waitFor(async () => { const v = await itemView(app, a.id); return v.enrichError ? v : null; }, 'the failure to be recorded');
+  const failing = await waitFor(async () => {
+    const v = await itemView(app, a.id);
+    return v.enrichError ? v : null;
+  }, 'the failure to be recorded');
   assert.match(failing.enrichError, /server|breaker/);
   assert.ok(!failing.enrichError.includes('sk-test-secret'));
   const task = await svc.db.query(`SELECT attempts, dead_at FROM tasks WHERE queue = 'enrich' AND key = $1`, [`movies/${a.id}`]);
@@ -96,9 +131,19 @@ test('LLM failures: the cold embedding comes anyway, and the work waits in Postg
 
   // The LLM recovers: the breaker half-opens, the task's backoff ends, the item is enriched and re-embedded.
   fake.fallback('chat', { kind: 'ok' });
-  const done = await waitFor(async () => { const v = await itemView(app, a.id); return v.enrichment ? v : null; }, 'enrichment after recovery', 30_000);
+  const done = await waitFor(
+    async () => {
+      const v = await itemView(app, a.id);
+      return v.enrichment ? v : null;
+    },
+    'enrichment after recovery',
+    30_000,
+  );
   assert.equal(done.enrichError, null);
-  await waitFor(async () => { const x = await embeddingOf(app, 'movies', a.id); return x && x.version > cold.version ? x : null; }, 're-embedding after recovery');
+  await waitFor(async () => {
+    const x = await embeddingOf(app, 'movies', a.id);
+    return x && x.version > cold.version ? x : null;
+  }, 're-embedding after recovery');
   assert.equal(svc.llm!.breakerState(), 'closed');
 
   // A hung request hits the timeout; invalid JSON (twice: the client re-asks once) is a permanent failure.
@@ -106,16 +151,35 @@ test('LLM failures: the cold embedding comes anyway, and the work waits in Postg
   const b = world.items[32]!;
   await post(app, '/v1/spaces/movies/items', { items: [{ id: b.id, features: b.features }] });
   assert.equal((await waitFor(() => embeddingOf(app, 'movies', b.id), 'cold embedding while the LLM hangs')).kind, 'cold');
-  await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichError?.includes('timeout') ? v : null; }, 'timeout recorded');
-  await waitFor(async () => { const v = await itemView(app, b.id); return v.enrichment ? v : null; }, 'enrichment after the hang', 30_000);
+  await waitFor(async () => {
+    const v = await itemView(app, b.id);
+    return v.enrichError?.includes('timeout') ? v : null;
+  }, 'timeout recorded');
+  await waitFor(
+    async () => {
+      const v = await itemView(app, b.id);
+      return v.enrichment ? v : null;
+    },
+    'enrichment after the hang',
+    30_000,
+  );
 
-  fake.script('chat', [{ kind: 'raw', text: 'not json {' }, { kind: 'raw', text: '{"also": "not the schema"}' }]);
+  fake.script('chat', [
+    { kind: 'raw', text: 'not json {' },
+    { kind: 'raw', text: '{"also": "not the schema"}' },
+  ]);
   const c = world.items[33]!;
   await post(app, '/v1/spaces/movies/items', { items: [{ id: c.id, features: c.features }] });
   assert.equal((await waitFor(() => embeddingOf(app, 'movies', c.id), 'cold embedding despite invalid output')).kind, 'cold');
-  const invalid = await waitFor(async () => { const v = await itemView(app, c.id); return v.enrichError ? v : null; }, 'invalid output recorded');
+  const invalid = await waitFor(async () => {
+    const v = await itemView(app, c.id);
+    return v.enrichError ? v : null;
+  }, 'invalid output recorded');
   assert.match(invalid.enrichError, /invalid_output/);
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'enrich' AND key = $1`, [`movies/${c.id}`])).rowCount === 0, 'the permanent failure to drop the task');
+  await waitFor(
+    async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'enrich' AND key = $1`, [`movies/${c.id}`])).rowCount === 0,
+    'the permanent failure to drop the task',
+  );
   assert.equal((await itemView(app, c.id)).enrichment, null);
 });
 
@@ -129,7 +193,11 @@ test('external encoder: /v1/embeddings vectors, and an answer of the wrong dimen
   assert.match(String((job['result'] as Record<string, unknown>)['encoder']), /embed-model/);
   assert.ok(fake.requestsTo('embeddings').length > 0);
 
-  fake.script('embeddings', [{ kind: 'dim', n: 5 }, { kind: 'dim', n: 5 }, { kind: 'dim', n: 5 }]);
+  fake.script('embeddings', [
+    { kind: 'dim', n: 5 },
+    { kind: 'dim', n: 5 },
+    { kind: 'dim', n: 5 },
+  ]);
   const a = world.items[31]!;
   await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
   const e = await waitFor(() => embeddingOf(app, 'movies', a.id), 'cold embedding once the encoder answers right', 30_000);

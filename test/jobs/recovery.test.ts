@@ -31,15 +31,28 @@ test('work recorded while Redis is down completes after it returns', async (t) =
   assert.equal(ready.statusCode, 503);
   assert.notEqual(ready.json().redis, 'ok');
   const pending = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 ORDER BY queue`, [`movies/${fresh.id}`]);
-  assert.deepEqual(pending.rows.map((r) => r.queue), ['embed', 'refine']);
+  assert.deepEqual(
+    pending.rows.map((r) => r.queue),
+    ['embed', 'refine'],
+  );
   // A relay pass runs while Redis is down: it cannot dispatch, and the tasks stay due in Postgres.
   await svc.relay.pass();
   const due = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 AND dispatched_at IS NULL AND job_id IS NULL ORDER BY queue`, [`movies/${fresh.id}`]);
-  assert.deepEqual(due.rows.map((r) => r.queue), ['embed', 'refine']);
+  assert.deepEqual(
+    due.rows.map((r) => r.queue),
+    ['embed', 'refine'],
+  );
   assert.equal(await embeddingOf(app, 'movies', fresh.id), null);
 
   redis = await startLocalRedis(dir, { port });
-  const e = await waitFor(async () => { const x = await embeddingOf(app, 'movies', fresh.id); return x?.kind === 'refined' ? x : null; }, 'the item to be embedded and refined after Redis returned', 30_000);
+  const e = await waitFor(
+    async () => {
+      const x = await embeddingOf(app, 'movies', fresh.id);
+      return x?.kind === 'refined' ? x : null;
+    },
+    'the item to be embedded and refined after Redis returned',
+    30_000,
+  );
   assert.equal(e.interactions, 1);
   // the embed step refined already; the refine task finds nothing newer and completes
   await waitFor(async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount === 0, 'no work left for the item');

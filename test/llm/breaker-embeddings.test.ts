@@ -9,7 +9,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('breaker: opens after consecutive failures, refuses without a request, half-open probe closes it', async (t) => {
   const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 3, breakerCooldownMs: 400 });
-  fake.script('chat', [{ kind: 'status', code: 500 }, { kind: 'status', code: 500 }, { kind: 'status', code: 500 }]);
+  fake.script('chat', [
+    { kind: 'status', code: 500 },
+    { kind: 'status', code: 500 },
+    { kind: 'status', code: 500 },
+  ]);
   for (let i = 0; i < 3; i++) assert.equal((await rejects(client.enrichItem(item(`b${i}`)))).kind, 'server');
   assert.equal(client.breakerState(), 'open');
   assert.match(await registry.metrics(), /emerflow_llm_breaker_state\{model="fake-chat"\} 2/);
@@ -44,7 +48,11 @@ test('breaker: a failed half-open probe re-opens it; only one probe at a time', 
 
 test('breaker: answers that prove the endpoint alive (invalid output, 400) do not open it', async (t) => {
   const { fake, client } = await harness(t, { maxRetries: 0, breakerThreshold: 2 });
-  fake.script('chat', [{ kind: 'status', code: 400 }, { kind: 'status', code: 400 }, { kind: 'status', code: 400 }]);
+  fake.script('chat', [
+    { kind: 'status', code: 400 },
+    { kind: 'status', code: 400 },
+    { kind: 'status', code: 400 },
+  ]);
   fake.fallback('chat', { kind: 'raw', text: 'not json' });
   for (let i = 0; i < 5; i++) await rejects(client.enrichItem(item(`ok${i}`)));
   assert.equal(fake.requests.length, 7);
@@ -73,7 +81,10 @@ test('embedder: batches, keeps order, sends the configured model as floats', asy
   assert.equal(vecs.length, 10);
   assert.ok(vecs.every((v) => v instanceof Float32Array && v.length === 8));
   const reqs = fake.requestsTo('embeddings');
-  assert.deepEqual(reqs.map((r) => r.body.input.length), [4, 4, 2]);
+  assert.deepEqual(
+    reqs.map((r) => r.body.input.length),
+    [4, 4, 2],
+  );
   assert.ok(reqs.every((r) => r.body.model === 'fake-embed' && r.body.encoding_format === 'float'));
   assert.equal(reqs[0]!.body.input[3], ' ', 'empty texts are sent as one space');
   const again = await enc.encode(['title: movie 1']);

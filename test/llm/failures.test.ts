@@ -64,7 +64,10 @@ test('500s exhausted: LlmError server, retryable, after exactly maxRetries + 1 r
   assert.equal(err.retryable, true);
   assert.equal(err.status, 502);
   assert.equal(fake.requests.length, 3);
-  assert.ok(fake.requests.every((r) => r.headers['x-stainless-retry-count'] === '0'), 'the SDK never retried by itself');
+  assert.ok(
+    fake.requests.every((r) => r.headers['x-stainless-retry-count'] === '0'),
+    'the SDK never retried by itself',
+  );
 });
 
 test('a hung request hits the timeout, is retried, then fails as timeout', async (t) => {
@@ -136,7 +139,9 @@ test('refusal and truncated answers are not re-asked', async (t) => {
 
 test('400 is bad_request, not retried', async (t) => {
   const { fake, client } = await harness(t);
-  fake.script('chat', [{ kind: 'status', code: 400, body: { error: { message: "Invalid schema for response_format 'item_enrichment'", type: 'invalid_request_error' } } }]);
+  fake.script('chat', [
+    { kind: 'status', code: 400, body: { error: { message: "Invalid schema for response_format 'item_enrichment'", type: 'invalid_request_error' } } },
+  ]);
   const err = await rejects(client.enrichItem(item('400')));
   assert.equal(err.kind, 'bad_request');
   assert.equal(err.retryable, false);

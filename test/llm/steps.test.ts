@@ -14,24 +14,29 @@ function dataBlockOf(content: string): any {
 
 test('auxiliary-feature step: request shape and normalised answer', async (t) => {
   const { fake, client } = await harness(t);
-  fake.script('chat', [{
-    kind: 'json',
-    value: {
-      rationale: 'Titles and genres say little about taste.',
-      features: [
-        { name: 'Director', description: 'Who directed it.' },
-        { name: 'Main Cast', description: 'Lead actors.' },
-        { name: 'mainCast', description: 'duplicate after normalisation' },
-        { name: 'genres', description: 'repeats a raw feature' },
-        ...Array.from({ length: 20 }, (_, i) => ({ name: `extra ${i}`, description: 'more' })),
-      ],
+  fake.script('chat', [
+    {
+      kind: 'json',
+      value: {
+        rationale: 'Titles and genres say little about taste.',
+        features: [
+          { name: 'Director', description: 'Who directed it.' },
+          { name: 'Main Cast', description: 'Lead actors.' },
+          { name: 'mainCast', description: 'duplicate after normalisation' },
+          { name: 'genres', description: 'repeats a raw feature' },
+          ...Array.from({ length: 20 }, (_, i) => ({ name: `extra ${i}`, description: 'more' })),
+        ],
+      },
     },
-  }]);
+  ]);
   const ans = await client.proposeAuxFeatures({ itemType: 'movie', featureNames: ['title', 'genres'], examples: [toyStory] });
 
   assert.equal(ans.promptVersion, AUX_PROMPT_VERSION);
   assert.equal(ans.model, 'fake-chat');
-  assert.deepEqual(ans.features.slice(0, 3).map((f) => f.name), ['director', 'main_cast', 'extra_0']);
+  assert.deepEqual(
+    ans.features.slice(0, 3).map((f) => f.name),
+    ['director', 'main_cast', 'extra_0'],
+  );
   assert.equal(ans.features.length, 16);
   assert.ok(ans.tokens.input > 0 && ans.tokens.output > 0);
 
@@ -122,8 +127,12 @@ test('no auxiliary features: nothing to ask, no request', async (t) => {
 
 test('the API key never appears in logs or error messages, even when the server echoes it', async (t) => {
   const { fake, client, lines } = await harness(t);
-  fake.script('chat', [{ kind: 'status', code: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}. Bearer ${API_KEY}`, type: 'invalid_request_error' } } }]);
-  const err = await client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'k' }, { itemId: 'i-9', jobId: 'j-9' }).catch((e) => e);
+  fake.script('chat', [
+    { kind: 'status', code: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}. Bearer ${API_KEY}`, type: 'invalid_request_error' } } },
+  ]);
+  const err = await client
+    .enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'k' }, { itemId: 'i-9', jobId: 'j-9' })
+    .catch((e) => e);
   assert.equal(err.kind, 'auth');
   assert.equal(err.retryable, false);
   assert.ok(!err.message.includes(API_KEY));
@@ -135,8 +144,16 @@ test('the API key never appears in logs or error messages, even when the server 
   assert.ok(!all.includes(API_KEY), 'key absent from every log line');
   assert.ok(!all.includes('SECRET'));
   // Log lines carry the item and job ids.
-  assert.ok(lines.some((l) => { const o = JSON.parse(l); return o.itemId === 'i-9' && o.jobId === 'j-9'; }));
-  assert.equal(fake.requests.every((r) => !JSON.stringify(r.headers).includes(API_KEY)), true);
+  assert.ok(
+    lines.some((l) => {
+      const o = JSON.parse(l);
+      return o.itemId === 'i-9' && o.jobId === 'j-9';
+    }),
+  );
+  assert.equal(
+    fake.requests.every((r) => !JSON.stringify(r.headers).includes(API_KEY)),
+    true,
+  );
 });
 
 test('metrics are registered and move', async (t) => {
@@ -145,9 +162,15 @@ test('metrics are registered and move', async (t) => {
   await client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'm' });
   const text = await registry.metrics();
   for (const name of [
-    'emerflow_llm_requests_total', 'emerflow_llm_request_duration_seconds', 'emerflow_llm_tokens_total',
-    'emerflow_llm_failures_total', 'emerflow_llm_retries_total', 'emerflow_llm_cache_total', 'emerflow_llm_breaker_state',
-  ]) assert.match(text, new RegExp(`# TYPE ${name} `));
+    'emerflow_llm_requests_total',
+    'emerflow_llm_request_duration_seconds',
+    'emerflow_llm_tokens_total',
+    'emerflow_llm_failures_total',
+    'emerflow_llm_retries_total',
+    'emerflow_llm_cache_total',
+    'emerflow_llm_breaker_state',
+  ])
+    assert.match(text, new RegExp(`# TYPE ${name} `));
   assert.match(text, /emerflow_llm_requests_total\{op="enrich",model="fake-chat",outcome="ok"\} [1-9]/);
   assert.match(text, /emerflow_llm_tokens_total\{op="enrich",model="fake-chat",direction="input"\} [1-9]/);
   assert.match(text, /emerflow_llm_tokens_total\{op="enrich",model="fake-chat",direction="output"\} [1-9]/);

@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CircuitBreaker } from '../../src/llm/breaker.js';
-import { cacheKey, enrichmentSchema, MemoryLlmCache, normaliseAuxFeatures, normaliseFeatureName, parseRetryAfter, sanitiseText, validateAgainstSchema } from '../../src/llm/index.js';
+import {
+  cacheKey,
+  enrichmentSchema,
+  MemoryLlmCache,
+  normaliseAuxFeatures,
+  normaliseFeatureName,
+  parseRetryAfter,
+  sanitiseText,
+  validateAgainstSchema,
+} from '../../src/llm/index.js';
 import { RateLimiter, TokenBucket } from '../../src/llm/rate-limit.js';
 import { backoffDelay } from '../../src/llm/retry.js';
 import { redact } from '../../src/llm/errors.js';
@@ -23,10 +32,22 @@ test('parseRetryAfter: seconds, HTTP-date, retry-after-ms, garbage', () => {
 });
 
 test('backoff: full jitter within [0, min(cap, base·2^n)]', () => {
-  assert.equal(backoffDelay(0, 100, 10_000, () => 0.999), 99);
-  assert.equal(backoffDelay(3, 100, 10_000, () => 0.5), 400);
-  assert.equal(backoffDelay(20, 100, 10_000, () => 0.999), 9_990);
-  assert.equal(backoffDelay(5, 100, 10_000, () => 0), 0);
+  assert.equal(
+    backoffDelay(0, 100, 10_000, () => 0.999),
+    99,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 10_000, () => 0.5),
+    400,
+  );
+  assert.equal(
+    backoffDelay(20, 100, 10_000, () => 0.999),
+    9_990,
+  );
+  assert.equal(
+    backoffDelay(5, 100, 10_000, () => 0),
+    0,
+  );
 });
 
 test('token bucket: debt model, refill, correction', () => {
@@ -73,7 +94,12 @@ test('client: local limits refuse fast without a request, and serialise by concu
 test('breaker unit: threshold counts consecutive failures only', () => {
   let now = 0;
   const states: string[] = [];
-  const b = new CircuitBreaker(2, 1_000, (s) => states.push(s), () => now);
+  const b = new CircuitBreaker(
+    2,
+    1_000,
+    (s) => states.push(s),
+    () => now,
+  );
   b.acquire()('failure');
   b.acquire()('success');
   b.acquire()('failure');
@@ -95,7 +121,12 @@ test('feature names: snake_case, dedupe, no raw repeats, at most 16', () => {
   assert.equal(normaliseFeatureName('3D format'), 'f_3d_format');
   assert.equal(normaliseFeatureName('***'), '');
   const out = normaliseAuxFeatures(
-    [{ name: 'Genres', description: 'x' }, { name: 'Mood', description: 'a\u0000b' }, { name: 'mood', description: 'dup' }, ...Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, description: '' }))],
+    [
+      { name: 'Genres', description: 'x' },
+      { name: 'Mood', description: 'a\u0000b' },
+      { name: 'mood', description: 'dup' },
+      ...Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, description: '' })),
+    ],
     ['genres'],
   );
   assert.equal(out[0]!.name, 'mood');
@@ -160,7 +191,10 @@ test('fake server speaks to the plain SDK too: models list, base64 embeddings, 4
   const fake = await startFakeOpenAI({ dim: 4, models: ['m1'] });
   t.after(() => fake.close());
   const sdk = new OpenAI({ baseURL: fake.url, apiKey: 'x', maxRetries: 0 });
-  assert.deepEqual((await sdk.models.list()).data.map((m) => m.id), ['m1']);
+  assert.deepEqual(
+    (await sdk.models.list()).data.map((m) => m.id),
+    ['m1'],
+  );
   const e = await sdk.embeddings.create({ model: 'm1', input: ['a', 'b'] }); // SDK default: base64
   assert.equal((e.data[0]!.embedding as unknown as ArrayLike<number>).length, 4);
   const chat = await sdk.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'hi' }] });

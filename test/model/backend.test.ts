@@ -16,7 +16,12 @@ test('selectBackend falls through failing loaders and says why', async () => {
 });
 
 test('selectBackend rejects when nothing loads', async () => {
-  await assert.rejects(selectBackend(['wasm', 'cpu'], async () => { throw new Error('nope'); }), /no TensorFlow.js backend loaded/);
+  await assert.rejects(
+    selectBackend(['wasm', 'cpu'], async () => {
+      throw new Error('nope');
+    }),
+    /no TensorFlow.js backend loaded/,
+  );
 });
 
 test('initBackend picks the first backend in the documented order that loads, and computes on it', async (t) => {
@@ -39,7 +44,12 @@ test('initBackend picks the first backend in the documented order that loads, an
     assert.equal(y, 32);
   });
   await t.test('gradients are registered (the core bundle ships none)', () => {
-    const g = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.square(x)))(tf.tensor1d([3])).dataSync()[0]);
+    const g = tf.tidy(
+      () =>
+        tf
+          .grad((x: tf.Tensor) => tf.sum(tf.square(x)))(tf.tensor1d([3]))
+          .dataSync()[0],
+    );
     assert.equal(g, 6);
   });
 });

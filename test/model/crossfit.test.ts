@@ -27,7 +27,10 @@ test('cross-fitted rows: each item maps to rows fitted without its fold, norms m
     assert.ok(Math.abs(cf.fittedNorm2 / cf.targetNorm2 - 1) < 0.25, `norm² ${cf.fittedNorm2} vs ${cf.targetNorm2}`);
   });
   await t.test("flipping one item's labels does not move the rows that item trains against", () => {
-    const flipped = { ...data, items: data.items.map((it, i) => (i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it)) };
+    const flipped = {
+      ...data,
+      items: data.items.map((it, i) => (i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it)),
+    };
     const cf2 = crossFitDotContexts(flipped, { folds: 3, lambda: cf.lambda }, makeRng(1));
     const rows = (r: typeof cf) => r.data.items[0]!.interactions.map((x) => r.data.contexts[x.ctx]!);
     const a = rows(cf);
@@ -37,7 +40,14 @@ test('cross-fitted rows: each item maps to rows fitted without its fold, norms m
 });
 
 test('meta-training on cross-fitted contexts learns a less aggressive rule that refines held-out items better', async () => {
-  const opts = { seed: 5, encoder: { kind: 'external' as const, id: { name: 'synthetic', dim: 64, version: '1' } }, k: 20, alignEpochs: 150, metaSteps: 120, maxPhases: 4 };
+  const opts = {
+    seed: 5,
+    encoder: { kind: 'external' as const, id: { name: 'synthetic', dim: 64, version: '1' } },
+    k: 20,
+    alignEpochs: 150,
+    metaSteps: 120,
+    maxPhases: 4,
+  };
   const on = await trainEmerFlow(data, { ...opts });
   const off = await trainEmerFlow(data, { ...opts, crossFitContexts: false });
   assert.equal(on.metrics.crossFitFolds, 4);

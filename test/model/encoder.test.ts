@@ -14,7 +14,7 @@ const corpus = [
   'title: Heat\ngenres: Action, Crime\ndirector: Michael Mann',
   'title: Collateral\ngenres: Action, Crime, Drama\ndirector: Michael Mann',
   'title: Toy Story\ngenres: Animation, Comedy\ndirector: John Lasseter',
-  'title: A Bug\'s Life\ngenres: Animation, Comedy\ndirector: John Lasseter',
+  "title: A Bug's Life\ngenres: Animation, Comedy\ndirector: John Lasseter",
   'title: Casino\ngenres: Crime, Drama\ndirector: Martin Scorsese',
   'title: Jumanji\ngenres: Adventure, Comedy\ndirector: Joe Johnston',
 ];
@@ -53,7 +53,8 @@ const catalogue = Array.from({ length: 40 }, (_, i) =>
   serializeFeatures(
     { title: `${words[i % 12]} ${words[(i * 5 + 3) % 12]} ${i}`, genres: [genres[i % 5], genres[(i * 3 + 1) % 5]], year: i % 9 === 0 ? 'unknown' : 1950 + i },
     { description: `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} in a long story about ${words[i % 12]} and many more words here` },
-  ));
+  ),
+);
 
 test('structured channel: list and numeric fields get a normalised one-/multi-hot part that survives the state', async (t) => {
   const enc = fitHashedTfidf(catalogue, { dim: 128 });
@@ -64,7 +65,13 @@ test('structured channel: list and numeric fields get a normalised one-/multi-ho
     assert.equal(state.kind, 'hashed-tfidf');
     const cat = state.kind === 'hashed-tfidf' ? state.categorical : undefined;
     assert.ok(cat, 'a structured channel is fitted');
-    assert.deepEqual(cat.fields.map((f) => [f.name, f.kind]), [['genres', 'values'], ['year', 'numeric']]);
+    assert.deepEqual(
+      cat.fields.map((f) => [f.name, f.kind]),
+      [
+        ['genres', 'values'],
+        ['year', 'numeric'],
+      ],
+    );
     const g = cat.fields[0]!;
     assert.ok(g.kind === 'values' && g.values.includes('science fiction') && g.values.length === 5);
     const size = enc.id.dim - 128;

@@ -2,7 +2,16 @@
 // training, on the tiny world those tests use: 30 established items, 20 interactions each.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, trainEmerFlow, loadModel, fitHashedTfidf, serializeFeatures, makeRng, TRAINING_PRESETS, type TrainingData } from '../../src/model/index.js';
+import {
+  initBackend,
+  trainEmerFlow,
+  loadModel,
+  fitHashedTfidf,
+  serializeFeatures,
+  makeRng,
+  TRAINING_PRESETS,
+  type TrainingData,
+} from '../../src/model/index.js';
 import { makeWorld } from '../support/fixtures.js';
 
 before(async () => {
@@ -22,7 +31,11 @@ const data: TrainingData = {
     id: it.id,
     r: r[i]!,
     base: Float32Array.from(it.vector),
-    interactions: Array.from({ length: world.users.length / 2 }, (_, j) => ({ ctx: 2 * j, label: world.label(2 * j, i), ts: Date.UTC(2026, 0, 1, 0, i, 2 * j) })),
+    interactions: Array.from({ length: world.users.length / 2 }, (_, j) => ({
+      ctx: 2 * j,
+      label: world.label(2 * j, i),
+      ts: Date.UTC(2026, 0, 1, 0, i, 2 * j),
+    })),
   })),
 };
 // the emerging items, with a label from every user
@@ -34,7 +47,12 @@ function coldAuc(embeddings: Float32Array[]): number {
   pairs.sort((a, b) => a.s - b.s);
   let pos = 0;
   let rank = 0;
-  pairs.forEach((p, i) => { if (p.y === 1) { pos++; rank += i + 1; } });
+  pairs.forEach((p, i) => {
+    if (p.y === 1) {
+      pos++;
+      rank += i + 1;
+    }
+  });
   return (rank - (pos * (pos + 1)) / 2) / (pos * (pairs.length - pos));
 }
 

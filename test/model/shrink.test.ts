@@ -8,7 +8,9 @@ import { alignForward } from '../../src/model/aligner.js';
 import { makeRng } from '../../src/model/prng.js';
 import type { PreparedItem } from '../../src/model/tasks.js';
 
-before(async () => { await initBackend(); });
+before(async () => {
+  await initBackend();
+});
 
 // 40 items whose features r are their true embeddings; labels drawn from σ(c·e) on 60 contexts each.
 // A linear aligner align(r) = r is then exactly right; `delta` says how wrong its out-of-fold

@@ -42,7 +42,12 @@ async function read(db: Db, id: string): Promise<PipelineItem> {
 const stamp = (it: PipelineItem) => ({ id: it.id, incarnation: it.incarnation, rev: it.rev, watermark: it.watermark });
 
 async function events(db: Db, item: string, ids: string[]): Promise<void> {
-  await recordEvents(db, S, ids.map((id) => ({ id, userId: 'u', itemId: item, label: 1, ts: new Date() })), {});
+  await recordEvents(
+    db,
+    S,
+    ids.map((id) => ({ id, userId: 'u', itemId: item, label: 1, ts: new Date() })),
+    {},
+  );
 }
 
 async function cold(db: Db, model: number, it: PipelineItem, x: number, n = 0): Promise<string[]> {
@@ -137,7 +142,9 @@ test('retention keeps the newest versions and never the served one out', async (
     await events(db, 'f', [`e${k}`]);
     assert.deepEqual(await refined(db, model, await read(db, 'f'), k), ['f']);
   }
-  const versions = (await db.query<{ version: number }>('SELECT version FROM embeddings WHERE item_id = $1 ORDER BY version', ['f'])).rows.map((r) => r.version);
+  const versions = (await db.query<{ version: number }>('SELECT version FROM embeddings WHERE item_id = $1 ORDER BY version', ['f'])).rows.map(
+    (r) => r.version,
+  );
   assert.deepEqual(versions, [5, 6, 7]);
   assert.deepEqual(await served(db, 'f'), { x: 6, kind: 'refined', interactions: 6 });
 });

@@ -5,9 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPool, type Db } from '../../src/db/pool.js';
 import { migrate } from '../../src/db/migrate.js';
-import {
-  claimDue, enqueueTasks, failJob, finishJob, getTask, parkTasks, releaseExpiredLeases, startJob, unparkTasks,
-} from '../../src/db/tasks.js';
+import { claimDue, enqueueTasks, failJob, finishJob, getTask, parkTasks, releaseExpiredLeases, startJob, unparkTasks } from '../../src/db/tasks.js';
 import { defer, freshDatabase } from '../support/service.js';
 
 async function db(t: TestContext): Promise<Db> {
@@ -17,7 +15,12 @@ async function db(t: TestContext): Promise<Db> {
   return pool;
 }
 
-const ask = (d: Db, ...items: string[]) => enqueueTasks(d, 'refine', items.map((i) => ({ key: `s/${i}`, payload: { space: 's', item: i } })));
+const ask = (d: Db, ...items: string[]) =>
+  enqueueTasks(
+    d,
+    'refine',
+    items.map((i) => ({ key: `s/${i}`, payload: { space: 's', item: i } })),
+  );
 
 test('due tasks are claimed into jobs of the batch size, each task once', async (t) => {
   const d = await db(t);
@@ -35,7 +38,10 @@ test('a request while the job waits is read by that job when it starts: no secon
   await ask(d, 'a'); // more events arrive while the job waits in Redis
   assert.equal((await claimDue(d, 'refine', 10, 10, 'k')).size, 0);
   const started = await startJob(d, jobId!, 60_000);
-  assert.deepEqual(started.map((s) => [s.key, s.gen]), [['s/a', 2]]);
+  assert.deepEqual(
+    started.map((s) => [s.key, s.gen]),
+    [['s/a', 2]],
+  );
   assert.equal(await finishJob(d, 'refine', jobId!, started), 1);
   assert.equal(await getTask(d, 'refine', 's/a'), null);
 });
@@ -51,7 +57,10 @@ test('a request while the job runs survives it: the task is released at its new 
   assert.equal(a?.gen, 2);
   assert.equal(a?.jobId, null, 'released');
   const again = await claimDue(d, 'refine', 10, 10, 'k');
-  assert.deepEqual([...again.values()].flat().map((x) => [x.key, x.gen]), [['s/a', 2]]);
+  assert.deepEqual(
+    [...again.values()].flat().map((x) => [x.key, x.gen]),
+    [['s/a', 2]],
+  );
 });
 
 test('a job takes only the tasks still assigned to it', async (t) => {
@@ -94,14 +103,26 @@ test('the default backoff puts a failed task in the future', async (t) => {
 
 test('parked tasks wait for their event, not for time', async (t) => {
   const d = await db(t);
-  await enqueueTasks(d, 'embed', [{ key: 's/a', payload: { space: 's', item: 'a' } }, { key: 'z/a', payload: { space: 'z', item: 'a' } }]);
+  await enqueueTasks(d, 'embed', [
+    { key: 's/a', payload: { space: 's', item: 'a' } },
+    { key: 'z/a', payload: { space: 'z', item: 'a' } },
+  ]);
   const [jobId] = [...(await claimDue(d, 'embed', 10, 10, 'j')).keys()];
   const started = await startJob(d, jobId!, 60_000);
-  await parkTasks(d, 'embed', jobId!, started.map((s) => s.key), 'no model');
+  await parkTasks(
+    d,
+    'embed',
+    jobId!,
+    started.map((s) => s.key),
+    'no model',
+  );
   assert.equal((await claimDue(d, 'embed', 10, 10, 'k')).size, 0);
   assert.equal(await unparkTasks(d, 'embed', 's', 'no model'), 1, 'only the space whose model came');
   const due = await claimDue(d, 'embed', 10, 10, 'm');
-  assert.deepEqual([...due.values()].flat().map((x) => x.key), ['s/a']);
+  assert.deepEqual(
+    [...due.values()].flat().map((x) => x.key),
+    ['s/a'],
+  );
 });
 
 test('a started task whose lease ran out is released; one still leased is not', async (t) => {

@@ -13,8 +13,10 @@ test('an item that arrives before any model waits parked, and is embedded when t
   const world = await seedSpace(app, { train: false });
   const early = world.items[35]!;
   assert.equal((await post(app, '/v1/spaces/movies/items', { items: [{ id: early.id, features: early.features }] })).statusCode, 202);
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND key = $1 AND parked = 'no model'`, [`movies/${early.id}`])).rowCount,
-    'the embed task parked for want of a model');
+  await waitFor(
+    async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND key = $1 AND parked = 'no model'`, [`movies/${early.id}`])).rowCount,
+    'the embed task parked for want of a model',
+  );
   assert.equal(await embeddingOf(app, 'movies', early.id), null);
   await train(app, 'movies');
   const e = await waitFor(() => embeddingOf(app, 'movies', early.id), 'the parked item embedded after training');
@@ -32,7 +34,10 @@ test('a refine that finds no cold embedding from the active model schedules the 
   // As if its embed had been lost: no cold embedding from the active model, and no embed task.
   await svc.db.query(`UPDATE items SET cold_model = NULL, cold_vector = NULL WHERE id = $1`, [it.id]);
   await post(app, '/v1/spaces/movies/interactions', { events: [{ id: 'heal-1', userId: 'u1', itemId: it.id, label: 1 }] });
-  const e = await waitFor(async () => { const x = await embeddingOf(app, 'movies', it.id); return x?.kind === 'refined' ? x : null; }, 'refined after the scheduled embed');
+  const e = await waitFor(async () => {
+    const x = await embeddingOf(app, 'movies', it.id);
+    return x?.kind === 'refined' ? x : null;
+  }, 'refined after the scheduled embed');
   assert.equal(e.interactions, 1);
   const cold = await svc.db.query<{ cold_model: string | null }>(`SELECT cold_model FROM items WHERE id = $1`, [it.id]);
   assert.notEqual(cold.rows[0]?.cold_model, null, 'the embed made a cold embedding again');
@@ -46,7 +51,10 @@ test('the sweep re-embeds an emerging item the training run missed', async (t) =
   await post(app, '/v1/spaces/movies/items', { items: [{ id: it.id, features: it.features }] });
   const first = await waitFor(() => embeddingOf(app, 'movies', it.id), 'cold embedding');
   await train(app, 'movies');
-  const v2 = await waitFor(async () => { const x = await embeddingOf(app, 'movies', it.id); return x && x.version > first.version ? x : null; }, 're-embedded by the new model');
+  const v2 = await waitFor(async () => {
+    const x = await embeddingOf(app, 'movies', it.id);
+    return x && x.version > first.version ? x : null;
+  }, 're-embedded by the new model');
   assert.equal((v2 as { modelVersion?: number }).modelVersion, 2);
   // Now make it look like an item that committed while that training run committed: its cold
   // embedding from the old model, and no embed task for it.
@@ -81,15 +89,22 @@ test('with EMBEDDING_MODEL set, the enriched text reaches /v1/embeddings', async
   const world = await seedSpace(app);
   const it = world.items[38]!;
   await post(app, '/v1/spaces/movies/items', { items: [{ id: it.id, features: it.features }] });
-  const view = await waitFor(async () => { const v = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${it.id}` })).json(); return v.enrichment ? v : null; }, 'enrichment');
+  const view = await waitFor(async () => {
+    const v = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${it.id}` })).json();
+    return v.enrichment ? v : null;
+  }, 'enrichment');
   const name = Object.keys(view.enrichment.attributes as Record<string, unknown>)[0]!;
   const inputs = () => fake.requestsTo('embeddings').flatMap((r) => ([] as string[]).concat(r.body.input));
-  const sent = await waitFor(async () => inputs().find((s) => s.includes(String(it.features['title'])) && s.includes(`\n${name}: `)),
-    'the enriched text sent to the embedding model');
+  const sent = await waitFor(
+    async () => inputs().find((s) => s.includes(String(it.features['title'])) && s.includes(`\n${name}: `)),
+    'the enriched text sent to the embedding model',
+  );
   assert.ok(sent.includes(String(it.features['title'])));
   // …and the served embedding is the one made from it: from the item's current text revision
   // (the enrichment raised it), whether the first embed already saw the enrichment or a second one ran.
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev`, [it.id])).rowCount,
-    'the cold embedding made from the enriched text');
+  await waitFor(
+    async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev`, [it.id])).rowCount,
+    'the cold embedding made from the enriched text',
+  );
   assert.equal((await embeddingOf(app, 'movies', it.id))?.kind, 'cold');
 });

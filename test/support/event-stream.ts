@@ -46,9 +46,15 @@ export class EventStream {
   private running: Promise<void>[] = [];
   private readonly random: () => number;
 
-  constructor(private readonly http: HttpClient, private readonly opts: EventStreamOptions) {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly opts: EventStreamOptions,
+  ) {
     this.random = rng(opts.seed ?? 12345);
-    for (const id of opts.itemIds) { this.accepted.set(id, new Set()); this.generated.set(id, 0); }
+    for (const id of opts.itemIds) {
+      this.accepted.set(id, new Set());
+      this.generated.set(id, 0);
+    }
   }
 
   start(): void {
@@ -106,7 +112,9 @@ export class EventStream {
       const events = this.nextBatch();
       if (events.length === 0) return;
       try {
-        const { res, attempts } = await this.http.until('POST', `/v1/spaces/${this.opts.space}/interactions`, { events }, 202, { maxMs: this.opts.maxResendMs });
+        const { res, attempts } = await this.http.until('POST', `/v1/spaces/${this.opts.space}/interactions`, { events }, 202, {
+          maxMs: this.opts.maxResendMs,
+        });
         for (const e of events) this.accepted.get(e.itemId)!.add(e.id);
         this.stats.batches++;
         this.stats.events += events.length;
@@ -128,7 +136,11 @@ export class EventStream {
   private pause(ms: number): Promise<void> {
     if (ms <= 0 || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); this.waiters.delete(done); resolve(); };
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       this.waiters.add(done);
     });

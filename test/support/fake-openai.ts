@@ -97,17 +97,22 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const raw = await readBody(req);
     const path = (req.url ?? '/').split('?')[0]!;
     const endpoint: Endpoint | 'unknown' =
-      req.method === 'POST' && path === '/v1/chat/completions' ? 'chat'
-      : req.method === 'POST' && path === '/v1/embeddings' ? 'embeddings'
-      : req.method === 'GET' && path === '/v1/models' ? 'models'
-      : 'unknown';
+      req.method === 'POST' && path === '/v1/chat/completions'
+        ? 'chat'
+        : req.method === 'POST' && path === '/v1/embeddings'
+          ? 'embeddings'
+          : req.method === 'GET' && path === '/v1/models'
+            ? 'models'
+            : 'unknown';
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const auth = req.headers.authorization;
     let body: any = raw;
     try {
       body = raw ? JSON.parse(raw) : undefined;
-    } catch { /* keep the raw text */ }
+    } catch {
+      /* keep the raw text */
+    }
     const b: Behaviour | undefined = endpoint === 'unknown' ? undefined : (queues[endpoint].shift() ?? fallbacks[endpoint]);
     requests.push({
       method: req.method ?? '',
@@ -122,7 +127,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (!b) return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
     if (b.delayMs) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { timers.delete(t); resolve(); }, b.delayMs);
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, b.delayMs);
         timers.add(t);
       });
     }
@@ -142,7 +150,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         res.write('{"id":"chatcmpl-stalled","choices":[');
         return;
       case 'status':
-        return send(res, b.code, b.body ?? { error: { message: `fake status ${b.code}`, type: b.code >= 500 ? 'server_error' : 'invalid_request_error', code: null } }, b.headers);
+        return send(
+          res,
+          b.code,
+          b.body ?? { error: { message: `fake status ${b.code}`, type: b.code >= 500 ? 'server_error' : 'invalid_request_error', code: null } },
+          b.headers,
+        );
       default:
         if (endpoint === 'chat') return send(res, 200, chatAnswer(b, body));
         if (endpoint === 'embeddings') {
@@ -150,7 +163,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           return send(res, 200, embeddingsAnswer(body, b.kind === 'dim' ? b.n : dim));
         }
         if (b.kind === 'raw') return sendText(res, 200, b.text);
-        return send(res, 200, { object: 'list', data: (options.models ?? ['fake-chat', 'fake-embed']).map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })) });
+        return send(res, 200, {
+          object: 'list',
+          data: (options.models ?? ['fake-chat', 'fake-embed']).map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })),
+        });
     }
   }
 
@@ -234,16 +250,24 @@ function chatAnswer(b: Behaviour, body: any): unknown {
   let refusal: string | null = null;
   let finish = 'stop';
   switch (b.kind) {
-    case 'raw': content = b.text; break;
-    case 'json': content = JSON.stringify(b.value); break;
-    case 'refusal': content = null; refusal = b.text ?? "I'm sorry, I can't help with that."; break;
+    case 'raw':
+      content = b.text;
+      break;
+    case 'json':
+      content = JSON.stringify(b.value);
+      break;
+    case 'refusal':
+      content = null;
+      refusal = b.text ?? "I'm sorry, I can't help with that.";
+      break;
     case 'truncated': {
       const full = JSON.stringify(schema ? fillSchema(schema, user) : { text: 'x'.repeat(40) });
       content = full.slice(0, Math.floor(full.length / 2));
       finish = 'length';
       break;
     }
-    default: content = schema ? JSON.stringify(fillSchema(schema, user)) : `fake answer ${hash(user).slice(0, 8)}`;
+    default:
+      content = schema ? JSON.stringify(fillSchema(schema, user)) : `fake answer ${hash(user).slice(0, 8)}`;
   }
   const promptChars = JSON.stringify(body?.messages ?? []).length;
   return {

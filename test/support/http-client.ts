@@ -4,17 +4,25 @@
 // again, the same body, with backoff and jitter, for a bounded time. Any other answer
 // (a 4xx) is a bug in the caller and is thrown at once.
 
-export interface HttpResult { status: number; body: any }
+export interface HttpResult {
+  status: number;
+  body: any;
+}
 
 export class HttpClient {
   /** Requests sent again after a failure, over the client's life. */
   resends = 0;
   private closed = false;
 
-  constructor(readonly base: string, readonly timeoutMs = 10_000) {}
+  constructor(
+    readonly base: string,
+    readonly timeoutMs = 10_000,
+  ) {}
 
   /** Ends retrying: a request being resent stops with an error (teardown). */
-  close(): void { this.closed = true; }
+  close(): void {
+    this.closed = true;
+  }
 
   /** One request; a network error or timeout throws. */
   async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<HttpResult> {
@@ -26,19 +34,33 @@ export class HttpClient {
     });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
     return { status: res.status, body: parsed };
   }
 
-  get(path: string): Promise<HttpResult> { return this.request('GET', path); }
-  post(path: string, body: unknown): Promise<HttpResult> { return this.request('POST', path, body); }
+  get(path: string): Promise<HttpResult> {
+    return this.request('GET', path);
+  }
+  post(path: string, body: unknown): Promise<HttpResult> {
+    return this.request('POST', path, body);
+  }
 
   /**
    * Sends until the answer has status `want`: network errors, timeouts and 5xx are
    * retried (backoff from 100 ms doubling to 1 s, with jitter) for at most `maxMs`;
    * any other status throws. Returns the answer and how many attempts it took.
    */
-  async until(method: 'GET' | 'POST', path: string, body: unknown, want: number, opts: { maxMs?: number } = {}): Promise<{ res: HttpResult; attempts: number }> {
+  async until(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    want: number,
+    opts: { maxMs?: number } = {},
+  ): Promise<{ res: HttpResult; attempts: number }> {
     const maxMs = opts.maxMs ?? 60_000;
     const start = Date.now();
     let delay = 100;
@@ -54,7 +76,8 @@ export class HttpClient {
         if (!last.startsWith('5')) last = describe(err);
       }
       if (this.closed) throw new Error(`${method} ${path}: client closed while resending (${attempt} attempts; last: ${last})`);
-      if (Date.now() - start + delay > maxMs) throw new Error(`${method} ${path}: no ${want} after ${attempt} attempts in ${Date.now() - start} ms; last: ${last}`);
+      if (Date.now() - start + delay > maxMs)
+        throw new Error(`${method} ${path}: no ${want} after ${attempt} attempts in ${Date.now() - start} ms; last: ${last}`);
       this.resends++;
       await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 2, 1000);
@@ -74,11 +97,13 @@ function describe(err: unknown): string {
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
   return out;
 }

@@ -7,7 +7,11 @@ import { makeWorld, type World } from './fixtures.js';
 import type { HttpClient } from './http-client.js';
 
 /** Polls `fn` every `everyMs` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function poll<T>(fn: () => Promise<T | null | undefined | false>, what: string, opts: { timeoutMs: number; everyMs?: number }): Promise<NonNullable<Exclude<T, false>>> {
+export async function poll<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  what: string,
+  opts: { timeoutMs: number; everyMs?: number },
+): Promise<NonNullable<Exclude<T, false>>> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -17,7 +21,10 @@ export async function poll<T>(fn: () => Promise<T | null | undefined | false>, w
   }
 }
 
-export async function seedSpaceOverHttp(http: HttpClient, opts: { space: string; world?: World; established?: number; train?: boolean; trainTimeoutMs?: number }): Promise<World> {
+export async function seedSpaceOverHttp(
+  http: HttpClient,
+  opts: { space: string; world?: World; established?: number; train?: boolean; trainTimeoutMs?: number },
+): Promise<World> {
   const { space } = opts;
   const world = opts.world ?? makeWorld({ dim: 8, users: 40, items: 40 });
   const n = opts.established ?? 30;
@@ -29,9 +36,16 @@ export async function seedSpaceOverHttp(http: HttpClient, opts: { space: string;
   const posted = await http.post(`/v1/spaces/${space}/items`, { items });
   assert.equal(posted.status, 202, `established items: ${JSON.stringify(posted.body)}`);
   const events = [];
-  for (let it = 0; it < n; it++) for (let u = 0; u < world.users.length; u += 2) {
-    events.push({ id: `seed-${it}-${u}`, userId: world.users[u]!.id, itemId: world.items[it]!.id, label: world.label(u, it), ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString() });
-  }
+  for (let it = 0; it < n; it++)
+    for (let u = 0; u < world.users.length; u += 2) {
+      events.push({
+        id: `seed-${it}-${u}`,
+        userId: world.users[u]!.id,
+        itemId: world.items[it]!.id,
+        label: world.label(u, it),
+        ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString(),
+      });
+    }
   const ev = await http.post(`/v1/spaces/${space}/interactions`, { events });
   assert.equal(ev.status, 202, `seed interactions: ${JSON.stringify(ev.body)}`);
   if (opts.train !== false) await trainOverHttp(http, space, opts.trainTimeoutMs ?? 120_000);
@@ -43,10 +57,14 @@ export async function trainOverHttp(http: HttpClient, space: string, timeoutMs =
   const started = await http.post(`/v1/spaces/${space}/train`, {});
   assert.equal(started.status, 202, `train: ${JSON.stringify(started.body)}`);
   const { jobId } = started.body as { jobId: string };
-  return poll(async () => {
-    const j = await http.get(`/v1/jobs/${jobId}`);
-    assert.equal(j.status, 200, `job ${jobId}: ${JSON.stringify(j.body)}`);
-    if (j.body.state === 'failed') throw new Error(`training failed: ${j.body.error}`);
-    return j.body.state === 'completed' ? (j.body as Record<string, unknown>) : null;
-  }, `training run ${jobId} to complete`, { timeoutMs, everyMs: 500 });
+  return poll(
+    async () => {
+      const j = await http.get(`/v1/jobs/${jobId}`);
+      assert.equal(j.status, 200, `job ${jobId}: ${JSON.stringify(j.body)}`);
+      if (j.body.state === 'failed') throw new Error(`training failed: ${j.body.error}`);
+      return j.body.state === 'completed' ? (j.body as Record<string, unknown>) : null;
+    },
+    `training run ${jobId} to complete`,
+    { timeoutMs, everyMs: 500 },
+  );
 }

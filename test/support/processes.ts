@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export interface ProcessExit { name: string; pid: number; code: number | null; signal: NodeJS.Signals | null; atMs: number; lastOutput: string[] }
+export interface ProcessExit {
+  name: string;
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  atMs: number;
+  lastOutput: string[];
+}
 
 interface Managed {
   name: string;
@@ -27,17 +34,26 @@ interface Managed {
 class LogTail {
   private chunks: string[] = [];
   private size = 0;
-  constructor(private readonly maxChars: number, private readonly t0: number) {}
+  constructor(
+    private readonly maxChars: number,
+    private readonly t0: number,
+  ) {}
 
   add(name: string, text: string): void {
     const stamp = ((Date.now() - this.t0) / 1000).toFixed(1).padStart(6);
-    const lines = text.split('\n').filter((l) => l.length > 0).map((l) => `${stamp}s [${name}] ${l}\n`).join('');
+    const lines = text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => `${stamp}s [${name}] ${l}\n`)
+      .join('');
     this.chunks.push(lines);
     this.size += lines.length;
     while (this.size > this.maxChars && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
   }
 
-  text(): string { return this.chunks.join(''); }
+  text(): string {
+    return this.chunks.join('');
+  }
 }
 
 export class ServiceProcesses {
@@ -47,10 +63,15 @@ export class ServiceProcesses {
   private readonly log: LogTail;
   private readonly maxRestarts: number;
   readonly unexpectedExits: ProcessExit[] = [];
-  private readonly onExit = () => { for (const m of this.procs.values()) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL'); };
+  private readonly onExit = () => {
+    for (const m of this.procs.values()) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+  };
 
   /** `t0`: the clock the log's times count from (default: now). */
-  constructor(private readonly baseEnv: Record<string, string>, opts: { maxLogChars?: number; maxRestarts?: number; t0?: number } = {}) {
+  constructor(
+    private readonly baseEnv: Record<string, string>,
+    opts: { maxLogChars?: number; maxRestarts?: number; t0?: number } = {},
+  ) {
     this.t0 = opts.t0 ?? Date.now();
     this.log = new LogTail(opts.maxLogChars ?? 400_000, this.t0);
     this.maxRestarts = opts.maxRestarts ?? 20;
@@ -65,7 +86,9 @@ export class ServiceProcesses {
     return m.child.pid!;
   }
 
-  pid(name: string): number | undefined { return this.procs.get(name)?.child.pid; }
+  pid(name: string): number | undefined {
+    return this.procs.get(name)?.child.pid;
+  }
 
   alive(name: string): boolean {
     const c = this.procs.get(name)?.child;
@@ -80,7 +103,12 @@ export class ServiceProcesses {
     if (m.child.exitCode !== null || m.child.signalCode !== null) return;
     m.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
-    const forced = new Promise<void>((r) => { timer = setTimeout(() => { m.child.kill('SIGKILL'); r(); }, graceMs); });
+    const forced = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        m.child.kill('SIGKILL');
+        r();
+      }, graceMs);
+    });
     await Promise.race([m.exited, forced]);
     clearTimeout(timer);
     await m.exited;
@@ -93,9 +121,13 @@ export class ServiceProcesses {
     process.off('exit', this.onExit);
   }
 
-  output(): string { return this.log.text(); }
+  output(): string {
+    return this.log.text();
+  }
 
-  note(text: string): void { this.log.add('test', text); }
+  note(text: string): void {
+    this.log.add('test', text);
+  }
 
   private spawn(name: string, env: Record<string, string>, restarts: number): Managed {
     const childEnv: Record<string, string> = {};
@@ -109,7 +141,12 @@ export class ServiceProcesses {
     const m: Managed = { name, env, child, expected: false, restarts, recent: [], exited: new Promise<void>((r) => child.once('exit', () => r())) };
     const onOutput = (s: string) => {
       this.log.add(name, s);
-      m.recent.push(...s.split('\n').filter((l) => l.length > 0).map((l) => l.slice(0, 2000)));
+      m.recent.push(
+        ...s
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => l.slice(0, 2000)),
+      );
       if (m.recent.length > 20) m.recent.splice(0, m.recent.length - 20);
     };
     child.stdout!.setEncoding('utf8').on('data', onOutput);
@@ -119,9 +156,17 @@ export class ServiceProcesses {
       this.log.add(name, `exited (code ${code}, signal ${signal})`);
       if (m.expected || this.stopping) return;
       this.unexpectedExits.push({ name, pid: child.pid ?? -1, code, signal, atMs: Date.now() - this.t0, lastOutput: [...m.recent] });
-      if (m.restarts >= this.maxRestarts) { this.log.add(name, 'not restarted: too many restarts'); return; }
+      if (m.restarts >= this.maxRestarts) {
+        this.log.add(name, 'not restarted: too many restarts');
+        return;
+      }
       // The deployment's restart policy; the pause only keeps a crash loop from eating the CPU.
-      setTimeout(() => { if (!this.stopping && this.procs.get(name) === m) { this.log.add(name, 'restarting'); this.spawn(name, env, m.restarts + 1); } }, 1000).unref();
+      setTimeout(() => {
+        if (!this.stopping && this.procs.get(name) === m) {
+          this.log.add(name, 'restarting');
+          this.spawn(name, env, m.restarts + 1);
+        }
+      }, 1000).unref();
     });
     this.procs.set(name, m);
     return m;

@@ -15,7 +15,12 @@ import { startLocalRedis, type LocalRedis } from '../../src/dev/redis.js';
 async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]);
+    return await Promise.race([
+      p,
+      new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -31,16 +36,26 @@ function postmasterPid(dir: string): number | null {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class RestartablePostgres {
   private pg: LocalPostgres | null = null;
   url = '';
 
-  constructor(readonly dir: string, readonly port: number) {}
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
-  get running(): boolean { return this.pg !== null; }
+  get running(): boolean {
+    return this.pg !== null;
+  }
 
   async start(): Promise<void> {
     if (this.pg) return;
@@ -60,7 +75,13 @@ export class RestartablePostgres {
   /** Synchronous last resort (process exit): SIGQUIT is Postgres' immediate shutdown. */
   killNow(): void {
     const pid = postmasterPid(this.dir);
-    if (pid !== null && alive(pid)) { try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ } }
+    if (pid !== null && alive(pid)) {
+      try {
+        process.kill(pid, 'SIGQUIT');
+      } catch {
+        /* gone */
+      }
+    }
   }
 }
 
@@ -68,11 +89,16 @@ export class RestartableRedis {
   private redis: LocalRedis | null = null;
   readonly url: string;
 
-  constructor(readonly dir: string, readonly port: number) {
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
-  get running(): boolean { return this.redis !== null; }
+  get running(): boolean {
+    return this.redis !== null;
+  }
 
   /** Starts redis-server on the same dir and port: with AOF on, the queues come back. */
   async start(): Promise<void> {

@@ -16,7 +16,9 @@ export function defer(t: Pick<TestContext, 'after'>, fn: () => Promise<void> | v
     const s: (() => Promise<void> | void)[] = [];
     stacks.set(t, s);
     stack = s;
-    t.after(async () => { for (const f of s.reverse()) await f(); });
+    t.after(async () => {
+      for (const f of s.reverse()) await f();
+    });
   }
   stack.push(fn);
 }
@@ -47,9 +49,15 @@ export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<stri
   return url.toString();
 }
 
-export interface TestService extends Service { config: Config }
+export interface TestService extends Service {
+  config: Config;
+}
 
-export async function startTestService(t: Pick<TestContext, 'after'>, env: Record<string, string> = {}, opts: { databaseUrl?: string; prefix?: string } = {}): Promise<TestService> {
+export async function startTestService(
+  t: Pick<TestContext, 'after'>,
+  env: Record<string, string> = {},
+  opts: { databaseUrl?: string; prefix?: string } = {},
+): Promise<TestService> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl ?? (await freshDatabase(t)),
     REDIS_URL: need('REDIS_URL'),

@@ -18,9 +18,16 @@ export async function seedSpace(app: FastifyInstance, opts: { space?: string; tr
   const items = world.items.slice(0, n).map((i) => ({ id: i.id, features: i.features, embedding: i.vector }));
   assert.equal((await post(app, `/v1/spaces/${space}/items`, { items })).statusCode, 202);
   const events = [];
-  for (let it = 0; it < n; it++) for (let u = 0; u < world.users.length; u += 2) {
-    events.push({ id: `seed-${it}-${u}`, userId: world.users[u]!.id, itemId: world.items[it]!.id, label: world.label(u, it), ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString() });
-  }
+  for (let it = 0; it < n; it++)
+    for (let u = 0; u < world.users.length; u += 2) {
+      events.push({
+        id: `seed-${it}-${u}`,
+        userId: world.users[u]!.id,
+        itemId: world.items[it]!.id,
+        label: world.label(u, it),
+        ts: new Date(Date.UTC(2026, 0, 1, 0, it, u)).toISOString(),
+      });
+    }
   assert.equal((await post(app, `/v1/spaces/${space}/interactions`, { events })).statusCode, 202);
   if (opts.train !== false) await train(app, space);
   return world;
@@ -28,14 +35,22 @@ export async function seedSpace(app: FastifyInstance, opts: { space?: string; tr
 
 export async function train(app: FastifyInstance, space: string): Promise<Record<string, unknown>> {
   const { jobId } = (await post(app, `/v1/spaces/${space}/train`, {})).json();
-  return waitFor(async () => {
-    const j = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json();
-    if (j.state === 'failed') throw new Error(`training failed: ${j.error}`);
-    return j.state === 'completed' ? j : null;
-  }, 'training to complete', 120_000);
+  return waitFor(
+    async () => {
+      const j = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json();
+      if (j.state === 'failed') throw new Error(`training failed: ${j.error}`);
+      return j.state === 'completed' ? j : null;
+    },
+    'training to complete',
+    120_000,
+  );
 }
 
-export async function embeddingOf(app: FastifyInstance, space: string, id: string): Promise<{ version: number; kind: string; vector: number[]; interactions: number } | null> {
+export async function embeddingOf(
+  app: FastifyInstance,
+  space: string,
+  id: string,
+): Promise<{ version: number; kind: string; vector: number[]; interactions: number } | null> {
   const r = await app.inject({ method: 'GET', url: `/v1/spaces/${space}/items/${id}/embedding` });
   return r.statusCode === 200 ? r.json() : null;
 }

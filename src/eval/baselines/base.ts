@@ -12,15 +12,24 @@ export class BaseMethod implements WarmMethod {
     const { bb, split, seed } = this.env;
     // new ids keep the backbone's own init distribution (N(0, 0.1), as trainDot)
     const rand = tf.randomNormal([split.emerging.length, bb.dim], 0, 0.1, 'float32', seed * 13 + 3) as tf.Tensor2D;
-    const idx = tf.tensor2d(Int32Array.from(split.emerging, (i) => i - 1), [split.emerging.length, 1], 'int32');
+    const idx = tf.tensor2d(
+      Int32Array.from(split.emerging, (i) => i - 1),
+      [split.emerging.length, 1],
+      'int32',
+    );
     this.table = tf.variable(tf.tensorScatterUpdate(bb.itemEmb, idx, rand));
-    rand.dispose(); idx.dispose();
+    rand.dispose();
+    idx.dispose();
   }
 
   async warm(stage: number, rows: Row[]): Promise<void> {
     await updateIdEmbeddings(this.env, fitted(this.table, this.name), rows, 17 + stage);
   }
 
-  embeddings(): tf.Tensor2D { return fitted(this.table, this.name) as tf.Tensor2D; }
-  dispose(): void { this.table?.dispose(); }
+  embeddings(): tf.Tensor2D {
+    return fitted(this.table, this.name) as tf.Tensor2D;
+  }
+  dispose(): void {
+    this.table?.dispose();
+  }
 }

@@ -12,24 +12,38 @@ import { forBatches } from '../batches.js';
 import { mulberry32 } from '../../model/prng.js';
 import { Dense, type MethodEnv, type WarmMethod, fitted, updateIdEmbeddings } from './method.js';
 
-interface CvarOpts { lr: number; batch: number; iters: number; regWeight: number }
+interface CvarOpts {
+  lr: number;
+  batch: number;
+  iters: number;
+  regWeight: number;
+}
 const CVAR_DEFAULTS: CvarOpts = { lr: 5e-3, batch: 512, iters: 10, regWeight: 1e-4 };
 
 export class CvarMethod implements WarmMethod {
   readonly name = 'cvar';
   private side: SideEmbedding;
-  private mean: Dense; private logv: Dense; private meanP: Dense; private logvP: Dense; private dec: Dense;
+  private mean: Dense;
+  private logv: Dense;
+  private meanP: Dense;
+  private logvP: Dense;
+  private dec: Dense;
   private idTable: tf.Variable | null = null;
   private seen: Float32Array;
   private maxCount = 1;
   private salt = 0;
 
-  constructor(private readonly env: MethodEnv, private readonly o: CvarOpts = CVAR_DEFAULTS) {
+  constructor(
+    private readonly env: MethodEnv,
+    private readonly o: CvarOpts = CVAR_DEFAULTS,
+  ) {
     const d = env.bb.dim;
     const s = env.seed * 41;
     this.side = new SideEmbedding(env.feats, d, s + 1);
-    this.mean = new Dense(d, 16, s + 11); this.logv = new Dense(d, 16, s + 13);
-    this.meanP = new Dense(3 * d, 16, s + 15); this.logvP = new Dense(3 * d, 16, s + 17);
+    this.mean = new Dense(d, 16, s + 11);
+    this.logv = new Dense(d, 16, s + 13);
+    this.meanP = new Dense(3 * d, 16, s + 15);
+    this.logvP = new Dense(3 * d, 16, s + 17);
     this.dec = new Dense(17, d, s + 19);
     this.seen = new Float32Array(env.bb.nItems);
   }
@@ -47,9 +61,13 @@ export class CvarMethod implements WarmMethod {
   private forward(items: tf.Tensor1D, noiseSeed: number): { predP: tf.Tensor2D; reg: tf.Scalar; recon: tf.Scalar } {
     const idEmb = lookup(fitted(this.idTable, this.name) as tf.Tensor2D, items);
     const side = this.side.embed(items);
-    const mu = this.mean.apply(idEmb), lv = this.logv.apply(idEmb);
-    const muP = this.meanP.apply(side), lvP = this.logvP.apply(side);
-    const reg = tf.sum(tf.add(tf.sum(tf.square(tf.sub(mu, muP)), 1), tf.sum(tf.square(tf.sub(tf.exp(tf.mul(lv, 0.5)), tf.exp(tf.mul(lvP, 0.5)))), 1))) as tf.Scalar;
+    const mu = this.mean.apply(idEmb),
+      lv = this.logv.apply(idEmb);
+    const muP = this.meanP.apply(side),
+      lvP = this.logvP.apply(side);
+    const reg = tf.sum(
+      tf.add(tf.sum(tf.square(tf.sub(mu, muP)), 1), tf.sum(tf.square(tf.sub(tf.exp(tf.mul(lv, 0.5)), tf.exp(tf.mul(lvP, 0.5)))), 1)),
+    ) as tf.Scalar;
     const eps = (s: number) => tf.randomNormal(mu.shape, 0, 1, 'float32', s);
     const z = tf.add(mu, tf.mul(1e-4, tf.mul(tf.exp(tf.mul(lv, 0.5)), eps(noiseSeed))));
     const zP = tf.add(muP, tf.mul(1e-4, tf.mul(tf.exp(tf.mul(lvP, 0.5)), eps(noiseSeed + 1))));
@@ -69,11 +87,15 @@ export class CvarMethod implements WarmMethod {
     const total = Math.ceil(rows.length / o.batch);
     await forBatches(rows, o.batch, 1, mulberry32(env.seed * 4001 + this.salt++), (b) => {
       for (let it = 0; it < o.iters; it++) {
-        opt.minimize(() => {
-          const { predP, reg, recon } = this.forward(b.items, env.seed * 100003 + n * 17 + it);
-          const main = tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(predP, b.users, b.items));
-          return tf.add(tf.add(main, recon), tf.mul(o.regWeight, reg)) as tf.Scalar;
-        }, false, vars);
+        opt.minimize(
+          () => {
+            const { predP, reg, recon } = this.forward(b.items, env.seed * 100003 + n * 17 + it);
+            const main = tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(predP, b.users, b.items));
+            return tf.add(tf.add(main, recon), tf.mul(o.regWeight, reg)) as tf.Scalar;
+          },
+          false,
+          vars,
+        );
       }
       n++;
       if (progress) env.onProgress?.(n / total);
@@ -107,9 +129,12 @@ export class CvarMethod implements WarmMethod {
     await this.warmUp(rows, false);
   }
 
-  embeddings(): tf.Tensor2D { return fitted(this.idTable, this.name) as tf.Tensor2D; }
+  embeddings(): tf.Tensor2D {
+    return fitted(this.idTable, this.name) as tf.Tensor2D;
+  }
   dispose(): void {
-    this.idTable?.dispose(); this.side.dispose();
+    this.idTable?.dispose();
+    this.side.dispose();
     for (const l of [this.mean, this.logv, this.meanP, this.logvP, this.dec]) l.dispose();
   }
 }

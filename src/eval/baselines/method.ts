@@ -51,20 +51,43 @@ export class Dense {
     this.w = tf.variable(tf.randomUniform([inDim, outDim], -scale, scale, 'float32', seed));
     this.b = tf.variable(tf.randomUniform([outDim], -scale, scale, 'float32', seed + 1));
   }
-  apply(x: tf.Tensor2D): tf.Tensor2D { return tf.add(tf.matMul(x, this.w), this.b) as tf.Tensor2D; }
-  get vars(): tf.Variable[] { return [this.w, this.b]; }
-  dispose(): void { this.w.dispose(); this.b.dispose(); }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.w), this.b) as tf.Tensor2D;
+  }
+  get vars(): tf.Variable[] {
+    return [this.w, this.b];
+  }
+  dispose(): void {
+    this.w.dispose();
+    this.b.dispose();
+  }
 }
 
 /** Mean item-id embedding of the established items: the "no information" item. */
 export function meanEstablished(env: MethodEnv): tf.Tensor1D {
-  return tf.tidy(() => tf.mean(tf.gather(env.bb.itemEmb, tf.tensor1d(env.split.established.map((i) => i - 1), 'int32')), 0) as tf.Tensor1D);
+  return tf.tidy(
+    () =>
+      tf.mean(
+        tf.gather(
+          env.bb.itemEmb,
+          tf.tensor1d(
+            env.split.established.map((i) => i - 1),
+            'int32',
+          ),
+        ),
+        0,
+      ) as tf.Tensor1D,
+  );
 }
 
 /** A full [nItems, dim] table whose emerging rows hold `rows` ([nEmerging, dim], in split.emerging order). */
 export function scatterEmerging(env: MethodEnv, base: tf.Tensor2D, rows: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const idx = tf.tensor2d(Int32Array.from(env.split.emerging, (i) => i - 1), [env.split.emerging.length, 1], 'int32');
+    const idx = tf.tensor2d(
+      Int32Array.from(env.split.emerging, (i) => i - 1),
+      [env.split.emerging.length, 1],
+      'int32',
+    );
     return tf.tensorScatterUpdate(base, idx, rows) as tf.Tensor2D;
   });
 }
@@ -73,14 +96,24 @@ export function scatterEmerging(env: MethodEnv, base: tf.Tensor2D, rows: tf.Tens
  * CVAR's `only_optimize_itemid` + `train(...)`: one epoch of Adam on the item-id embedding table only,
  * backbone frozen. `view` maps the gathered id embeddings to what the backbone sees (identity for base).
  */
-export async function updateIdEmbeddings(env: MethodEnv, table: tf.Variable, rows: Row[], salt: number, view?: (e: tf.Tensor2D, items: tf.Tensor1D) => tf.Tensor2D): Promise<void> {
+export async function updateIdEmbeddings(
+  env: MethodEnv,
+  table: tf.Variable,
+  rows: Row[],
+  salt: number,
+  view?: (e: tf.Tensor2D, items: tf.Tensor1D) => tf.Tensor2D,
+): Promise<void> {
   const opt = tf.train.adam(env.warmLr);
   await forBatches(rows, env.warmBatch, 1, mulberry32(env.seed * 1009 + salt), (b) => {
-    opt.minimize(() => {
-      const e = lookup(table as unknown as tf.Tensor2D, b.items);
-      const v = view ? view(e, b.items) : e;
-      return tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(v, b.users, b.items)) as tf.Scalar;
-    }, false, [table]);
+    opt.minimize(
+      () => {
+        const e = lookup(table as unknown as tf.Tensor2D, b.items);
+        const v = view ? view(e, b.items) : e;
+        return tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(v, b.users, b.items)) as tf.Scalar;
+      },
+      false,
+      [table],
+    );
   });
   opt.dispose();
 }

@@ -9,14 +9,19 @@ import { forBatches } from '../batches.js';
 import { mulberry32 } from '../../model/prng.js';
 import { Dense, type MethodEnv, type WarmMethod, fitted, meanEstablished, updateIdEmbeddings } from './method.js';
 
-interface MwufOpts { lr: number; batch: number }
+interface MwufOpts {
+  lr: number;
+  batch: number;
+}
 const MWUF_DEFAULTS: MwufOpts = { lr: 5e-3, batch: 256 };
 
 export class MwufMethod implements WarmMethod {
   readonly name = 'mwuf';
   private side: SideEmbedding;
-  private scale1: Dense; private scale2: Dense;
-  private shift1: Dense; private shift2: Dense;
+  private scale1: Dense;
+  private scale2: Dense;
+  private shift1: Dense;
+  private shift2: Dense;
   private idTable: tf.Variable | null = null;
   /** [nItems, dim] mean user embedding of each item's users so far */
   private avgUsers: tf.Tensor2D | null = null;
@@ -25,12 +30,17 @@ export class MwufMethod implements WarmMethod {
   private popMean: Float32Array;
   private out: tf.Tensor2D | null = null;
 
-  constructor(private readonly env: MethodEnv, private readonly o: MwufOpts = MWUF_DEFAULTS) {
+  constructor(
+    private readonly env: MethodEnv,
+    private readonly o: MwufOpts = MWUF_DEFAULTS,
+  ) {
     const d = env.bb.dim;
     const s = env.seed * 37;
     this.side = new SideEmbedding(env.feats, d, s + 1);
-    this.scale1 = new Dense(3 * d, 16, s + 11); this.scale2 = new Dense(16, d, s + 13);
-    this.shift1 = new Dense(d, 16, s + 15); this.shift2 = new Dense(16, d, s + 17);
+    this.scale1 = new Dense(3 * d, 16, s + 11);
+    this.scale2 = new Dense(16, d, s + 13);
+    this.shift1 = new Dense(d, 16, s + 15);
+    this.shift2 = new Dense(16, d, s + 17);
     this.sums = new Float32Array(env.bb.nItems * d);
     this.counts = new Float32Array(env.bb.nItems);
     this.popMean = new Float32Array(d);
@@ -40,7 +50,8 @@ export class MwufMethod implements WarmMethod {
     const d = this.env.bb.dim;
     const U = this.env.bb.userEmb.dataSync();
     for (const r of rows) {
-      const i = r.item - 1, u = r.user - 1;
+      const i = r.item - 1,
+        u = r.user - 1;
       this.counts[i]! += 1;
       for (let j = 0; j < d; j++) this.sums[i * d + j]! += U[u * d + j]!;
     }
@@ -73,15 +84,30 @@ export class MwufMethod implements WarmMethod {
     const opt2 = tf.train.adam(o.lr);
     const meta = [...this.side.vars, ...this.scale1.vars, ...this.scale2.vars, ...this.shift1.vars, ...this.shift2.vars];
     const table = idTable as tf.Tensor2D;
-    await forBatches(env.split.trainBase, o.batch, env.metaEpochs, mulberry32(env.seed * 6007 + 1), (b) => {
-      opt1.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar, false, [idTable]);
-      // e_id enters the warm loss as a constant: only the meta networks are in the var list
-      opt2.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(this.warmEmb(tf.gather(table, b.items), b.items), b.users, b.items)) as tf.Scalar, false, meta);
-    }, (e) => env.onProgress?.((e + 1) / env.metaEpochs));
-    opt1.dispose(); opt2.dispose();
+    await forBatches(
+      env.split.trainBase,
+      o.batch,
+      env.metaEpochs,
+      mulberry32(env.seed * 6007 + 1),
+      (b) => {
+        opt1.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar, false, [idTable]);
+        // e_id enters the warm loss as a constant: only the meta networks are in the var list
+        opt2.minimize(
+          () => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(this.warmEmb(tf.gather(table, b.items), b.items), b.users, b.items)) as tf.Scalar,
+          false,
+          meta,
+        );
+      },
+      (e) => env.onProgress?.((e + 1) / env.metaEpochs),
+    );
+    opt1.dispose();
+    opt2.dispose();
     // emerging items start from the mean item with no users
     const em = env.split.emerging.map((i) => i - 1);
-    for (const i of em) { this.counts[i] = 0; this.sums.fill(0, i * d, (i + 1) * d); }
+    for (const i of em) {
+      this.counts[i] = 0;
+      this.sums.fill(0, i * d, (i + 1) * d);
+    }
     this.addUsers([]);
     tf.tidy(() => {
       const m = meanEstablished(env);
@@ -105,7 +131,9 @@ export class MwufMethod implements WarmMethod {
     this.refresh();
   }
 
-  embeddings(): tf.Tensor2D { return fitted(this.out, this.name); }
+  embeddings(): tf.Tensor2D {
+    return fitted(this.out, this.name);
+  }
   dispose(): void {
     for (const x of [this.idTable, this.avgUsers, this.out]) x?.dispose();
     this.side.dispose();
