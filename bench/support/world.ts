@@ -4,6 +4,8 @@
 // bench process and its load-generator process agree without shipping vectors around.
 // Same recipe as test/support/fixtures.ts makeWorld, indexable.
 
+import { mulberry32 } from '../../src/model/prng.js';
+
 /** Item families: b = established (has a base embedding), e = emerging (stream),
  *  p = probe (emerging, events only from probes), n = new emerging items trickled in. */
 export type ItemKind = 'b' | 'e' | 'p' | 'n';
@@ -11,16 +13,8 @@ export type ItemKind = 'b' | 'e' | 'p' | 'n';
 export const TOPICS = ['space', 'romance', 'crime', 'comedy', 'war', 'horror', 'musical', 'western', 'heist', 'sports', 'fantasy', 'documentary'];
 const MOODS = ['dark', 'gentle', 'loud', 'quiet', 'strange', 'warm', 'cold', 'bright'];
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The one seeded RNG of the project (src/model/prng.ts). */
+export const rng = mulberry32;
 
 /** A 32-bit hash of a few integers (murmur3 finaliser over a running mix). */
 export function mix(...xs: number[]): number {

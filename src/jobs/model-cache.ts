@@ -30,10 +30,9 @@ export class ModelCache {
       this.entries.set(id, p);
       while (this.entries.size > this.max) {
         const oldest = this.entries.keys().next().value as number;
-        void this.entries.get(oldest)?.then(
-          (m) => m.runtime.dispose(),
-          () => {},
-        );
+        // A model that failed to load has nothing to dispose (its caller saw the error).
+        const nothingToDispose = (): void => undefined;
+        void this.entries.get(oldest)?.then((m) => m.runtime.dispose(), nothingToDispose);
         this.entries.delete(oldest);
       }
     }
@@ -47,15 +46,6 @@ export class ModelCache {
     const encoder = encoderFromState(artifact.encoder) ?? this.llm?.embedder() ?? null;
     if (!encoder) throw new Error(`model ${id} needs the external encoder ${row.encoder}, but EMBEDDING_MODEL is not configured`);
     return { id, version: row.version, runtime: loadModel(artifact), encoder, encoderName: row.encoder };
-  }
-
-  clear(): void {
-    for (const p of this.entries.values())
-      void p.then(
-        (m) => m.runtime.dispose(),
-        () => {},
-      );
-    this.entries.clear();
   }
 }
 
