@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
+import { authHeader, BENCH_KEY } from './support/key.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startService } from '../src/service.js';
@@ -22,11 +23,19 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-bench-'));
 const pg = await startLocalPostgres(path.join(tmp, 'pg'));
 const redis = await startLocalRedis(path.join(tmp, 'redis'));
 try {
-  const cfg = loadConfig({ DATABASE_URL: pg.url, REDIS_URL: redis.url, LOG_LEVEL: 'silent', PORT: '18090', HOST: '127.0.0.1', ROLE: 'api' });
+  const cfg = loadConfig({
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'silent',
+    PORT: '18090',
+    HOST: '127.0.0.1',
+    ROLE: 'api',
+    ADMIN_API_KEY: BENCH_KEY,
+  });
   const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
   await svc.app!.listen({ port: 18090, host: '127.0.0.1' });
   const api = (p: string, body: unknown) =>
-    fetch(`http://127.0.0.1:18090${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`http://127.0.0.1:18090${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeader() }, body: JSON.stringify(body) });
   await api('/v1/spaces', { id: 'b', dim: 8, itemType: 'x', scorer: 'dot' });
   await api('/v1/spaces/b/items', { items: Array.from({ length: ITEMS }, (_, i) => ({ id: `i${i}`, features: { t: i } })) });
   const events = (run: string) =>

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import { authHeader, BENCH_KEY } from './support/key.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startService } from '../src/service.js';
@@ -30,7 +31,7 @@ async function load(url: string, body: string, headers: Record<string, string> =
     url,
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...authHeader(), ...headers },
     connections: CONNECTIONS,
     duration: SECONDS,
     pipelining: 1,
@@ -59,6 +60,7 @@ try {
       PORT: String(port),
       HOST: '127.0.0.1',
       ROLE: 'api',
+      ADMIN_API_KEY: BENCH_KEY,
       LOOKUP_CACHE_ITEMS: String(cacheItems),
     });
     const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
@@ -68,12 +70,12 @@ try {
 
   // Data in, through the API.
   const setup = await run(1_000_000, 18_081);
-  await setup.app!.inject({ method: 'POST', url: '/v1/spaces', payload: { id: 'bench', dim: DIM, itemType: 'x', scorer: 'dot' } });
+  await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces', payload: { id: 'bench', dim: DIM, itemType: 'x', scorer: 'dot' } });
   for (let i = 0; i < ITEMS; i += 5000) {
-    const r = await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/items', payload: { items: items.slice(i, i + 5000) } });
+    const r = await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/items', payload: { items: items.slice(i, i + 5000) } });
     if (r.statusCode !== 202) throw new Error(r.body);
   }
-  const answer = (await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/embeddings/lookup', payload: { ids } })).body;
+  const answer = (await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/embeddings/lookup', payload: { ids } })).body;
 
   // Ceiling: a bare Fastify route sending the same JSON bytes, precomputed.
   const bare = Fastify();
@@ -89,7 +91,12 @@ try {
   });
   // Fill the cache with every item, then report what this process holds (Node + TF.js + cache).
   for (let i = 0; i < ITEMS; i += 1000)
-    await setup.app!.inject({ method: 'POST', url: '/v1/spaces/bench/embeddings/lookup', payload: { ids: items.slice(i, i + 1000).map((x) => x.id) } });
+    await setup.app!.inject({
+      method: 'POST',
+      headers: authHeader(),
+      url: '/v1/spaces/bench/embeddings/lookup',
+      payload: { ids: items.slice(i, i + 1000).map((x) => x.id) },
+    });
   global.gc?.();
   const mem = process.memoryUsage();
   memoryLine = `memory with all ${ITEMS} embeddings cached (dim ${DIM}): rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, cache entries ${setup.app!.deps.cache.size}`;

@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './api/deps.js';
 import { installErrorHandlers } from './api/errors.js';
+import { authPlugin } from './api/auth.js';
+import { keyRoutes } from './api/keys.js';
 import { installHttpMetrics } from './api/http-metrics.js';
 import { spaceRoutes } from './api/spaces.js';
 import { userRoutes } from './api/users.js';
@@ -37,15 +39,19 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     else json(req, body as string, done);
   });
   installErrorHandlers(app);
+  await app.register(authPlugin, { keys: deps.keys });
   installHttpMetrics(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'EmerFlow', version: '1', description: "Embeddings for emerging items in an existing recommender's embedding space." },
-      tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'health'].map((name) => ({ name })),
+      tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'keys', 'health'].map((name) => ({ name })),
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } } },
+      security: [{ apiKey: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  for (const routes of [spaceRoutes, userRoutes, itemRoutes, interactionRoutes, embeddingRoutes, trainRoutes, healthRoutes]) await app.register(routes);
+  for (const routes of [spaceRoutes, userRoutes, itemRoutes, interactionRoutes, embeddingRoutes, trainRoutes, keyRoutes, healthRoutes])
+    await app.register(routes);
   return app;
 }

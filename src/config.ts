@@ -54,6 +54,9 @@ export const configSpec = {
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
   TRAIN_PRESET: oneOf(['default', 'quick'] as const, 'default', 'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).'),
   LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
+  ADMIN_API_KEY: optStr(
+    'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
+  ),
   LLM_BASE_URL: optStr(
     'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.',
   ),

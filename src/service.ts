@@ -21,6 +21,7 @@ import { OutboxRelay } from './jobs/relay.js';
 import { Sweeper } from './jobs/sweeper.js';
 import { ModelCache } from './jobs/model-cache.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
+import { KeyStore } from './auth/keys.js';
 
 export interface Service {
   config: Config;
@@ -124,10 +125,23 @@ export async function startService(config: Config, log: Logger, opts: { logReque
 
     let app: FastifyInstance | null = null;
     if (config.ROLE !== 'worker') {
+      const keys = new KeyStore(db, config.ADMIN_API_KEY, log.child({ part: 'keys' }));
+      await keys.bootstrap(path.join(config.DATA_DIR, 'admin-api-key'));
+      await keys.start();
+      closers.push(async () => keys.stop());
       const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache, log);
       closers.push(() => sub.close());
       app = await buildApp(
-        { config, db, redis: producer, cache, backend: () => backend, llmBreaker: () => llm?.breakerState() ?? null, publish },
+        {
+          keys,
+          config,
+          db,
+          redis: producer,
+          cache,
+          backend: () => backend,
+          llmBreaker: () => llm?.breakerState() ?? null,
+          publish,
+        },
         opts.logRequests === false ? false : log,
       );
       closers.push(() => app!.close());

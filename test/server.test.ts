@@ -50,9 +50,18 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   assert.equal(ready.redis, 'ok');
   assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'Postgres data under DATA_DIR');
   assert.ok(fs.existsSync(path.join(dataDir, 'redis')), 'Redis data under DATA_DIR');
+  // No ADMIN_API_KEY and no key yet: the first start made one, in a file only its owner reads,
+  // and logged where it is — never the key itself.
+  const keyFile = path.join(dataDir, 'admin-api-key');
+  assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+  const key = fs.readFileSync(keyFile, 'utf8').trim();
+  assert.match(first.output(), /admin-api-key/);
+  assert.ok(!first.output().includes(key), 'the key is never logged');
+  const anonymous = await fetch(`${base}/v1/spaces/kept`);
+  assert.equal(anonymous.status, 401);
   const created = await fetch(`${base}/v1/spaces`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ id: 'kept', dim: 4, itemType: 'song', scorer: 'dot' }),
   });
   assert.equal(created.status, 201);
@@ -67,7 +76,7 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   });
   const space = await waitFor(
     async () => {
-      const r = await fetch(`${base}/v1/spaces/kept`).catch(() => null);
+      const r = await fetch(`${base}/v1/spaces/kept`, { headers: { authorization: `Bearer ${key}` } }).catch(() => null);
       return r?.ok ? (r.json() as Promise<{ id: string; dim: number }>) : null;
     },
     'the restarted service',

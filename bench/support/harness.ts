@@ -3,6 +3,7 @@
 // teardown that always runs — at the end, on an error, on SIGINT/SIGTERM, or when the
 // bench overruns its time limit — stopping everything this bench started, in reverse
 // order, each step bounded in time.
+import { BENCH_KEY } from './key.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -195,6 +196,7 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
     PORT: String(port),
     HOST: '127.0.0.1',
     ROLE: 'all',
+    ADMIN_API_KEY: BENCH_KEY,
     LOG_LEVEL: 'warn',
     DATA_DIR: path.join(tmp, 'data'),
     // e.g. BENCH_SERVER_LOG_LEVEL=debug to see the jobs' own timings in the server log

@@ -3,6 +3,7 @@
 // any other non-2xx answer and any network failure is an error: counted by route and
 // status, the first few kept verbatim for the report.
 import { parseProm, type Prom } from './prom.js';
+import { authHeader } from './key.js';
 
 export interface Answer<T> {
   status: number;
@@ -42,7 +43,7 @@ export class Api {
   /** One request; never throws. Status 0 means the request failed (network, timeout). */
   async send<T = unknown>(method: string, path: string, body: unknown, opts: { route?: string; timeoutMs?: number; accept?: string } = {}): Promise<Answer<T>> {
     const route = opts.route ?? `${method} ${path}`;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = authHeader();
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (opts.accept) headers['accept'] = opts.accept;
     try {

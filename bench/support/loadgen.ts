@@ -3,6 +3,7 @@
 // event loop. Sends paced streams (events in batches, lookups, a trickle of new items)
 // for a bounded time, reports progress and final figures over IPC, then exits. It also
 // exits when the bench goes away (IPC disconnect) or overruns by a margin.
+import { authHeader } from './key.js';
 import type { FromChild, LoadConfig, LoadStats, StreamStats, ToChild } from './loadgen-protocol.js';
 import { World, rng, mix } from './world.js';
 import { summarise } from './stats.js';
@@ -27,7 +28,12 @@ async function post(cfg: LoadConfig, path: string, body: string, st: StreamStats
   st.requests++;
   const t = performance.now();
   try {
-    const res = await fetch(cfg.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(cfg.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authHeader() },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
     const text = await res.text();
     lat.push(performance.now() - t);
     if (res.status >= 200 && res.status < 300) {

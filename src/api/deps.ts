@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { EmbeddingCache } from '../lookup/cache.js';
+import type { KeyStore } from '../auth/keys.js';
 import type { BackendInfo } from '../model/index.js';
 import { getSpace, type SpaceRow } from '../db/spaces.js';
 import { notFound } from './errors.js';
@@ -12,6 +13,7 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   cache: EmbeddingCache;
+  keys: KeyStore;
   backend(): BackendInfo | null;
   llmBreaker(): string | null;
   /** Tells every API process (and this one) that these items' embeddings changed. */

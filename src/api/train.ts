@@ -7,6 +7,7 @@ import { requestTraining } from '../pipeline/request-training.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
+import { requireSpaceAccess } from './auth.js';
 
 const JobView = Type.Object({
   id: Type.String(),
@@ -57,6 +58,7 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const r = await getRun(app.deps.db, req.params.id);
       if (!r) throw notFound(`job "${req.params.id}"`);
+      requireSpaceAccess(req, r.spaceId, `job "${req.params.id}"`);
       return {
         id: r.id,
         space: r.spaceId,

@@ -8,6 +8,7 @@
 // `npm test` provides are not used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TEST_ADMIN_KEY } from '../support/service.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +51,7 @@ test(
     const pg = new RestartablePostgres(path.join(tmp, 'pg'), pgPort);
     const redis = new RestartableRedis(path.join(tmp, 'redis'), redisPort);
     let procs: ServiceProcesses | null = null;
-    const http = new HttpClient(`http://127.0.0.1:${apiPort}`);
+    const http = new HttpClient(`http://127.0.0.1:${apiPort}`, TEST_ADMIN_KEY);
     // If the test process dies without its teardown, the stores must not outlive it.
     const lastResort = () => {
       if (pg.running) pg.killNow();
@@ -96,6 +97,7 @@ test(
           LOG_LEVEL: 'warn',
           DATA_DIR: path.join(tmp, 'data'),
           TASK_LEASE_MS: '3000',
+          ADMIN_API_KEY: TEST_ADMIN_KEY,
         },
         { maxLogChars: LOG_TAIL_CHARS, t0 },
       );

@@ -16,6 +16,8 @@ export class HttpClient {
 
   constructor(
     readonly base: string,
+    /** sent as `Authorization: Bearer <key>` */
+    readonly apiKey: string,
     readonly timeoutMs = 10_000,
   ) {}
 
@@ -28,7 +30,7 @@ export class HttpClient {
   async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<HttpResult> {
     const res = await fetch(this.base + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? null : JSON.stringify(body),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

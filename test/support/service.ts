@@ -2,6 +2,7 @@
 // its own BullMQ prefix on the test Redis, and everything closed when the test ends.
 import crypto from 'node:crypto';
 import type { TestContext } from 'node:test';
+import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -53,6 +54,9 @@ export interface TestService extends Service {
   config: Config;
 }
 
+/** The admin key of every test service; requests made with app.inject carry it unless they set their own. */
+export const TEST_ADMIN_KEY = 'test-admin-key-not-secret';
+
 export async function startTestService(
   t: Pick<TestContext, 'after'>,
   env: Record<string, string> = {},
@@ -64,12 +68,14 @@ export async function startTestService(
     QUEUE_PREFIX: opts.prefix ?? `t${crypto.randomBytes(4).toString('hex')}`,
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     TASK_LEASE_MS: '3000',
+    ADMIN_API_KEY: TEST_ADMIN_KEY,
     // Service tests are about the service, not the model: a few epochs train it in well under a second.
     TRAIN_PRESET: 'quick',
     ...env,
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
   defer(t, () => service.close());
+  if (service.app) withAdminKey(service.app);
   return service;
 }
 
@@ -82,4 +88,13 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Makes app.inject send the admin key unless a request names its own authorization (even ''). */
+function withAdminKey(app: NonNullable<Service['app']>): void {
+  const raw = app.inject.bind(app) as (opts: InjectOptions) => ReturnType<typeof app.inject>;
+  app.inject = ((opts: InjectOptions) => {
+    const headers = (opts.headers ?? {}) as Record<string, string>;
+    return raw('authorization' in headers ? opts : { ...opts, headers: { ...headers, authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+  }) as typeof app.inject;
 }
