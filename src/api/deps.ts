@@ -26,15 +26,18 @@ declare module 'fastify' {
   }
 }
 
-// A space's id, dim and scorer never change after creation, so they are safe to keep;
-// its other fields (active model, aux features) must be read fresh where they matter.
-const spaceMemo = new Map<string, SpaceRow>();
+// A space's id, dim and scorer never change after creation, so they are safe to keep —
+// per app (per database): two services in one process must not share them. Its other
+// fields (active model, aux features) must be read fresh where they matter.
+const spaceMemos = new WeakMap<AppDeps, Map<string, SpaceRow>>();
 
 export async function requireSpace(deps: AppDeps, id: string): Promise<SpaceRow> {
-  const hit = spaceMemo.get(id);
+  let memo = spaceMemos.get(deps);
+  if (!memo) spaceMemos.set(deps, (memo = new Map()));
+  const hit = memo.get(id);
   if (hit) return hit;
   const s = await getSpace(deps.db, id);
   if (!s) throw notFound(`space "${id}"`);
-  spaceMemo.set(id, s);
+  memo.set(id, s);
   return s;
 }

@@ -29,8 +29,20 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'payload_too_large', message: fe.message });
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'unsupported_media_type', message: fe.message });
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: 'bad_request', message: fe.message });
+    // Postgres said no: bad data is the caller's to fix (400), a conflict is 409, and only a
+    // failure that can pass (connection, shutdown, resources, a lost serialisation) is 503.
+    const sqlState = (err as { code?: unknown }).code;
+    if (typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState)) {
+      if (sqlState.startsWith('22'))
+        return reply.status(400).send({ error: 'invalid_request', message: 'a value in the request cannot be stored (out of range or malformed)' });
+      if (sqlState.startsWith('23')) return reply.status(409).send({ error: 'conflict', message: 'the request conflicts with what is stored' });
+      if (!/^(08|40|53|57|58)/.test(sqlState)) {
+        req.log.error({ err }, 'request failed');
+        return reply.status(500).send({ error: 'internal', message: 'the service failed on this request' });
+      }
+    }
     req.log.error({ err }, 'request failed');
-    return reply.status(503).send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
+    return reply.status(503).header('retry-after', '1').send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 }

@@ -10,7 +10,7 @@ import { deleteItem } from '../pipeline/delete-item.js';
 import { ErrorBody, notFound } from './errors.js';
 import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind } from './schemas.js';
 import { requireSpace } from './deps.js';
-import { checkBatch, checkVector } from './validate.js';
+import { checkBatch, checkFeatures, checkVector } from './validate.js';
 
 const ItemIn = Type.Object(
   {
@@ -47,7 +47,8 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { items } = req.body;
       checkBatch('items', items.length, LIMITS.items);
       items.forEach((it, i) => {
-        if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim);
+        if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim, app.deps.config.VECTOR_MAX_ABS);
+        checkFeatures(`items[${i}].features`, it.features, app.deps.config.FEATURES_MAX_BYTES, 8);
       });
       const r = await ingestItems(app.deps.db, space.id, items, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
       if (r.established.length) await app.deps.publish(space.id, r.established);

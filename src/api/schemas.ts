@@ -1,7 +1,10 @@
 // Schemas shared by several routes. Types come from them via Static<>.
 import { Type } from 'typebox';
 
-export const Id = Type.String({ minLength: 1, maxLength: 256 });
+// No control characters (NUL would make Postgres refuse the row) and no lone surrogates
+// (not valid UTF-8); ajv checks patterns with the u flag, so astral characters pass whole.
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$';
+export const Id = Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'Printable text, 1–256 characters' });
 export const SpaceParams = Type.Object({ space: Id });
 export const ItemParams = Type.Object({ space: Id, id: Id });
 export const Vector = Type.Array(Type.Number(), { minItems: 1, maxItems: 4096 });

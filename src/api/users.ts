@@ -25,7 +25,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const space = await requireSpace(app.deps, req.params.space);
       const { users } = req.body;
       checkBatch('users', users.length, LIMITS.users);
-      users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim));
+      users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim, app.deps.config.VECTOR_MAX_ABS));
       const unique = [...new Map(users.map((u) => [u.id, u])).values()];
       await upsertUsers(app.deps.db, space.id, unique);
       return { upserted: unique.length };

@@ -70,12 +70,23 @@ export function validate(schema: JsonSchema, value: unknown, path = '$'): string
  */
 export function parseJsonAnswer(text: string | null | undefined): unknown {
   if (typeof text !== 'string' || text.trim() === '') throw new LlmError('invalid_output', 'empty answer');
-  const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/i.exec(text);
   try {
-    return JSON.parse(fenced ? fenced[1]! : text);
+    return JSON.parse(stripFence(text));
   } catch {
     throw new LlmError('invalid_output', 'answer is not valid JSON');
   }
+}
+
+/**
+ * The text inside a ```json … ``` fence, or the text itself. Linear in the length: a regex
+ * with nested quantifiers took minutes on a reply of ``` and thousands of spaces.
+ */
+export function stripFence(text: string): string {
+  const t = text.trim();
+  if (!t.startsWith('```') || t.length < 6 || !t.endsWith('```')) return text;
+  let body = t.slice(3, -3);
+  if (body.slice(0, 4).toLowerCase() === 'json') body = body.slice(4);
+  return body.trim();
 }
 
 /** Parses and validates in one step; throws invalid_output listing up to 5 violations. */

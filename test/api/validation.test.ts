@@ -150,3 +150,56 @@ test('bad input is rejected with a message naming the field', async (t) => {
   const noRoute = await app.inject({ method: 'GET', url: '/v2/nothing' });
   assert.deepEqual(Object.keys(noRoute.json()).sort(), ['error', 'message']);
 });
+
+test('hostile input is refused before anything is written', async (t) => {
+  const svc = await startTestService(t);
+  const app = svc.app!;
+  assert.equal((await post(app, '/v1/spaces', { id: 's', dim: 2, itemType: 'movie', scorer: 'dot' })).statusCode, 201);
+  let deep: unknown = 'leaf';
+  for (let i = 0; i < 1000; i++) deep = { d: deep };
+  const cases: { name: string; url: string; payload: unknown; mentions: RegExp }[] = [
+    {
+      name: '1e39 is finite as a double, Infinity as float32',
+      url: '/v1/spaces/s/users',
+      payload: { users: [{ id: 'u', vector: [1e39, 0] }] },
+      mentions: /users\[0\]\.vector\[0\]/,
+    },
+    { name: 'a component beyond the bound', url: '/v1/spaces/s/users', payload: { users: [{ id: 'u', vector: [1e7, 0] }] }, mentions: /VECTOR_MAX_ABS/ },
+    { name: 'a NUL in an id', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a\u0000b', features: {} }] }, mentions: /items\[0\]\.id/ },
+    { name: 'a lone surrogate in an id', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a\ud800', features: {} }] }, mentions: /items\[0\]\.id/ },
+    {
+      name: 'a NUL in a feature',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a', features: { title: 'x\u0000y' } }] },
+      mentions: /items\[0\]\.features\.title/,
+    },
+    { name: 'features nested thousands deep', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a', features: { deep } }] }, mentions: /nested more than/ },
+    {
+      name: 'features over the byte limit',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a', features: { text: 'x'.repeat(70_000) } }] },
+      mentions: /FEATURES_MAX_BYTES/,
+    },
+    { name: 'a seed beyond int32', url: '/v1/spaces/s/train', payload: { seed: 2 ** 31 }, mentions: /seed/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const r = await post(app, c.url, c.payload);
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.json().message, c.mentions);
+    });
+  }
+  await t.test('nothing of it was stored', async () => {
+    const rows = await svc.db.query(
+      `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM items)::int AS items, (SELECT count(*) FROM train_runs)::int AS runs`,
+    );
+    assert.deepEqual(rows.rows[0], { users: 0, items: 0, runs: 0 });
+  });
+  await t.test('ids up to 256 characters can be read back and deleted', async () => {
+    const id = 'é'.repeat(256);
+    assert.equal((await post(app, '/v1/spaces/s/items', { items: [{ id, features: { t: 'long id' } }] })).statusCode, 202);
+    const url = `/v1/spaces/s/items/${encodeURIComponent(id)}`;
+    assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'DELETE', url })).statusCode, 204);
+  });
+});

@@ -18,6 +18,7 @@ import { RateLimiter, TokenBucket } from '../../src/llm/rate-limit.js';
 import { backoffDelay } from '../../src/llm/retry.js';
 import { redact } from '../../src/llm/errors.js';
 import { fillSchema } from '../support/fake-openai.js';
+import { parseJsonAnswer } from '../../src/llm/schema.js';
 import { API_KEY, harness, MOVIE_AUX, rejects, toyStory } from './helpers.js';
 
 test('parseRetryAfter: seconds, HTTP-date, retry-after-ms, garbage', () => {
@@ -77,7 +78,8 @@ test('rate limiter: bounded wait and concurrency', async () => {
 });
 
 test('client: local limits refuse fast without a request, and serialise by concurrency', async (t) => {
-  const { fake, client } = await harness(t, { requestsPerMinute: 1, timeoutMs: 200 });
+  // a timeout well above a loaded machine's latency, and far below the minute the limiter would wait
+  const { fake, client } = await harness(t, { requestsPerMinute: 1, timeoutMs: 2_000 });
   await client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'r1' });
   const err = await rejects(client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'r2' }));
   assert.equal(err.kind, 'rate_limit');
@@ -201,4 +203,13 @@ test('fake server speaks to the plain SDK too: models list, base64 embeddings, 4
   assert.match(chat.choices[0]!.message.content ?? '', /^fake answer /);
   await assert.rejects(sdk.post('/nowhere'), { status: 404 });
   assert.equal(fake.requests.at(-1)!.behaviour, 'not_found');
+});
+
+// A regex with nested quantifiers took minutes on this reply; the timeout only turns such a
+// hang into a failure (a linear strip answers in microseconds).
+test('the fence strip is linear: ``` and 100,000 spaces are refused at once', { timeout: 30_000 }, () => {
+  assert.throws(() => parseJsonAnswer('```' + ' '.repeat(100_000)), /not valid JSON/);
+  assert.deepEqual(parseJsonAnswer('```json\n{"a": 1}\n```'), { a: 1 });
+  assert.deepEqual(parseJsonAnswer('  ```\n[1, 2]\n```  '), [1, 2]);
+  assert.deepEqual(parseJsonAnswer('{"b": true}'), { b: true });
 });
