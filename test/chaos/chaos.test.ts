@@ -24,7 +24,7 @@ const SPACE = 'chaos';
 const USERS = 40;
 const ESTABLISHED = 30;
 const EMERGING = 200;
-const STREAM_MS = 24_000;
+const STREAM_MS = 16_000;
 const CONVERGE_MS = 120_000;
 const MAX_PER_ITEM = 150;
 /** Printed on failure: the tail of what the service processes wrote. */
@@ -168,23 +168,23 @@ test(
         }
       })();
       const chaos = (async () => {
-        await at(4_000);
+        await at(3_000);
         mark(`SIGKILL worker-1 (pid ${procs!.pid('worker-1')})`);
         await procs!.kill('worker-1', 'SIGKILL');
         procs!.start('worker-3', { ROLE: 'worker' });
         mark(`started worker-3 (pid ${procs!.pid('worker-3')})`);
-        await at(9_000);
+        await at(6_000);
         mark('stopping Redis');
         await redis.stop();
         mark('Redis stopped');
-        await at(11_000);
+        await at(8_000);
         await redis.start();
         mark('Redis started again (same dir and port, AOF)');
-        await at(18_000);
+        await at(11_000);
         mark('stopping Postgres');
         await pg.stop();
         mark('Postgres stopped');
-        await at(20_000);
+        await at(13_000);
         await pg.start();
         mark('Postgres started again (same dir and port)');
       })();

@@ -36,7 +36,9 @@ export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<stri
   const name = `t_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base.toString() });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  // a copy of the migrated template `npm test` made, when there is one
+  const template = process.env['TEST_TEMPLATE_DB'];
+  await admin.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   await admin.end();
   defer(t, async () => {
     const c = new pg.Client({ connectionString: base.toString() });
