@@ -18,7 +18,14 @@ closeWithGrace({ delay: 40_000 }, async ({ signal, err }) => {
   await service?.close();
 });
 
-service = await startService(config, log);
+try {
+  service = await startService(config, log);
+} catch (err) {
+  // Whatever stopped the start (a port in use, a database that refuses us, a bad migration)
+  // is printed at every log level but silent, and the exit code says it failed.
+  log.fatal({ err }, `EmerFlow could not start: ${(err as Error).message}`);
+  process.exit(1);
+}
 if (stopping) await service.close();
 else {
   if (service.app) await service.app.listen({ port: config.PORT, host: config.HOST });

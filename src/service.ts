@@ -56,7 +56,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
   try {
     let dbUrl = config.DATABASE_URL;
     if (!dbUrl) {
-      const pg = await startLocalPostgres(path.join(config.DATA_DIR, 'postgres'), { log: (m) => log.debug(m) });
+      const pg = await startLocalPostgres(path.join(config.DATA_DIR, 'postgres'), { log: (m) => log.debug(m), notice: (m) => log.info(m) });
       closers.push(() => pg.stop());
       dbUrl = pg.url;
       log.info({ dataDir: config.DATA_DIR }, 'DATABASE_URL unset: started the embedded PostgreSQL');

@@ -95,3 +95,40 @@ test('a bad configuration stops the process with every problem named', async () 
   assert.match(bad.output(), /PORT must be an integer/);
   assert.match(bad.output(), /ROLE must be one of api, worker, all/);
 });
+
+test('after SIGKILL, npm start on the same DATA_DIR is ready again with every item and event', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-kill-'));
+  defer(t, () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const key = 'kill-test-admin-key';
+  const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: key };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const ready = (p: ReturnType<typeof start>) =>
+    waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, `ready; output:\n${p.output().slice(-2000)}`, 60_000);
+  const send = (url: string, body: unknown) => fetch(`${base}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
+
+  const first = start(env);
+  defer(t, () => {
+    first.child.kill('SIGKILL');
+  });
+  await ready(first);
+  assert.equal((await send('/v1/spaces', { id: 's', dim: 2, itemType: 'song', scorer: 'dot' })).status, 201);
+  assert.equal((await send('/v1/spaces/s/items', { items: [{ id: 'a', features: { t: 'A' } }] })).status, 202);
+  const events = Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, userId: 'u', itemId: 'a', label: 1 }));
+  assert.equal((await send('/v1/spaces/s/interactions', { events })).status, 202);
+  // No goodbye: the process dies, and the Postgres and Redis it started go on running.
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  const second = start(env);
+  defer(t, async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+  await ready(second);
+  const item = await fetch(`${base}/v1/spaces/s/items/a`, { headers });
+  assert.equal(item.status, 200, second.output().slice(-2000));
+  assert.equal(((await item.json()) as { interactions: number }).interactions, 5);
+  assert.match(second.output(), /stopped the (Postgres|redis-server) an earlier run left/);
+});

