@@ -51,6 +51,11 @@ export const configSpec = {
   RELAY_POLL_MS: int(500, 'How often the relay looks for due tasks besides being woken by NOTIFY and finished jobs.', 10, 60_000),
   EMBEDDING_KEEP_VERSIONS: int(3, 'Embedding versions kept per item; older ones are pruned as new ones are written.', 1, 1000),
   TASK_MAX_ATTEMPTS: int(8, 'Failed attempts after which a task is parked as dead (visible in /metrics).', 1, 1000),
+  TENSOR_BACKEND: oneOf(
+    ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const,
+    'auto',
+    'TensorFlow.js backend: auto (the first that loads: tensorflow-gpu, tensorflow, wasm, cpu) or one of them (falling back to cpu).',
+  ),
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
   TRAIN_PRESET: oneOf(['default', 'quick'] as const, 'default', 'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).'),
   LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),

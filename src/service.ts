@@ -15,6 +15,7 @@ import { startLocalRedis } from './dev/redis.js';
 import { EmbeddingCache } from './lookup/cache.js';
 import { createPublisher, subscribeInvalidations } from './lookup/invalidation.js';
 import { initBackend, type BackendInfo } from './model/index.js';
+import { backendPreference } from './model/backend.js';
 import { createLlmClient, llmOptionsFromConfig, type LlmClient } from './llm/index.js';
 import { createQueues } from './jobs/queues.js';
 import { OutboxRelay } from './jobs/relay.js';
@@ -73,7 +74,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
 
-    const backend = await initBackend();
+    const backend = await initBackend(backendPreference(config.TENSOR_BACKEND));
     log.info({ backend }, 'tensor backend');
 
     const llmOptions = llmOptionsFromConfig({ ...config, EMBEDDING_DIM: config.EMBEDDING_DIM || undefined });

@@ -1,6 +1,7 @@
 // Runs model training in a worker thread: TF.js work is synchronous and long, and on
 // the main thread it would stall HTTP and BullMQ's lock renewal.
 import { parentPort, workerData } from 'node:worker_threads';
+import { backendPreference } from '../model/backend.js';
 import { initBackend, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
 
 export interface TrainThreadInput {
@@ -9,13 +10,14 @@ export interface TrainThreadInput {
   encoder: EncoderState;
   k?: number;
   preset?: TrainingPreset;
+  backend?: Parameters<typeof backendPreference>[0];
 }
 export type TrainThreadMessage =
   { type: 'progress'; fraction: number; phase: string } | { type: 'done'; artifact: unknown; backend: string } | { type: 'error'; message: string };
 
 async function main(): Promise<void> {
   const input = workerData as TrainThreadInput;
-  const backend = await initBackend();
+  const backend = await initBackend(backendPreference(input.backend ?? 'auto'));
   const artifact = await trainEmerFlow(input.data, {
     seed: input.seed,
     encoder: input.encoder,

@@ -37,7 +37,7 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
       progress(0, 'loading');
       const prepared = await prepareTraining(deps.db, spaceId, space.dim, deps.llm, (f) => progress(0.1 * f, 'encoding'));
       const { artifact, backend } = await runTrainingThread(
-        { data: prepared.data, seed, encoder: prepared.encoderState, preset: deps.config.TRAIN_PRESET },
+        { data: prepared.data, seed, encoder: prepared.encoderState, preset: deps.config.TRAIN_PRESET, backend: deps.config.TENSOR_BACKEND },
         (f, phase) => progress(0.1 + 0.85 * f, phase),
       );
       const art = artifact as ModelArtifact;

@@ -94,6 +94,11 @@ export function initBackend(opts: { prefer?: Name[]; wasmThreads?: number; force
   return pending;
 }
 
+/** initBackend's options for a configured choice: `auto` is the documented order; a named backend falls back to cpu. */
+export function backendPreference(choice: 'auto' | Name): { prefer?: Name[] } {
+  return choice === 'auto' ? {} : { prefer: choice === 'cpu' ? ['cpu'] : [choice, 'cpu'] };
+}
+
 export function currentBackend(): BackendInfo | null {
   return current;
 }
