@@ -78,6 +78,7 @@ export const configSpec = {
   LLM_CONCURRENCY: int(8, 'Concurrent LLM requests per process.', 1, 1024),
   LLM_BREAKER_THRESHOLD: int(5, 'Consecutive failed LLM calls that open the circuit breaker.', 1, 1000),
   LLM_BREAKER_COOLDOWN_MS: int(30_000, 'How long the open breaker stops calling the LLM before one probe.', 100),
+  LLM_MAX_OUTPUT_TOKENS: int(2048, 'Cap of one LLM answer in tokens (max_completion_tokens).', 16, 1_000_000),
   LLM_MAX_ATTRIBUTE_CHARS: int(1000, 'Longest text kept for one enriched attribute.', 10, 100_000),
 } as const;
 

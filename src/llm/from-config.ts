@@ -17,6 +17,7 @@ export interface LlmEnv {
   LLM_BREAKER_THRESHOLD?: number | undefined;
   LLM_BREAKER_COOLDOWN_MS?: number | undefined;
   LLM_MAX_ATTRIBUTE_CHARS?: number | undefined;
+  LLM_MAX_OUTPUT_TOKENS?: number | undefined;
 }
 
 /**
@@ -39,6 +40,7 @@ export function llmOptionsFromConfig(cfg: LlmEnv): LlmOptions | null {
     breakerThreshold: cfg.LLM_BREAKER_THRESHOLD ?? d.breakerThreshold,
     breakerCooldownMs: cfg.LLM_BREAKER_COOLDOWN_MS ?? d.breakerCooldownMs,
     maxAttributeChars: cfg.LLM_MAX_ATTRIBUTE_CHARS ?? d.maxAttributeChars,
+    maxOutputTokens: cfg.LLM_MAX_OUTPUT_TOKENS ?? d.maxOutputTokens,
   };
   if (cfg.EMBEDDING_MODEL) opts.embeddingModel = cfg.EMBEDDING_MODEL;
   if (cfg.EMBEDDING_DIM) opts.embeddingDim = cfg.EMBEDDING_DIM;

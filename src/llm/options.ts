@@ -39,6 +39,8 @@ export interface LlmOptions {
   retryMaxDelayMs?: number;
   /** Texts per /v1/embeddings request. */
   embeddingBatchSize?: number;
+  /** Cap of one answer's length in tokens (max_completion_tokens): what one item can cost. */
+  maxOutputTokens?: number;
   /**
    * Sampling temperature. Unset by default: some OpenAI models reject any value
    * but their default, and answers are cached anyway, so determinism matters less.
@@ -58,6 +60,7 @@ export const defaultLlmOptions: Omit<LlmOptions, 'baseURL' | 'apiKey' | 'model'>
   retryBaseMs: 500,
   retryMaxDelayMs: 60_000,
   embeddingBatchSize: 64,
+  maxOutputTokens: 2048,
 };
 
 /** Options with every optional knob filled in. */
