@@ -87,6 +87,17 @@ const PRUNE_AND_RETURN = `
   pr AS (DELETE FROM embeddings e USING ins WHERE e.space_id = $1 AND e.item_id = ins.id AND e.version <= ins.version - $4)
   SELECT id, version FROM ins`;
 
+/** $1–$7 of both writes: the space, the model, the ids, `keep`, and what each job read. */
+const stampParams = (spaceId: string, modelId: number, keep: number, rows: ReadStamp[]) => [
+  spaceId,
+  modelId,
+  rows.map((x) => x.id),
+  keep,
+  rows.map((x) => x.incarnation),
+  rows.map((x) => x.rev),
+  rows.map((x) => x.watermark),
+];
+
 /**
  * The embed step's write: the new cold embedding of each item (kept on the item, where
  * refinement starts from) and the version it serves: `served` (refined from the item's
@@ -120,18 +131,7 @@ export async function writeColdEmbeddings(
        FROM upd JOIN b ON b.id = upd.id
        RETURNING item_id AS id, version),
      ${PRUNE_AND_RETURN}`,
-    [
-      spaceId,
-      modelId,
-      rows.map((x) => x.id),
-      keep,
-      rows.map((x) => x.incarnation),
-      rows.map((x) => x.rev),
-      rows.map((x) => x.watermark),
-      rows.map((x) => toBytes(x.cold)),
-      rows.map((x) => toBytes(x.served)),
-      rows.map((x) => x.interactions),
-    ],
+    [...stampParams(spaceId, modelId, keep, rows), rows.map((x) => toBytes(x.cold)), rows.map((x) => toBytes(x.served)), rows.map((x) => x.interactions)],
   );
   return r.rows;
 }
@@ -165,17 +165,7 @@ export async function writeRefinedEmbeddings(
        SELECT $1, upd.id, upd.embedding_version, 'refined', b.vec, b.n, $2 FROM upd JOIN b ON b.id = upd.id
        RETURNING item_id AS id, version),
      ${PRUNE_AND_RETURN}`,
-    [
-      spaceId,
-      modelId,
-      rows.map((x) => x.id),
-      keep,
-      rows.map((x) => x.incarnation),
-      rows.map((x) => x.rev),
-      rows.map((x) => x.watermark),
-      rows.map((x) => toBytes(x.vector)),
-      rows.map((x) => x.interactions),
-    ],
+    [...stampParams(spaceId, modelId, keep, rows), rows.map((x) => toBytes(x.vector)), rows.map((x) => x.interactions)],
   );
   return r.rows;
 }

@@ -3,13 +3,12 @@
 // changes, when its enrichment lands, and for every emerging item after a training run
 // activates a new model. Many items a job: one load, one encoder call, one write.
 import type { Job } from 'bullmq';
-import { loadPipelineItems } from '../db/items.js';
 import { NO_MODEL } from '../pipeline/activate-model.js';
 import { storeColdEmbeddings } from '../pipeline/store-embeddings.js';
 import { isEmerging } from '../pipeline/item-states.js';
 import type { JobDeps } from './deps.js';
 import { itemVectors } from './item-vector.js';
-import { bySpace } from './emerging-target.js';
+import { bySpace, loadGroupItems } from './emerging-target.js';
 import { scoredInteractions } from './item-interactions.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
@@ -31,12 +30,7 @@ export function embedProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         continue;
       }
       const { model } = group.target;
-      const loaded = await loadPipelineItems(
-        deps.db,
-        spaceId,
-        tasks.map((t) => t.payload.item),
-        c.REFINE_MAX_INTERACTIONS,
-      );
+      const loaded = await loadGroupItems(deps, group);
       const items = [...loaded.values()].filter((it) => isEmerging(it.state));
       skipped += tasks.length - items.length; // gone or established: nothing to do
       if (items.length === 0) continue;

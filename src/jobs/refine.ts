@@ -3,13 +3,13 @@
 // takes many items: one load of items and events, one of users, one write, one
 // invalidation. A run that would use no more events than the served version writes nothing.
 import type { Job } from 'bullmq';
-import { loadPipelineItems, type PipelineItem } from '../db/items.js';
+import type { PipelineItem } from '../db/items.js';
 import { fromBytes } from '../db/vectors.js';
 import { enqueue } from '../pipeline/enqueue.js';
 import { storeRefinedEmbeddings } from '../pipeline/store-embeddings.js';
 import { isEmerging } from '../pipeline/item-states.js';
 import type { JobDeps } from './deps.js';
-import { bySpace } from './emerging-target.js';
+import { bySpace, loadGroupItems } from './emerging-target.js';
 import { scoredInteractions } from './item-interactions.js';
 import { taskProcessor } from './run-task.js';
 import type { JobData } from './queues.js';
@@ -35,12 +35,7 @@ export function refineProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
         continue;
       }
       const { model } = group.target;
-      const loaded = await loadPipelineItems(
-        deps.db,
-        spaceId,
-        tasks.map((t) => t.payload.item),
-        c.REFINE_MAX_INTERACTIONS,
-      );
+      const loaded = await loadGroupItems(deps, group);
       const due: PipelineItem[] = [];
       const needEmbed: string[] = [];
       for (const it of loaded.values()) {
