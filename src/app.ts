@@ -26,7 +26,7 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     // 10,000 users × 256 dims as JSON is ~30 MB; batch sizes are capped per route.
     bodyLimit: 64 * 1024 * 1024,
     // ids are up to 256 characters, percent-encoded up to 9 bytes each in a path
-    maxParamLength: 2400,
+    routerOptions: { maxParamLength: 2400 },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

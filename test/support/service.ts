@@ -73,9 +73,6 @@ export async function startTestService(
     ADMIN_API_KEY: TEST_ADMIN_KEY,
     // Service tests are about the service, not the model: a few epochs train it in well under a second.
     TRAIN_PRESET: 'quick',
-    // and on the plain cpu backend: on these tiny tensors it is as fast as wasm, without compiling
-    // wasm in every test process and training thread (test/model tests the backends themselves)
-    TENSOR_BACKEND: 'cpu',
     ...env,
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
