@@ -69,7 +69,10 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
     const structured = chats.map((r) => r.body.response_format?.json_schema);
     assert.equal(chats.length, 3, 'aux features once, then one call per item');
     assert.ok(structured.every((s) => s && s.strict === true));
-    assert.ok(chats.every((r) => r.body.max_completion_tokens === 2048), 'every answer is capped in tokens');
+    assert.ok(
+      chats.every((r) => r.body.max_completion_tokens === 2048),
+      'every answer is capped in tokens',
+    );
     const perItem = chats.slice(1).map((r) => JSON.stringify(r.body.messages));
     assert.ok(perItem[0]!.includes(String(a.features['title'])) || perItem[1]!.includes(String(a.features['title'])));
     assert.ok(chats.every((r) => r.authorization === 'bearer'));
