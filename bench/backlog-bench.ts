@@ -15,7 +15,18 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { parseArgs, num, url } from './support/args.js';
 import { Api } from './support/http.js';
-import { addCleanup, debug, delay, interrupted, log, printServerLogTail, runBench, serverLogLines, sleep, startEnv } from './support/harness.js';
+import {
+  addCleanup,
+  debug,
+  delay,
+  interrupted,
+  log,
+  printServerLogTail,
+  runBench,
+  serverLogLines,
+  sleep,
+  startEnv,
+} from './support/harness.js';
 import { promDelta, promValue, type Prom } from './support/prom.js';
 import { postEmerging, setupTrainedSpace, train, waitForEmbeddings, type SpaceView } from './support/setup.js';
 import { fixed, int, mib, secs, table, thin } from './support/stats.js';
@@ -131,7 +142,9 @@ async function main(): Promise<number> {
       dbQuery<{ queue: string; n: number; d: string; mx: number; rd: number }>(
         `SELECT queue, count(*)::int AS n, coalesce(sum(dispatches), 0)::bigint AS d, coalesce(max(dispatches), 0)::int AS mx, count(*) FILTER (WHERE dispatches > 1)::int AS rd FROM tasks GROUP BY queue`,
       ),
-      dbQuery<{ queue: string; key: string; dispatches: number }>(`SELECT queue, key, dispatches FROM tasks WHERE dispatches > 1 LIMIT 20000`),
+      dbQuery<{ queue: string; key: string; dispatches: number }>(
+        `SELECT queue, key, dispatches FROM tasks WHERE dispatches > 1 LIMIT 20000`,
+      ),
       newModelId !== null
         ? dbQuery<{ n: number }>(
             `SELECT count(*)::int AS n FROM items i JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
@@ -175,7 +188,12 @@ async function main(): Promise<number> {
   );
 
   // ---- setup: trained space, emerging items with cold embeddings ----
-  const setup = await setupTrainedSpace(api, world, { space, established: ESTABLISHED, eventsPerItem: EVENTS_PER_ITEM, trainTimeoutMs: TRAIN_TIMEOUT_MS });
+  const setup = await setupTrainedSpace(api, world, {
+    space,
+    established: ESTABLISHED,
+    eventsPerItem: EVENTS_PER_ITEM,
+    trainTimeoutMs: TRAIN_TIMEOUT_MS,
+  });
   phase = 'cold';
   const coldStart = performance.now();
   const postS = await postEmerging(api, world, space, 'e', 0, ITEMS);
@@ -183,9 +201,10 @@ async function main(): Promise<number> {
   const ids = Array.from({ length: ITEMS }, (_, i) => world.itemId('e', i));
   const countEmbedded = async () =>
     (
-      await dbQuery<{ n: number }>(`SELECT count(*)::int AS n FROM items WHERE space_id = $1 AND state <> 'established' AND embedding_version IS NOT NULL`, [
-        space,
-      ])
+      await dbQuery<{ n: number }>(
+        `SELECT count(*)::int AS n FROM items WHERE space_id = $1 AND state <> 'established' AND embedding_version IS NOT NULL`,
+        [space],
+      )
     )?.[0]?.n;
   await waitForEmbeddings(api, space, ids, COLD_TIMEOUT_MS, 'cold embeddings', db ? countEmbedded : undefined);
   const coldS = (performance.now() - coldStart) / 1000;
@@ -226,10 +245,15 @@ async function main(): Promise<number> {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let id = queue.shift(); id; id = queue.shift()) {
-          const a = await api.send<{ modelVersion?: number | null }>('GET', `/v1/spaces/${sp}/items/${encodeURIComponent(id)}/embedding`, undefined, {
-            route: 'GET embedding (sample)',
-            timeoutMs: 15_000,
-          });
+          const a = await api.send<{ modelVersion?: number | null }>(
+            'GET',
+            `/v1/spaces/${sp}/items/${encodeURIComponent(id)}/embedding`,
+            undefined,
+            {
+              route: 'GET embedding (sample)',
+              timeoutMs: 15_000,
+            },
+          );
           if (a.body) {
             checked++;
             if (a.body.modelVersion === newVersion) onNew++;
@@ -302,7 +326,8 @@ async function main(): Promise<number> {
   const allRatio = ratio();
   const jobs = promDelta(before, after, 'emerflow_jobs_total', { queue: 'embed', outcome: 'completed' });
   const extra = [...maxDispatchOf.entries()].filter(([k]) => k.startsWith('embed/')).reduce((a, [, d]) => a + (d - 1), 0);
-  const peakRows = (xs: Sample[], q: string, f: (r: QueueRows) => number) => peak(xs, (s) => (s.tasks ? (s.tasks[q] ? f(s.tasks[q]!) : 0) : undefined));
+  const peakRows = (xs: Sample[], q: string, f: (r: QueueRows) => number) =>
+    peak(xs, (s) => (s.tasks ? (s.tasks[q] ? f(s.tasks[q]!) : 0) : undefined));
   // Steadiest stretch: the best 10 s of re-embedding, from the exact counts.
   let best10: number | undefined;
   const counted = re.filter((s) => s.reembedded !== undefined);
@@ -324,7 +349,11 @@ async function main(): Promise<number> {
     table(
       ['figure', 'value', 'target'],
       [
-        ['first cold embeddings: all items, from the first POST', `${secs(coldS)} (${int(ITEMS / coldS)} items/s; POSTs took ${secs(postS)})`, ''],
+        [
+          'first cold embeddings: all items, from the first POST',
+          `${secs(coldS)} (${int(ITEMS / coldS)} items/s; POSTs took ${secs(postS)})`,
+          '',
+        ],
         ['second training (POST /train → job completed)', secs((trainedAt - trainStart) / 1000), ''],
         [
           're-embed: first re-embed work seen (or job completed) → every item on the new model',
@@ -334,7 +363,11 @@ async function main(): Promise<number> {
         ['POST /train → every item on the new model', totalS === null ? 'n/a' : secs(totalS), ''],
         ['items re-embedded per second (mean)', reembedS === null ? 'n/a' : int(ITEMS / reembedS), ''],
         ['items re-embedded per second (best 10 s, Postgres counts)', best10 === undefined ? 'n/a' : int(best10), ''],
-        ['sample: GET …/embedding modelVersion = new', lastSampleCheck ? `${lastSampleCheck.onNew} of ${lastSampleCheck.checked}` : 'n/a', 'all'],
+        [
+          'sample: GET …/embedding modelVersion = new',
+          lastSampleCheck ? `${lastSampleCheck.onNew} of ${lastSampleCheck.checked}` : 'n/a',
+          'all',
+        ],
         ['Redis used_memory before the re-train', mib(redisBefore), ''],
         [
           'Redis used_memory peak during the re-embed',
@@ -352,7 +385,11 @@ async function main(): Promise<number> {
           allRatio ? `${fixed(allRatio.ratio, 3)} (${int(allRatio.dispatched)} / ${int(allRatio.done)})` : 'n/a',
           `≤ ${TARGET_DISPATCHES}`,
         ],
-        ['verdict', embedRatio && Number.isFinite(embedRatio.ratio) ? (embedRatio.ratio <= TARGET_DISPATCHES ? 'met' : 'MISSED') : 'n/a', ''],
+        [
+          'verdict',
+          embedRatio && Number.isFinite(embedRatio.ratio) ? (embedRatio.ratio <= TARGET_DISPATCHES ? 'met' : 'MISSED') : 'n/a',
+          '',
+        ],
         [
           'embed jobs completed (emerflow_jobs_total; a job may carry many tasks)',
           jobs === undefined ? 'n/a' : `${int(jobs)} (${fixed(jobs > 0 ? ITEMS / jobs : NaN, 1)} items a job)`,
@@ -382,7 +419,18 @@ async function main(): Promise<number> {
   );
   console.log(
     table(
-      ['t', 'phase', 'embed pending', 'refine pending', 're-embedded (Postgres)', 'items/s', 'Redis used', 'embed rows', 'Σ dispatches', 'max dispatches'],
+      [
+        't',
+        'phase',
+        'embed pending',
+        'refine pending',
+        're-embedded (Postgres)',
+        'items/s',
+        'Redis used',
+        'embed rows',
+        'Σ dispatches',
+        'max dispatches',
+      ],
       rows.map((s) => {
         // From the exact counts when there are some; else from the fall of the embed backlog.
         const i = counted.indexOf(s);

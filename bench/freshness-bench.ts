@@ -100,7 +100,12 @@ async function main(): Promise<number> {
   const world = new World(SEED, DIM, USERS);
   const space = `freshness-${Date.now().toString(36)}`;
   const sp = encodeURIComponent(space);
-  const setup = await setupTrainedSpace(api, world, { space, established: ESTABLISHED, eventsPerItem: EVENTS_PER_ITEM, trainTimeoutMs: TRAIN_TIMEOUT_MS });
+  const setup = await setupTrainedSpace(api, world, {
+    space,
+    established: ESTABLISHED,
+    eventsPerItem: EVENTS_PER_ITEM,
+    trainTimeoutMs: TRAIN_TIMEOUT_MS,
+  });
   const streamIds = Array.from({ length: ITEMS }, (_, i) => world.itemId('e', i));
   const probeIds = Array.from({ length: PROBES }, (_, i) => world.itemId('p', i));
   const postS = (await postEmerging(api, world, space, 'e', 0, ITEMS)) + (await postEmerging(api, world, space, 'p', 0, PROBES));
@@ -191,7 +196,12 @@ async function main(): Promise<number> {
     const quarantined = new Set<string>();
     const probeOnce = async (item: string): Promise<void> => {
       const lookup = () =>
-        api.send<LookupAnswer>('POST', `/v1/spaces/${sp}/embeddings/lookup`, { ids: [item] }, { route: 'POST lookup (probe)', timeoutMs: 10_000 });
+        api.send<LookupAnswer>(
+          'POST',
+          `/v1/spaces/${sp}/embeddings/lookup`,
+          { ids: [item] },
+          { route: 'POST lookup (probe)', timeoutMs: 10_000 },
+        );
       const pre = await lookup();
       if (!pre.body) {
         skipped++;
@@ -207,7 +217,12 @@ async function main(): Promise<number> {
         label: world.label(u, it.vector, r),
         ts: new Date().toISOString(),
       };
-      const a = await api.send('POST', `/v1/spaces/${sp}/interactions`, { events: [ev] }, { route: 'POST interactions (probe)', timeoutMs: 10_000 });
+      const a = await api.send(
+        'POST',
+        `/v1/spaces/${sp}/interactions`,
+        { events: [ev] },
+        { route: 'POST interactions (probe)', timeoutMs: 10_000 },
+      );
       const accepted = performance.now();
       if (a.status < 200 || a.status >= 300) {
         skipped++;
@@ -221,10 +236,15 @@ async function main(): Promise<number> {
         if (e && e.version > v0 && e.kind === 'refined') {
           latencies.push(performance.now() - accepted);
           // Sanity, outside the timing: the new version has used every event sent to the item.
-          const g = await api.send<{ interactions?: number }>('GET', `/v1/spaces/${sp}/items/${encodeURIComponent(item)}/embedding`, undefined, {
-            route: 'GET embedding (probe)',
-            timeoutMs: 10_000,
-          });
+          const g = await api.send<{ interactions?: number }>(
+            'GET',
+            `/v1/spaces/${sp}/items/${encodeURIComponent(item)}/embedding`,
+            undefined,
+            {
+              route: 'GET embedding (probe)',
+              timeoutMs: 10_000,
+            },
+          );
           if (g.body && typeof g.body.interactions === 'number' && g.body.interactions < sentToProbe.get(item)!) behind++;
           return;
         }
@@ -298,7 +318,8 @@ async function main(): Promise<number> {
     else log(`  refine backlog 0 after ${drainS.toFixed(1)} s`);
 
     const first = rows[0]!;
-    const perS = (a: number | undefined, b: number | undefined, dt: number) => (a === undefined || b === undefined || dt <= 0 ? undefined : (b - a) / dt);
+    const perS = (a: number | undefined, b: number | undefined, dt: number) =>
+      a === undefined || b === undefined || dt <= 0 ? undefined : (b - a) / dt;
     const scale = ITEMS / SAMPLE;
     const endS = endRow ?? last;
     results.push({
@@ -312,7 +333,10 @@ async function main(): Promise<number> {
       behind,
       rows,
       drainS: gaugeMissing ? NaN : drainS,
-      peakRefine: rows.reduce<number | undefined>((acc, x) => (x.refinePending === undefined ? acc : Math.max(acc ?? 0, x.refinePending)), undefined),
+      peakRefine: rows.reduce<number | undefined>(
+        (acc, x) => (x.refinePending === undefined ? acc : Math.max(acc ?? 0, x.refinePending)),
+        undefined,
+      ),
       refinedPerS: {
         sampled: ((last.sampledSum - first.sampledSum) * scale) / Math.max(1e-9, last.t - first.t),
         jobs: perS(first.jobsRefine, last.jobsRefine, last.t - first.t),
@@ -334,7 +358,18 @@ async function main(): Promise<number> {
   console.log('background stream (from the load-generator process)\n');
   console.log(
     table(
-      ['target events/s', 'events sent', 'accepted', 'duplicates', 'achieved events/s', 'not sent (behind)', 'POSTs', 'throttled', 'errors', 'POST p50 / p99'],
+      [
+        'target events/s',
+        'events sent',
+        'accepted',
+        'duplicates',
+        'achieved events/s',
+        'not sent (behind)',
+        'POSTs',
+        'throttled',
+        'errors',
+        'POST p50 / p99',
+      ],
       results.map((x) => {
         const e = x.load.events!;
         return [
@@ -355,7 +390,19 @@ async function main(): Promise<number> {
   console.log('\nprobes: accepted (202) → newer refined version in a lookup\n');
   console.log(
     table(
-      ['events/s', 'probes done', 'p50', 'p95', 'p99', 'max', 'unrefreshed (>15 s)', 'target', 'verdict', 'skipped', 'version missed an event'],
+      [
+        'events/s',
+        'probes done',
+        'p50',
+        'p95',
+        'p99',
+        'max',
+        'unrefreshed (>15 s)',
+        'target',
+        'verdict',
+        'skipped',
+        'version missed an event',
+      ],
       results.map((x) => {
         const s = summarise(x.probeLatencies);
         const target = TARGETS[x.rate];
@@ -404,7 +451,9 @@ async function main(): Promise<number> {
       }),
     ),
   );
-  console.log(`\n(sampled: version increments of ${SAMPLE} random stream items per second, scaled by ${ITEMS}/${SAMPLE}; independent of metric names)`);
+  console.log(
+    `\n(sampled: version increments of ${SAMPLE} random stream items per second, scaled by ${ITEMS}/${SAMPLE}; independent of metric names)`,
+  );
   for (const x of results) {
     console.log(`\nbacklog over time at ${x.rate} events/s (t from the stream's start; rates over the preceding interval)\n`);
     const rows = thin(x.rows, 40);
@@ -416,8 +465,17 @@ async function main(): Promise<number> {
           const prev = i > 0 ? x.rows[i - 1]! : null;
           const dt = prev ? row.t - prev.t : NaN;
           const sampled = prev ? ((row.sampledSum - prev.sampledSum) * (ITEMS / SAMPLE)) / dt : NaN;
-          const jobs = prev && row.jobsRefine !== undefined && prev.jobsRefine !== undefined ? (row.jobsRefine - prev.jobsRefine) / dt : NaN;
-          return [`${row.t.toFixed(1)} s`, row.phase, int(row.accepted), int(row.refinePending), int(row.embedPending), fixed(sampled, 0), fixed(jobs, 0)];
+          const jobs =
+            prev && row.jobsRefine !== undefined && prev.jobsRefine !== undefined ? (row.jobsRefine - prev.jobsRefine) / dt : NaN;
+          return [
+            `${row.t.toFixed(1)} s`,
+            row.phase,
+            int(row.accepted),
+            int(row.refinePending),
+            int(row.embedPending),
+            fixed(sampled, 0),
+            fixed(jobs, 0),
+          ];
         }),
       ),
     );
@@ -434,5 +492,9 @@ async function main(): Promise<number> {
   return errors > 0 ? 1 : 0;
 }
 
-const budget = TRAIN_TIMEOUT_MS / 1000 + 1200 + Math.max(600, ITEMS / 10) + RATES.length * (SECONDS + DRAIN_TIMEOUT_MS / 1000 + PROBE_TIMEOUT_MS / 1000 + 240);
+const budget =
+  TRAIN_TIMEOUT_MS / 1000 +
+  1200 +
+  Math.max(600, ITEMS / 10) +
+  RATES.length * (SECONDS + DRAIN_TIMEOUT_MS / 1000 + PROBE_TIMEOUT_MS / 1000 + 240);
 runBench(main, { maxSeconds: budget });

@@ -35,7 +35,11 @@ try {
   const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
   await svc.app!.listen({ port: 18090, host: '127.0.0.1' });
   const api = (p: string, body: unknown) =>
-    fetch(`http://127.0.0.1:18090${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeader() }, body: JSON.stringify(body) });
+    fetch(`http://127.0.0.1:18090${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authHeader() },
+      body: JSON.stringify(body),
+    });
   await api('/v1/spaces', { id: 'b', dim: 8, itemType: 'x', scorer: 'dot' });
   await api('/v1/spaces/b/items', { items: Array.from({ length: ITEMS }, (_, i) => ({ id: `i${i}`, features: { t: i } })) });
   const events = (run: string) =>

@@ -48,7 +48,11 @@ const results: { name: string; rps: number; p99: number }[] = [];
 let memoryLine = '';
 try {
   const gen = rnd(7);
-  const items = Array.from({ length: ITEMS }, (_, i) => ({ id: `item-${i}`, features: { title: `t${i}` }, embedding: Array.from({ length: DIM }, gen) }));
+  const items = Array.from({ length: ITEMS }, (_, i) => ({
+    id: `item-${i}`,
+    features: { title: `t${i}` },
+    embedding: Array.from({ length: DIM }, gen),
+  }));
   const ids = Array.from({ length: IDS_PER_REQUEST }, (_, i) => `item-${(i * 97) % ITEMS}`);
   const body = JSON.stringify({ ids });
 
@@ -70,12 +74,24 @@ try {
 
   // Data in, through the API.
   const setup = await run(1_000_000, 18_081);
-  await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces', payload: { id: 'bench', dim: DIM, itemType: 'x', scorer: 'dot' } });
+  await setup.app!.inject({
+    method: 'POST',
+    headers: authHeader(),
+    url: '/v1/spaces',
+    payload: { id: 'bench', dim: DIM, itemType: 'x', scorer: 'dot' },
+  });
   for (let i = 0; i < ITEMS; i += 5000) {
-    const r = await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/items', payload: { items: items.slice(i, i + 5000) } });
+    const r = await setup.app!.inject({
+      method: 'POST',
+      headers: authHeader(),
+      url: '/v1/spaces/bench/items',
+      payload: { items: items.slice(i, i + 5000) },
+    });
     if (r.statusCode !== 202) throw new Error(r.body);
   }
-  const answer = (await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/embeddings/lookup', payload: { ids } })).body;
+  const answer = (
+    await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/embeddings/lookup', payload: { ids } })
+  ).body;
 
   // Ceiling: a bare Fastify route sending the same JSON bytes, precomputed.
   const bare = Fastify();
@@ -102,7 +118,10 @@ try {
   memoryLine = `memory with all ${ITEMS} embeddings cached (dim ${DIM}): rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, cache entries ${setup.app!.deps.cache.size}`;
   await setup.close();
   const nocache = await run(0, 18_082);
-  results.push({ name: 'lookup, no cache (1 query/request)', ...(await load('http://127.0.0.1:18082/v1/spaces/bench/embeddings/lookup', body)) });
+  results.push({
+    name: 'lookup, no cache (1 query/request)',
+    ...(await load('http://127.0.0.1:18082/v1/spaces/bench/embeddings/lookup', body)),
+  });
   await nocache.close();
 } finally {
   await redis.stop();
@@ -110,7 +129,9 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 const ceiling = results[0]!.rps;
-console.log(`\nlookup of ${IDS_PER_REQUEST} ids (dim ${DIM}) from ${ITEMS} items, ${CONNECTIONS} connections, ${SECONDS} s each, ${os.cpus().length} cores\n`);
+console.log(
+  `\nlookup of ${IDS_PER_REQUEST} ids (dim ${DIM}) from ${ITEMS} items, ${CONNECTIONS} connections, ${SECONDS} s each, ${os.cpus().length} cores\n`,
+);
 console.log(`${memoryLine}\n`);
 console.log('| path | req/s | ids/s | p99 ms | vs ceiling |\n|---|---|---|---|---|');
 for (const r of results)

@@ -10,8 +10,24 @@ import { syntheticSpace } from '../src/model/synthetic.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const encoder = { kind: 'external' as const, id: { name: 'bench', dim: 256, version: '1' } };
-const space = syntheticSpace({ seed: 1, dim: 32, inputDim: 256, users: 943, established: 117, perEstablished: 220, emerging: 10, perEmerging: 200 });
-const fixedWork = { alignEpochs: quick ? 10 : 30, metaSteps: quick ? 10 : 30, folds: 2, alignPatience: 1e9, metaPatience: 1e9, evalEvery: 10 };
+const space = syntheticSpace({
+  seed: 1,
+  dim: 32,
+  inputDim: 256,
+  users: 943,
+  established: 117,
+  perEstablished: 220,
+  emerging: 10,
+  perEmerging: 200,
+});
+const fixedWork = {
+  alignEpochs: quick ? 10 : 30,
+  metaSteps: quick ? 10 : 30,
+  folds: 2,
+  alignPatience: 1e9,
+  metaPatience: 1e9,
+  evalEvery: 10,
+};
 
 /** A training metric the benchmark reports; throws when the model stopped reporting it. */
 function metric(art: { metrics: Record<string, number> }, name: string): number {

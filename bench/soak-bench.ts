@@ -13,7 +13,17 @@
 import os from 'node:os';
 import { parseArgs, num, url } from './support/args.js';
 import { Api } from './support/http.js';
-import { delay, interrupted, log, printServerLogTail, rssBytes, runBench, serverLogLines, serverProcessPid, startEnv } from './support/harness.js';
+import {
+  delay,
+  interrupted,
+  log,
+  printServerLogTail,
+  rssBytes,
+  runBench,
+  serverLogLines,
+  serverProcessPid,
+  startEnv,
+} from './support/harness.js';
 import { LoadGen } from './support/loadgen-client.js';
 import type { LoadStats } from './support/loadgen-protocol.js';
 import { promValue } from './support/prom.js';
@@ -70,14 +80,20 @@ async function main(): Promise<number> {
   const api = new Api(env.url);
   const world = new World(SEED, DIM, USERS);
   const space = `soak-${Date.now().toString(36)}`;
-  const setup = await setupTrainedSpace(api, world, { space, established: ESTABLISHED, eventsPerItem: EVENTS_PER_ITEM, trainTimeoutMs: TRAIN_TIMEOUT_MS });
+  const setup = await setupTrainedSpace(api, world, {
+    space,
+    established: ESTABLISHED,
+    eventsPerItem: EVENTS_PER_ITEM,
+    trainTimeoutMs: TRAIN_TIMEOUT_MS,
+  });
   await postEmerging(api, world, space, 'e', 0, ITEMS);
   const ids = Array.from({ length: ITEMS }, (_, i) => world.itemId('e', i));
   const coldS = await waitForEmbeddings(api, space, ids, Math.max(600_000, ITEMS * 100), 'cold embeddings');
   log(`all ${ITEMS} emerging items have a cold embedding (${coldS.toFixed(1)} s)`);
 
   const serverPid = env.spawned && env.serverPid !== undefined ? serverProcessPid(env.serverPid) : null;
-  const memSource = serverPid !== null ? `VmRSS of the server process (pid ${serverPid})` : 'emerflow_process_resident_memory_bytes from /metrics';
+  const memSource =
+    serverPid !== null ? `VmRSS of the server process (pid ${serverPid})` : 'emerflow_process_resident_memory_bytes from /metrics';
   if (env.spawned && serverPid === null) log('could not find the server process under the spawned tsx; reading memory from /metrics');
 
   const seconds = MINUTES * 60;
@@ -87,7 +103,15 @@ async function main(): Promise<number> {
     seconds,
     world: { seed: SEED, dim: DIM, users: USERS },
     progressEveryMs: 5000,
-    events: { rate: EVENT_RATE, batch: BATCH, kind: 'e', from: 0, count: ITEMS, idPrefix: `soak-${Date.now().toString(36)}`, maxInflight: 8 },
+    events: {
+      rate: EVENT_RATE,
+      batch: BATCH,
+      kind: 'e',
+      from: 0,
+      count: ITEMS,
+      idPrefix: `soak-${Date.now().toString(36)}`,
+      maxInflight: 8,
+    },
     lookups: { rate: LOOKUP_RATE, ids: LOOKUP_IDS, kind: 'e', from: 0, count: ITEMS, maxInflight: 16 },
     newItems: { everyMs: NEW_EVERY_S * 1000, kind: 'n', from: 0 },
   });
@@ -97,7 +121,18 @@ async function main(): Promise<number> {
   console.log(
     `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ${setup.trainSeconds.toFixed(1)} s (v${setup.modelVersion}); memory: ${memSource}, every ${SAMPLE_S} s\n`,
   );
-  const header = ['t', 'RSS', 'heap used', 'lookup cache', 'refine pending', 'embed pending', 'events accepted', 'lookups ok', 'new items', 'errors so far'];
+  const header = [
+    't',
+    'RSS',
+    'heap used',
+    'lookup cache',
+    'refine pending',
+    'embed pending',
+    'events accepted',
+    'lookups ok',
+    'new items',
+    'errors so far',
+  ];
   console.log(table(header, []));
 
   const samples: MemSample[] = [];
@@ -216,7 +251,13 @@ async function main(): Promise<number> {
           'growth',
           Number.isFinite(growth) ? `${(growth * 100).toFixed(1)} %` : 'n/a (too few samples)',
           `last third within ${TARGET_GROWTH * 100} % of the first third`,
-          Number.isFinite(growth) ? (growth <= TARGET_GROWTH ? (growth < -TARGET_GROWTH ? 'met (it fell: no growth)' : 'met') : 'MISSED') : 'n/a',
+          Number.isFinite(growth)
+            ? growth <= TARGET_GROWTH
+              ? growth < -TARGET_GROWTH
+                ? 'met (it fell: no growth)'
+                : 'met'
+              : 'MISSED'
+            : 'n/a',
         ],
         [
           'RSS min / max over all samples',

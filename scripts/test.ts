@@ -48,8 +48,8 @@ const env = { ...process.env };
 // Ctrl-C or a CI timeout: stop the servers this script started, then exit.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    void Promise.all(stops.map((s) => s().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`)))).finally(() =>
-      process.exit(130),
+    void Promise.all(stops.map((s) => s().catch((err: Error) => console.error(`stopping a test server failed: ${err.message}`)))).finally(
+      () => process.exit(130),
     );
   });
 }
@@ -71,7 +71,10 @@ try {
     // Files are isolated (own database, own queue prefix), so they run side by side:
     // one more than the cores, since most of a service test's time is spent waiting.
     const concurrency = Number(process.env['TEST_CONCURRENCY'] ?? os.availableParallelism() + 1);
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', env });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+      stdio: 'inherit',
+      env,
+    });
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
   process.exitCode = code;

@@ -47,7 +47,9 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     openapi: {
       info: { title: 'EmerFlow', version: '1', description: "Embeddings for emerging items in an existing recommender's embedding space." },
       tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'keys', 'health'].map((name) => ({ name })),
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } } },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } },
+      },
       security: [{ apiKey: [] }],
     },
   });

@@ -9,7 +9,10 @@ interface VarSpec<T> {
 }
 
 const str = (def: string, description: string): VarSpec<string> => ({ description, parse: (r) => (r === undefined || r === '' ? def : r) });
-const optStr = (description: string): VarSpec<string | undefined> => ({ description, parse: (r) => (r === undefined || r === '' ? undefined : r) });
+const optStr = (description: string): VarSpec<string | undefined> => ({
+  description,
+  parse: (r) => (r === undefined || r === '' ? undefined : r),
+});
 const int = (def: number, description: string, min = 0, max = Number.MAX_SAFE_INTEGER): VarSpec<number> => ({
   description,
   parse: (r) => {
@@ -47,7 +50,12 @@ export const configSpec = {
   REFINE_BATCH: int(100, 'Items one refine job takes (one query for their events, one write).', 1, 5000),
   EMBED_BATCH: int(50, 'Items one embed job takes (one encoder call, one write).', 1, 5000),
   REFINE_MAX_INTERACTIONS: int(200, 'Most recent events an item is refined on (the rule was meta-learned on phases of K).', 1, 100_000),
-  RELAY_MAX_WAITING_JOBS: int(4, 'Back-pressure: the relay dispatches no more to a queue with this many jobs waiting in Redis.', 1, 100_000),
+  RELAY_MAX_WAITING_JOBS: int(
+    4,
+    'Back-pressure: the relay dispatches no more to a queue with this many jobs waiting in Redis.',
+    1,
+    100_000,
+  ),
   RELAY_POLL_MS: int(500, 'How often the relay looks for due tasks besides being woken by NOTIFY and finished jobs.', 10, 60_000),
   EMBEDDING_KEEP_VERSIONS: int(3, 'Embedding versions kept per item; older ones are pruned as new ones are written.', 1, 1000),
   TASK_MAX_ATTEMPTS: int(8, 'Failed attempts after which a task is parked as dead (visible in /metrics).', 1, 1000),
@@ -57,7 +65,11 @@ export const configSpec = {
     'TensorFlow.js backend: auto (the first that loads: tensorflow-gpu, tensorflow, wasm, cpu) or one of them (falling back to cpu).',
   ),
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
-  TRAIN_PRESET: oneOf(['default', 'quick'] as const, 'default', 'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).'),
+  TRAIN_PRESET: oneOf(
+    ['default', 'quick'] as const,
+    'default',
+    'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).',
+  ),
   LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
   ADMIN_API_KEY: optStr(
     'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',

@@ -6,7 +6,15 @@ export function createLogger(level: string, dest?: DestinationStream): Logger {
   const options = {
     level,
     redact: {
-      paths: ['*.apiKey', '*.LLM_API_KEY', '*.ADMIN_API_KEY', '*.key', 'req.headers.authorization', 'config.LLM_API_KEY', 'config.ADMIN_API_KEY'],
+      paths: [
+        '*.apiKey',
+        '*.LLM_API_KEY',
+        '*.ADMIN_API_KEY',
+        '*.key',
+        'req.headers.authorization',
+        'config.LLM_API_KEY',
+        'config.ADMIN_API_KEY',
+      ],
       censor: '[redacted]',
     },
   };

@@ -118,8 +118,11 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     let workers: Workers | null = null;
     if (config.ROLE !== 'api') {
       const models = new ModelCache(db, llm);
-      workers = startWorkers({ db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish }, redisUrl, config.QUEUE_PREFIX, () =>
-        relay.kick(),
+      workers = startWorkers(
+        { db, log: log.child({ part: 'worker' }), config, llm, models, invalidate: publish },
+        redisUrl,
+        config.QUEUE_PREFIX,
+        () => relay.kick(),
       );
       closers.push(() => workers!.close());
     }

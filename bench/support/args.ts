@@ -6,7 +6,11 @@ export interface OptionSpec {
   help: string;
 }
 
-export function parseArgs<K extends string>(usage: string, spec: Record<K, OptionSpec>, argv = process.argv.slice(2)): Record<K, string | undefined> {
+export function parseArgs<K extends string>(
+  usage: string,
+  spec: Record<K, OptionSpec>,
+  argv = process.argv.slice(2),
+): Record<K, string | undefined> {
   const out = {} as Record<K, string | undefined>;
   for (const k of Object.keys(spec) as K[]) out[k] = spec[k].default;
   const help = () => {

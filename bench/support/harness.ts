@@ -163,7 +163,9 @@ export function serverLogLines(): number {
   return t ? t.split('\n').length : 0;
 }
 
-export async function startEnv(opts: { url?: string; database?: string; redis?: string; serverEnv?: Record<string, string> } = {}): Promise<BenchEnv> {
+export async function startEnv(
+  opts: { url?: string; database?: string; redis?: string; serverEnv?: Record<string, string> } = {},
+): Promise<BenchEnv> {
   if (opts.url) {
     assertLoopback(opts.url, '--url');
     if (opts.database) assertLoopback(opts.database, '--database');
@@ -224,7 +226,12 @@ export async function startEnv(opts: { url?: string; database?: string; redis?: 
   log(`starting the service: tsx src/server.ts on ${url}`);
   // Its own process group, so a terminal's Ctrl-C reaches it only through this bench
   // (which stops it gracefully) and a stuck server can be killed as a group.
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts'], { cwd: ROOT, env, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
   addCleanup('service', () => stopServer(child, interrupted() ? 15_000 : 50_000), 70_000);
   await waitReady(url, 180_000, child);

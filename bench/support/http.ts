@@ -41,7 +41,12 @@ export class Api {
   }
 
   /** One request; never throws. Status 0 means the request failed (network, timeout). */
-  async send<T = unknown>(method: string, path: string, body: unknown, opts: { route?: string; timeoutMs?: number; accept?: string } = {}): Promise<Answer<T>> {
+  async send<T = unknown>(
+    method: string,
+    path: string,
+    body: unknown,
+    opts: { route?: string; timeoutMs?: number; accept?: string } = {},
+  ): Promise<Answer<T>> {
     const route = opts.route ?? `${method} ${path}`;
     const headers: Record<string, string> = authHeader();
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -84,7 +89,12 @@ export class Api {
    * A setup request that must succeed: 429/503 and network failures are retried with
    * backoff (bounded), anything else non-2xx throws with the answer.
    */
-  async must<T = unknown>(method: string, path: string, body?: unknown, opts: { route?: string; timeoutMs?: number; tries?: number } = {}): Promise<T> {
+  async must<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { route?: string; timeoutMs?: number; tries?: number } = {},
+  ): Promise<T> {
     const tries = opts.tries ?? 8;
     let last = '';
     for (let i = 0; i < tries; i++) {

@@ -39,4 +39,8 @@ export interface LoadStats {
 
 export type ToChild = { type: 'start'; config: LoadConfig } | { type: 'go' } | { type: 'stop' };
 export type FromChild =
-  { type: 'ready' } | { type: 'started' } | { type: 'progress'; stats: LoadStats } | { type: 'done'; stats: LoadStats } | { type: 'error'; message: string };
+  | { type: 'ready' }
+  | { type: 'started' }
+  | { type: 'progress'; stats: LoadStats }
+  | { type: 'done'; stats: LoadStats }
+  | { type: 'error'; message: string };

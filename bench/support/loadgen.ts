@@ -103,7 +103,9 @@ async function run(cfg: LoadConfig, go: Promise<void>): Promise<void> {
   // Precomputed before the clock starts.
   const evItems = cfg.events ? Array.from({ length: cfg.events.count }, (_, k) => world.item(cfg.events!.kind, cfg.events!.from + k)) : [];
   for (let u = 0; u < cfg.world.users; u++) world.userVector(u);
-  const lkIds = cfg.lookups ? Array.from({ length: cfg.lookups.count }, (_, k) => world.itemId(cfg.lookups!.kind, cfg.lookups!.from + k)) : [];
+  const lkIds = cfg.lookups
+    ? Array.from({ length: cfg.lookups.count }, (_, k) => world.itemId(cfg.lookups!.kind, cfg.lookups!.from + k))
+    : [];
   const space = encodeURIComponent(cfg.space);
   send({ type: 'ready' });
   await go;
@@ -166,7 +168,14 @@ async function run(cfg: LoadConfig, go: Promise<void>): Promise<void> {
       paced(1000 / n.everyMs, until, 2, ni, async () => {
         const it = world.item(n.kind, k++);
         ni.units++;
-        const a = await post(cfg, `/v1/spaces/${space}/items`, JSON.stringify({ items: [{ id: it.id, features: it.features }] }), ni, niLat, 'POST items');
+        const a = await post(
+          cfg,
+          `/v1/spaces/${space}/items`,
+          JSON.stringify({ items: [{ id: it.id, features: it.features }] }),
+          ni,
+          niLat,
+          'POST items',
+        );
         if (a) {
           ni.accepted++;
           ni.lastIndex = Math.max(ni.lastIndex, it.index);

@@ -51,7 +51,11 @@ export function promValue(p: Prom | null, name: string, match: Record<string, st
 }
 
 /** The first of several candidate names that is present, with its value. */
-export function promFirst(p: Prom | null, names: readonly string[], match: Record<string, string> = {}): { name: string; value: number } | undefined {
+export function promFirst(
+  p: Prom | null,
+  names: readonly string[],
+  match: Record<string, string> = {},
+): { name: string; value: number } | undefined {
   for (const n of names) {
     const v = promValue(p, n, match);
     if (v !== undefined) return { name: n, value: v };

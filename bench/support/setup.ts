@@ -52,7 +52,8 @@ export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions)
   const t0 = Date.now() - 365 * 86_400_000;
   let events: { id: string; userId: string; itemId: string; label: 0 | 1; ts: string }[] = [];
   const flush = async () => {
-    if (events.length) await api.must('POST', `/v1/spaces/${s}/interactions`, { events }, { route: 'POST interactions', timeoutMs: 120_000 });
+    if (events.length)
+      await api.must('POST', `/v1/spaces/${s}/interactions`, { events }, { route: 'POST interactions', timeoutMs: 120_000 });
     events = [];
   };
   for (const it of items) {
@@ -71,7 +72,9 @@ export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions)
     }
   }
   await flush();
-  log(`space "${o.space}": ${users.length} users, ${items.length} established items, ${o.established * o.eventsPerItem} interactions; training`);
+  log(
+    `space "${o.space}": ${users.length} users, ${items.length} established items, ${o.established * o.eventsPerItem} interactions; training`,
+  );
   const t = performance.now();
   const job = await train(api, o.space, o.trainTimeoutMs);
   const trainSeconds = (performance.now() - t) / 1000;
@@ -83,7 +86,12 @@ export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions)
 
 /** POST /train and wait for the job; throws when it fails or overruns `timeoutMs`. */
 export async function train(api: Api, space: string, timeoutMs: number): Promise<JobView> {
-  const { jobId } = await api.must<{ jobId: string }>('POST', `/v1/spaces/${encodeURIComponent(space)}/train`, {}, { route: 'POST train', tries: 1 });
+  const { jobId } = await api.must<{ jobId: string }>(
+    'POST',
+    `/v1/spaces/${encodeURIComponent(space)}/train`,
+    {},
+    { route: 'POST train', tries: 1 },
+  );
   const deadline = Date.now() + timeoutMs;
   let lastPhase = '';
   let lastLog = 0;
@@ -128,7 +136,12 @@ export async function lookupAll(
   for (let i = 0; i < ids.length; i += 1000) chunks.push(ids.slice(i, i + 1000));
   const worker = async () => {
     for (let c = chunks.shift(); c; c = chunks.shift()) {
-      const a = await api.must<LookupAnswer>('POST', `/v1/spaces/${encodeURIComponent(space)}/embeddings/lookup`, { ids: c }, { route, timeoutMs: 60_000 });
+      const a = await api.must<LookupAnswer>(
+        'POST',
+        `/v1/spaces/${encodeURIComponent(space)}/embeddings/lookup`,
+        { ids: c },
+        { route, timeoutMs: 60_000 },
+      );
       for (const e of a.embeddings) out.set(e.id, { version: e.version, kind: e.kind });
     }
   };
@@ -156,7 +169,8 @@ export async function waitForEmbeddings(
   let lastSweep = Date.now();
   let lastLog = 0;
   while (remaining.length) {
-    if (Date.now() > deadline) throw new Error(`${what}: ${remaining.length} of ${ids.length} items still had no embedding after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: ${remaining.length} of ${ids.length} items still had no embedding after ${timeoutMs / 1000} s`);
     // The caller's exact count (e.g. from Postgres) when it has one, else the space's counts.
     let embedded = countEmbedded ? await countEmbedded() : undefined;
     let c: Record<string, number> | undefined;

@@ -18,7 +18,14 @@ export interface Summary {
 export function summarise(values: readonly number[]): Summary {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
-  return { n: s.length, p50: percentile(s, 0.5), p95: percentile(s, 0.95), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1]! : NaN, mean };
+  return {
+    n: s.length,
+    p50: percentile(s, 0.5),
+    p95: percentile(s, 0.95),
+    p99: percentile(s, 0.99),
+    max: s.length ? s[s.length - 1]! : NaN,
+    mean,
+  };
 }
 
 export function mean(xs: readonly number[]): number {

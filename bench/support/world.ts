@@ -10,7 +10,20 @@ import { mulberry32 } from '../../src/model/prng.js';
  *  p = probe (emerging, events only from probes), n = new emerging items trickled in. */
 export type ItemKind = 'b' | 'e' | 'p' | 'n';
 
-export const TOPICS = ['space', 'romance', 'crime', 'comedy', 'war', 'horror', 'musical', 'western', 'heist', 'sports', 'fantasy', 'documentary'];
+export const TOPICS = [
+  'space',
+  'romance',
+  'crime',
+  'comedy',
+  'war',
+  'horror',
+  'musical',
+  'western',
+  'heist',
+  'sports',
+  'fantasy',
+  'documentary',
+];
 const MOODS = ['dark', 'gentle', 'loud', 'quiet', 'strange', 'warm', 'cold', 'bright'];
 
 /** The one seeded RNG of the project (src/model/prng.ts). */

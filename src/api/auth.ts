@@ -66,7 +66,8 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore }): Promise<voi
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const found = m?.[1] ? opts.keys.check(m[1]) : null;
-    if (!found) throw new ApiError(401, 'unauthorized', header ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>');
+    if (!found)
+      throw new ApiError(401, 'unauthorized', header ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>');
     req.principal = found;
     // An unknown /v1 route answers 404 once the caller is known.
     if (!scope) return;

@@ -24,7 +24,9 @@ const Embedding = Type.Object({
 });
 const LookupBody = Type.Object({ ids: Type.Array(Id) }, { additionalProperties: false });
 const LookupAnswer = Type.Object({
-  embeddings: Type.Array(Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() })),
+  embeddings: Type.Array(
+    Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() }),
+  ),
   missing: Type.Array(Type.String()),
 });
 
@@ -49,7 +51,12 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/spaces/:space/items/:id/embedding',
     {
-      schema: { tags: ['embeddings'], summary: "An item's newest embedding", params: ItemParams, response: { 200: Embedding, 404: ErrorBody } },
+      schema: {
+        tags: ['embeddings'],
+        summary: "An item's newest embedding",
+        params: ItemParams,
+        response: { 200: Embedding, 404: ErrorBody },
+      },
     },
     async (req) => {
       const space = await requireSpace(app.deps, req.params.space);
@@ -59,7 +66,9 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
       const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
       const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
-      throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, { state: item.state });
+      throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, {
+        state: item.state,
+      });
     },
   );
 

@@ -27,24 +27,34 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(400).send({ error: 'malformed_json', message: `body is not valid JSON: ${fe.message}` });
     }
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: 'payload_too_large', message: fe.message });
-    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send({ error: 'unsupported_media_type', message: fe.message });
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: 'bad_request', message: fe.message });
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.status(415).send({ error: 'unsupported_media_type', message: fe.message });
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+      return reply.status(fe.statusCode).send({ error: 'bad_request', message: fe.message });
     // Postgres said no: bad data is the caller's to fix (400), a conflict is 409, and only a
     // failure that can pass (connection, shutdown, resources, a lost serialisation) is 503.
     const sqlState = (err as { code?: unknown }).code;
     if (typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState)) {
       if (sqlState.startsWith('22'))
-        return reply.status(400).send({ error: 'invalid_request', message: 'a value in the request cannot be stored (out of range or malformed)' });
-      if (sqlState.startsWith('23')) return reply.status(409).send({ error: 'conflict', message: 'the request conflicts with what is stored' });
+        return reply
+          .status(400)
+          .send({ error: 'invalid_request', message: 'a value in the request cannot be stored (out of range or malformed)' });
+      if (sqlState.startsWith('23'))
+        return reply.status(409).send({ error: 'conflict', message: 'the request conflicts with what is stored' });
       if (!/^(08|40|53|57|58)/.test(sqlState)) {
         req.log.error({ err }, 'request failed');
         return reply.status(500).send({ error: 'internal', message: 'the service failed on this request' });
       }
     }
     req.log.error({ err }, 'request failed');
-    return reply.status(503).header('retry-after', '1').send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
+    return reply
+      .status(503)
+      .header('retry-after', '1')
+      .send({ error: 'unavailable', message: 'the service could not complete the request; retry later' });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
 }
 
 /** Turns ajv's first error into "body.users[0].vector[1] must be number". */
@@ -54,7 +64,8 @@ function validationMessage(fe: FastifyError): string {
   if (!v) return 'request is invalid';
   const at = v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]');
   const where = `${fe.validationContext ?? 'body'}${at}`;
-  if (v.keyword === 'required' && v.params && 'missingProperty' in v.params) return `${where}.${String(v.params['missingProperty'])} is required`;
+  if (v.keyword === 'required' && v.params && 'missingProperty' in v.params)
+    return `${where}.${String(v.params['missingProperty'])} is required`;
   if (v.keyword === 'additionalProperties' && v.params && 'additionalProperty' in v.params)
     return `${where}.${String(v.params['additionalProperty'])} is not a known field`;
   // A union of literals fails with one `const` error per allowed value: name them all.

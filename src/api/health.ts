@@ -73,7 +73,9 @@ function registerGauges(deps: AppDeps): void {
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerGauges(app.deps);
-  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
+    status: 'ok',
+  }));
 
   app.get(
     '/readyz',

@@ -18,6 +18,9 @@ export function installHttpMetrics(app: FastifyInstance): void {
       registers: [registry],
     });
   app.addHook('onResponse', async (req, reply) => {
-    hist.observe({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+    hist.observe(
+      { route: req.routeOptions.url ?? 'unknown', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
   });
 }

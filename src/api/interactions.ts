@@ -29,7 +29,12 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
         params: SpaceParams,
         body: Type.Object({ events: Type.Array(Event) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+        response: {
+          202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }),
+          400: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+        },
       },
     },
     async (req, reply) => {

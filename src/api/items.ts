@@ -27,7 +27,10 @@ const ItemView = Type.Object({
   enrichment: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   enrichError: Type.Union([Type.String(), Type.Null()]),
   interactions: Type.Integer(),
-  embedding: Type.Union([Type.Object({ version: Type.Integer(), kind: EmbeddingKind, interactions: Type.Integer(), updatedAt: Type.String() }), Type.Null()]),
+  embedding: Type.Union([
+    Type.Object({ version: Type.Integer(), kind: EmbeddingKind, interactions: Type.Integer(), updatedAt: Type.String() }),
+    Type.Null(),
+  ]),
 });
 
 export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -39,7 +42,12 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Add or update items (up to ${LIMITS.items} a request)`,
         params: SpaceParams,
         body: Type.Object({ items: Type.Array(ItemIn) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+        response: {
+          202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }),
+          400: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+        },
       },
     },
     async (req, reply) => {
@@ -78,7 +86,9 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         enrichment: item.enrichment,
         enrichError: item.enrichError,
         interactions: item.interactions,
-        embedding: emb ? { version: emb.version, kind: emb.kind, interactions: emb.interactions, updatedAt: emb.updatedAt.toISOString() } : null,
+        embedding: emb
+          ? { version: emb.version, kind: emb.kind, interactions: emb.interactions, updatedAt: emb.updatedAt.toISOString() }
+          : null,
       };
     },
   );

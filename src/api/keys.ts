@@ -38,7 +38,12 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Object({ id: Type.String(), key: Type.String(), scopes: Type.Array(Scope), spaces: Type.Union([Type.Array(Type.String()), Type.Null()]) }),
+          201: Type.Object({
+            id: Type.String(),
+            key: Type.String(),
+            scopes: Type.Array(Scope),
+            spaces: Type.Union([Type.Array(Type.String()), Type.Null()]),
+          }),
           400: ErrorBody,
         },
       },
@@ -52,7 +57,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/keys',
-    { schema: { tags: ['keys'], summary: 'The keys in force (never the keys themselves)', response: { 200: Type.Object({ keys: Type.Array(KeyView) }) } } },
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'The keys in force (never the keys themselves)',
+        response: { 200: Type.Object({ keys: Type.Array(KeyView) }) },
+      },
+    },
     async (req) => {
       requireUnlimited(principal(req));
       const rows = await app.deps.keys.list();

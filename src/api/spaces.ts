@@ -40,7 +40,12 @@ const SpaceView = Type.Object({
     }),
     Type.Null(),
   ]),
-  counts: Type.Object({ items: Type.Record(Type.String(), Type.Integer()), interactions: Type.Integer(), users: Type.Integer(), models: Type.Integer() }),
+  counts: Type.Object({
+    items: Type.Record(Type.String(), Type.Integer()),
+    interactions: Type.Integer(),
+    users: Type.Integer(),
+    models: Type.Integer(),
+  }),
   createdAt: Type.String(),
 });
 
@@ -54,7 +59,13 @@ async function view(deps: AppDeps, s: SpaceRow) {
     auxFeatures: s.auxFeatures,
     auxSource: s.auxSource,
     model: model
-      ? { version: model.version, encoder: model.encoder, seed: model.seed, metrics: model.metrics, createdAt: model.createdAt.toISOString() }
+      ? {
+          version: model.version,
+          encoder: model.encoder,
+          seed: model.seed,
+          metrics: model.metrics,
+          createdAt: model.createdAt.toISOString(),
+        }
       : null,
     counts,
     createdAt: s.createdAt.toISOString(),
@@ -91,7 +102,12 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/spaces/:space',
     {
-      schema: { tags: ['spaces'], summary: 'A space, its active model and counts', params: SpaceParams, response: { 200: SpaceView, 404: ErrorBody } },
+      schema: {
+        tags: ['spaces'],
+        summary: 'A space, its active model and counts',
+        params: SpaceParams,
+        response: { 200: SpaceView, 404: ErrorBody },
+      },
     },
     async (req) => {
       const s = await getSpace(app.deps.db, req.params.space);

@@ -35,7 +35,8 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const space = await requireSpace(app.deps, req.params.space);
       // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
       const body = (req.body ?? {}) as { seed?: unknown };
-      if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
+      if (typeof body !== 'object' || Array.isArray(body))
+        throw new ApiError(400, 'invalid_request', 'body must be an object such as {"seed": 42}, or empty');
       // int32: the seed is stored in an integer column (and seeds the RNG as 32 bits)
       if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0 || (body.seed as number) > 2 ** 31 - 1))
         throw new ApiError(400, 'invalid_request', 'body.seed must be an integer from 0 to 2147483647');

@@ -7,7 +7,10 @@ import { Id, LIMITS, SpaceParams, Vector } from './schemas.js';
 import { requireSpace } from './deps.js';
 import { checkBatch, checkVector } from './validate.js';
 
-const Body = Type.Object({ users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false })) }, { additionalProperties: false });
+const Body = Type.Object(
+  { users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false })) },
+  { additionalProperties: false },
+);
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(

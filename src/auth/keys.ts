@@ -65,7 +65,11 @@ export class KeyStore {
     return this.byHash.get(h) ?? null;
   }
 
-  async create(opts: { name?: string | undefined; scopes: Scope[]; spaces?: string[] | undefined }): Promise<{ row: ApiKeyRow; key: string }> {
+  async create(opts: {
+    name?: string | undefined;
+    scopes: Scope[];
+    spaces?: string[] | undefined;
+  }): Promise<{ row: ApiKeyRow; key: string }> {
     const key = newKey();
     const row = await insertApiKey(this.db, {
       id: crypto.randomUUID(),

@@ -13,13 +13,10 @@ export interface ApiKeyRow {
 const COLS = `id, name, key_hash AS "keyHash", scopes, spaces, created_at AS "createdAt"`;
 
 export async function insertApiKey(db: Queryable, k: Omit<ApiKeyRow, 'createdAt'>): Promise<ApiKeyRow> {
-  const r = await db.query<ApiKeyRow>(`INSERT INTO api_keys (id, name, key_hash, scopes, spaces) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLS}`, [
-    k.id,
-    k.name,
-    k.keyHash,
-    k.scopes,
-    k.spaces,
-  ]);
+  const r = await db.query<ApiKeyRow>(
+    `INSERT INTO api_keys (id, name, key_hash, scopes, spaces) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLS}`,
+    [k.id, k.name, k.keyHash, k.scopes, k.spaces],
+  );
   return r.rows[0]!;
 }
 

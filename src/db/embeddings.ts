@@ -36,7 +36,15 @@ export async function appendEmbeddings(
      INSERT INTO embeddings (space_id, item_id, version, kind, vector, interactions, model_id)
      SELECT $1, upd.id, upd.embedding_version, $7, b.vec, b.n, b.model_id FROM upd JOIN b ON b.id = upd.id
      RETURNING item_id AS id, version`,
-    [spaceId, state, rows.map((x) => x.id), rows.map((x) => toBytes(x.vector)), rows.map((x) => x.interactions ?? 0), rows.map((x) => x.modelId ?? null), kind],
+    [
+      spaceId,
+      state,
+      rows.map((x) => x.id),
+      rows.map((x) => toBytes(x.vector)),
+      rows.map((x) => x.interactions ?? 0),
+      rows.map((x) => x.modelId ?? null),
+      kind,
+    ],
   );
   return r.rows;
 }
@@ -131,7 +139,12 @@ export async function writeColdEmbeddings(
        FROM upd JOIN b ON b.id = upd.id
        RETURNING item_id AS id, version),
      ${PRUNE_AND_RETURN}`,
-    [...stampParams(spaceId, modelId, keep, rows), rows.map((x) => toBytes(x.cold)), rows.map((x) => toBytes(x.served)), rows.map((x) => x.interactions)],
+    [
+      ...stampParams(spaceId, modelId, keep, rows),
+      rows.map((x) => toBytes(x.cold)),
+      rows.map((x) => toBytes(x.served)),
+      rows.map((x) => x.interactions),
+    ],
   );
   return r.rows;
 }

@@ -18,7 +18,12 @@ export interface EventIn {
  * locks held across round trips would queue them behind each other. Returns the ids of the
  * events that were new. (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
-export async function recordEventsStatement(db: Queryable, spaceId: string, events: EventIn[], requestId: string | undefined): Promise<Set<string>> {
+export async function recordEventsStatement(
+  db: Queryable,
+  spaceId: string,
+  events: EventIn[],
+  requestId: string | undefined,
+): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const r = await db.query<{ accepted: string[] | null }>(
     `WITH ins AS (
@@ -57,7 +62,10 @@ export async function recordEventsStatement(db: Queryable, spaceId: string, even
 }
 
 /** All interactions of established items, for training. */
-export async function establishedEvents(db: Queryable, spaceId: string): Promise<{ itemId: string; userId: string; label: 0 | 1; ts: Date }[]> {
+export async function establishedEvents(
+  db: Queryable,
+  spaceId: string,
+): Promise<{ itemId: string; userId: string; label: 0 | 1; ts: Date }[]> {
   const r = await db.query<{ itemId: string; userId: string; label: 0 | 1; ts: Date }>(
     `SELECT x.item_id AS "itemId", x.user_id AS "userId", x.label, x.ts
      FROM interactions x JOIN items i ON i.space_id = x.space_id AND i.id = x.item_id

@@ -49,7 +49,13 @@ export async function upsertItems(
            state = CASE WHEN EXCLUDED.state = 'established' THEN 'established' ELSE items.state END
        WHERE items.content_hash <> EXCLUDED.content_hash
      RETURNING id, state`,
-    [spaceId, items.map((i) => i.id), items.map((i) => JSON.stringify(i.features)), items.map((i) => i.contentHash), items.map((i) => i.established)],
+    [
+      spaceId,
+      items.map((i) => i.id),
+      items.map((i) => JSON.stringify(i.features)),
+      items.map((i) => i.contentHash),
+      items.map((i) => i.established),
+    ],
   );
   const withVector = new Set(items.filter((i) => i.established).map((i) => i.id));
   for (const row of r.rows) {
@@ -75,7 +81,13 @@ export async function recountInteractions(db: Queryable, spaceId: string, ids: s
   );
 }
 
-export async function setEnrichment(db: Queryable, spaceId: string, id: string, forHash: string, enrichment: Record<string, unknown>): Promise<boolean> {
+export async function setEnrichment(
+  db: Queryable,
+  spaceId: string,
+  id: string,
+  forHash: string,
+  enrichment: Record<string, unknown>,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE items SET enrichment = $4, enrichment_hash = $3, enrich_error = NULL, updated_at = now(), rev = rev + 1,
        state = CASE WHEN state = 'received' THEN 'enriched' ELSE state END
@@ -133,7 +145,12 @@ export interface PipelineItem {
  * Loads items with their most recent `maxEvents` events in one statement, so the events
  * and the watermark come from one snapshot.
  */
-export async function loadPipelineItems(db: Queryable, spaceId: string, ids: string[], maxEvents: number): Promise<Map<string, PipelineItem>> {
+export async function loadPipelineItems(
+  db: Queryable,
+  spaceId: string,
+  ids: string[],
+  maxEvents: number,
+): Promise<Map<string, PipelineItem>> {
   const out = new Map<string, PipelineItem>();
   if (ids.length === 0) return out;
   const r = await db.query<Omit<PipelineItem, 'events'> & { users: string[] | null; labels: number[] | null }>(
@@ -161,7 +178,13 @@ export async function itemsForTraining(
   spaceId: string,
   established: boolean,
 ): Promise<
-  { id: string; features: Record<string, unknown>; enrichment: Record<string, unknown> | null; contentHash: string; enrichmentHash: string | null }[]
+  {
+    id: string;
+    features: Record<string, unknown>;
+    enrichment: Record<string, unknown> | null;
+    contentHash: string;
+    enrichmentHash: string | null;
+  }[]
 > {
   const r = await db.query(
     `SELECT id, features, enrichment, content_hash AS "contentHash", enrichment_hash AS "enrichmentHash"

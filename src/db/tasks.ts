@@ -10,7 +10,8 @@ export const TASKS_CHANNEL = 'emerflow_tasks';
  * the order enqueueTasks writes them in — so that two of them (a request bumping tasks, a
  * job finishing its own) can never each hold a row the other waits for.
  */
-const locked = (where: string) => `WITH l AS (SELECT queue, key FROM tasks WHERE ${where} ORDER BY queue COLLATE "C", key COLLATE "C" FOR UPDATE) `;
+const locked = (where: string) =>
+  `WITH l AS (SELECT queue, key FROM tasks WHERE ${where} ORDER BY queue COLLATE "C", key COLLATE "C" FOR UPDATE) `;
 const LOCKED = 'FROM l WHERE t.queue = l.queue AND t.key = l.key';
 
 /**
@@ -35,7 +36,11 @@ export interface ClaimedTask {
  * the newest gen when it does, and one that is running releases the task when it ends.
  * Keys are written in byte order (COLLATE "C"), the one order every task statement locks rows in.
  */
-export async function enqueueTasks(db: Queryable, queue: string, tasks: { key: string; payload: Record<string, unknown> }[]): Promise<void> {
+export async function enqueueTasks(
+  db: Queryable,
+  queue: string,
+  tasks: { key: string; payload: Record<string, unknown> }[],
+): Promise<void> {
   if (tasks.length === 0) return;
   const byKey = new Map(tasks.map((t) => [t.key, t.payload]));
   const keys = [...byKey.keys()];
@@ -54,7 +59,13 @@ export async function enqueueTasks(db: Queryable, queue: string, tasks: { key: s
  * named `${jobPrefix}-0`, `${jobPrefix}-1`, …; returns them grouped by job id.
  * Due: not dispatched, not parked, not dead, not_before passed (found through tasks_due).
  */
-export async function claimDue(db: Queryable, queue: string, limit: number, batch: number, jobPrefix: string): Promise<Map<string, ClaimedTask[]>> {
+export async function claimDue(
+  db: Queryable,
+  queue: string,
+  limit: number,
+  batch: number,
+  jobPrefix: string,
+): Promise<Map<string, ClaimedTask[]>> {
   const r = await db.query<ClaimedTask & { jobId: string }>(
     `WITH due AS (
        SELECT key FROM tasks
@@ -157,7 +168,12 @@ export async function unparkTasks(db: Queryable, queue: string, space: string, r
  * (or the delay asked for), and parked as dead after maxAttempts. A task requested again
  * meanwhile starts its attempts afresh. Returns the keys that are now dead.
  */
-export async function failJob(db: Queryable, jobId: string, error: string, opts: { maxAttempts: number; delayMs?: number }): Promise<string[]> {
+export async function failJob(
+  db: Queryable,
+  jobId: string,
+  error: string,
+  opts: { maxAttempts: number; delayMs?: number },
+): Promise<string[]> {
   const r = await db.query<{ key: string; dead: boolean }>(
     `${locked('job_id = $1')}
      UPDATE tasks t SET attempts = t.attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL,
@@ -173,7 +189,10 @@ export async function failJob(db: Queryable, jobId: string, error: string, opts:
 /** Drops tasks that are done or superseded without a result to write (e.g. bad payload). */
 export async function dropJobTasks(db: Queryable, jobId: string, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  await db.query(`${locked('job_id = $1 AND key = ANY($2::text[])')} DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`, [jobId, keys]);
+  await db.query(
+    `${locked('job_id = $1 AND key = ANY($2::text[])')} DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
+    [jobId, keys],
+  );
 }
 
 /** Started tasks whose lease ran out (the worker is gone): released to be dispatched again. */
@@ -199,7 +218,9 @@ export async function unstartedJobs(db: Queryable, olderThanMs: number, limit: n
 /** Still waiting in Redis: check again later. */
 export async function touchDispatch(db: Queryable, jobIds: string[]): Promise<void> {
   if (jobIds.length === 0) return;
-  await db.query(`${locked('job_id = ANY($1::text[]) AND started_at IS NULL')} UPDATE tasks t SET dispatched_at = now() ${LOCKED}`, [jobIds]);
+  await db.query(`${locked('job_id = ANY($1::text[]) AND started_at IS NULL')} UPDATE tasks t SET dispatched_at = now() ${LOCKED}`, [
+    jobIds,
+  ]);
 }
 
 export async function getTask(

@@ -18,7 +18,10 @@ export async function upsertUsers(db: Queryable, spaceId: string, users: { id: s
 export async function getUserVectors(db: Queryable, spaceId: string, ids: string[]): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
   if (ids.length === 0) return out;
-  const r = await db.query<{ id: string; vector: Buffer }>('SELECT id, vector FROM users WHERE space_id = $1 AND id = ANY($2::text[])', [spaceId, ids]);
+  const r = await db.query<{ id: string; vector: Buffer }>('SELECT id, vector FROM users WHERE space_id = $1 AND id = ANY($2::text[])', [
+    spaceId,
+    ids,
+  ]);
   for (const row of r.rows) out.set(row.id, fromBytes(row.vector));
   return out;
 }

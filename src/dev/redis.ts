@@ -33,7 +33,9 @@ export function ensureRedisServer(log: (msg: string) => void): string {
     const after = findRedisServer();
     if (r.status === 0 && after) return after;
   }
-  throw new Error('redis-server is not installed. Install it with: sudo apt-get install -y redis-server (or set REDIS_URL to a running Redis)');
+  throw new Error(
+    'redis-server is not installed. Install it with: sudo apt-get install -y redis-server (or set REDIS_URL to a running Redis)',
+  );
 }
 
 export async function startLocalRedis(dir: string, opts: { port?: number; log?: (msg: string) => void } = {}): Promise<LocalRedis> {

@@ -62,8 +62,20 @@ function contextRows(p: Params, c: Consts, users: tf.Tensor1D, items: tf.Tensor1
   const y = tf.gather(c.Y, items),
     g = tf.gather(c.G, items),
     t = tf.gather(c.T, items);
-  const embs = [userRowEmb ?? lookup(p.userId, users), tf.matMul(uf, p.userFeat), tf.matMul(y, p.year), tf.matMul(g, p.genres), tf.matMul(t, p.title)];
-  const lin = tf.addN([lookup(p.wUser, users), tf.matMul(uf, p.wUserFeat), tf.matMul(y, p.wYear), tf.matMul(g, p.wGenres), tf.matMul(t, p.wTitle)]);
+  const embs = [
+    userRowEmb ?? lookup(p.userId, users),
+    tf.matMul(uf, p.userFeat),
+    tf.matMul(y, p.year),
+    tf.matMul(g, p.genres),
+    tf.matMul(t, p.title),
+  ];
+  const lin = tf.addN([
+    lookup(p.wUser, users),
+    tf.matMul(uf, p.wUserFeat),
+    tf.matMul(y, p.wYear),
+    tf.matMul(g, p.wGenres),
+    tf.matMul(t, p.wTitle),
+  ]);
   return tf.concat([...embs, lin], 1) as tf.Tensor2D;
 }
 
@@ -145,7 +157,12 @@ export class DeepFMBackbone implements Backbone {
   }
 }
 
-export async function trainDeepFM(rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<DeepFMBackbone> {
+export async function trainDeepFM(
+  rows: Row[],
+  d: BackboneData,
+  o: BackboneOpts,
+  onProgress?: (f: number) => void,
+): Promise<DeepFMBackbone> {
   const k = o.dim;
   let s = o.seed * 1000;
   const n = (shape: number[], std = 0.1) => tf.variable(tf.randomNormal(shape, 0, std, 'float32', ++s));

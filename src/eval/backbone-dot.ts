@@ -29,7 +29,13 @@ class DotBackbone implements Backbone {
   }
 }
 
-export async function trainDot(rows: Row[], nUsers: number, nItems: number, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
+export async function trainDot(
+  rows: Row[],
+  nUsers: number,
+  nItems: number,
+  o: BackboneOpts,
+  onProgress?: (f: number) => void,
+): Promise<Backbone> {
   const U = tf.variable(tf.randomNormal([nUsers, o.dim], 0, 0.1, 'float32', o.seed * 7 + 1));
   const V = tf.variable(tf.randomNormal([nItems, o.dim], 0, 0.1, 'float32', o.seed * 7 + 2));
   const opt = tf.train.adam(o.lr);

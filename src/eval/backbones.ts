@@ -14,7 +14,13 @@ export interface BackboneData {
   feats: ItemFeatures;
 }
 
-export async function trainBackbone(kind: BackboneKind, rows: Row[], d: BackboneData, o: BackboneOpts, onProgress?: (f: number) => void): Promise<Backbone> {
+export async function trainBackbone(
+  kind: BackboneKind,
+  rows: Row[],
+  d: BackboneData,
+  o: BackboneOpts,
+  onProgress?: (f: number) => void,
+): Promise<Backbone> {
   if (kind === 'dot') return trainDot(rows, d.nUsers, d.nItems, o, onProgress);
   const { trainDeepFM } = await import('./backbone-deepfm.js');
   return trainDeepFM(rows, d, o, onProgress);

@@ -44,7 +44,8 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const m of methods) if (!(ALL_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
+  for (const m of methods)
+    if (!(ALL_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
   const num = (s: string | undefined, name: string): number => {
     const n = Number(s);
     if (!Number.isFinite(n)) throw new Error(`--${name} must be a number`);

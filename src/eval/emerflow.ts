@@ -159,7 +159,10 @@ export class EmerFlowMethod implements WarmMethod {
       const cold = this.cold.get(item);
       if (!cold) throw new Error(`${this.name}: warm-up rows for item ${item}, which is not emerging`);
       // always from the cold embedding with every interaction so far (what the service's refine job does)
-      this.current.set(item, this.o.name === 'emerflow-nometa' ? refinePlain(cold, inter, { ...plain, scorer: this.scorer }) : rt.refine(cold, inter));
+      this.current.set(
+        item,
+        this.o.name === 'emerflow-nometa' ? refinePlain(cold, inter, { ...plain, scorer: this.scorer }) : rt.refine(cold, inter),
+      );
     }
     this.rebuild();
   }

@@ -74,7 +74,11 @@ export class SideEmbedding {
     const [wy, wg, wt] = this.vars as [tf.Variable, tf.Variable, tf.Variable];
     // sum-pooling, as CVAR's 'seq' fields
     return tf.concat(
-      [tf.matMul(tf.gather(this.f.year, items), wy), tf.matMul(tf.gather(this.f.genres, items), wg), tf.matMul(tf.gather(this.f.title, items), wt)],
+      [
+        tf.matMul(tf.gather(this.f.year, items), wy),
+        tf.matMul(tf.gather(this.f.genres, items), wg),
+        tf.matMul(tf.gather(this.f.title, items), wt),
+      ],
       1,
     ) as tf.Tensor2D;
   }

@@ -6,10 +6,16 @@ import { mergeResults } from './merge.js';
 import { writeReport } from './write-report.js';
 import type { EvalResults } from './run.js';
 
-const USAGE = 'usage: npm run eval:merge -- --out <dir> <run-dir> <run-dir> …  (each run-dir holds a results.json of the same evaluation, other seeds)';
+const USAGE =
+  'usage: npm run eval:merge -- --out <dir> <run-dir> <run-dir> …  (each run-dir holds a results.json of the same evaluation, other seeds)';
 
 function main(): void {
-  const { values, positionals } = parseArgs({ args: process.argv.slice(2), options: { out: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    options: { out: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (!values.out || positionals.length === 0) {
     process.stderr.write(`${USAGE}\n`);
     process.exit(2);

@@ -16,10 +16,26 @@ export type MethodName = (typeof ALL_METHODS)[number];
  * Picked per method on seed 1 from {0.003, 0.01, 0.03, 0.1} by warm-c AUC (base and metaemb
  * peaked at 0.03, mwuf and cvar at 0.01); --warm-lr overrides all.
  */
-export const WARM_LR: Record<MethodName, number> = { base: 0.03, metaemb: 0.03, mwuf: 0.01, cvar: 0.01, emerflow: 0, 'emerflow-raw': 0, 'emerflow-nometa': 0 };
+export const WARM_LR: Record<MethodName, number> = {
+  base: 0.03,
+  metaemb: 0.03,
+  mwuf: 0.01,
+  cvar: 0.01,
+  emerflow: 0,
+  'emerflow-raw': 0,
+  'emerflow-nometa': 0,
+};
 
 /** rough relative run time, for the progress bar */
-export const METHOD_COST: Record<MethodName, number> = { base: 1, metaemb: 2, mwuf: 2, cvar: 3, emerflow: 4, 'emerflow-raw': 4, 'emerflow-nometa': 4 };
+export const METHOD_COST: Record<MethodName, number> = {
+  base: 1,
+  metaemb: 2,
+  mwuf: 2,
+  cvar: 3,
+  emerflow: 4,
+  'emerflow-raw': 4,
+  'emerflow-nometa': 4,
+};
 
 export interface TextEnv {
   texts: Map<number, ItemText>;

@@ -5,7 +5,8 @@ import { STAGES } from './run.js';
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const title = (r: EvalResults): string => `AUC per stage — ${r.dataset}, ${r.backbone} backbone, text ${r.text}, seeds ${r.protocol.seeds.join(',')}`;
+const title = (r: EvalResults): string =>
+  `AUC per stage — ${r.dataset}, ${r.backbone} backbone, text ${r.text}, seeds ${r.protocol.seeds.join(',')}`;
 
 export function renderSvg(r: EvalResults): string {
   const W = 720,

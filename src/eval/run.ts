@@ -60,7 +60,15 @@ export interface EvalResults {
     metaEpochs: number;
     maxEmerging: number | null;
   };
-  counts: { established: number; emerging: number; trainBase: number; warm: number[]; test: number; dropped: number; emergingWithText: number };
+  counts: {
+    established: number;
+    emerging: number;
+    trainBase: number;
+    warm: number[];
+    test: number;
+    dropped: number;
+    emergingWithText: number;
+  };
   results: ResultRow[];
   oracle: { auc: number; aucStd: number; f1: number; f1Std: number };
   backend: string;
@@ -97,7 +105,9 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   for (const seed of o.seeds) {
     let at = bar.position;
     const bo: BackboneOpts = { ...DEFAULT_BACKBONE[o.backbone], ...o.backboneOpts, seed };
-    const bb: Backbone = await trainBackbone(o.backbone, split.trainBase, { nUsers, nItems, ml, feats }, bo, (f) => bar.at(at, 1, f, `seed ${seed} backbone`));
+    const bb: Backbone = await trainBackbone(o.backbone, split.trainBase, { nUsers, nItems, ml, feats }, bo, (f) =>
+      bar.at(at, 1, f, `seed ${seed} backbone`),
+    );
     at += 1;
     // oracle: the same backbone recipe with the emerging items' warm ratings in training from the start
     const ob = await trainBackbone(
@@ -113,7 +123,15 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     for (const name of o.methods) {
       const w = METHOD_COST[name];
       const ts = Date.now();
-      const env: MethodEnv = { bb, split, feats, seed, warmLr: o.warmLr ?? WARM_LR[name], warmBatch: o.warmBatch, metaEpochs: o.metaEpochs };
+      const env: MethodEnv = {
+        bb,
+        split,
+        feats,
+        seed,
+        warmLr: o.warmLr ?? WARM_LR[name],
+        warmBatch: o.warmBatch,
+        metaEpochs: o.metaEpochs,
+      };
       const m = createMethod(name, env, { texts, ml, dataDir: o.dataDir, text: o.text }, o.emerflow);
       const start = at;
       env.onProgress = (f) => bar.at(start, w * 0.7, f, `seed ${seed} ${name} fit`);

@@ -82,7 +82,11 @@ export function itemTexts(movies: Movie[], mode: TextMode, dataDir: string): Map
   const imdb = mode === 'imdb' ? loadImdbText(dataDir) : null;
   const out = new Map<number, ItemText>();
   for (const mv of movies) {
-    const raw: Record<string, unknown> = { title: mv.title.replace(/\s*\(\d{4}\)\s*$/, ''), year: mv.year ?? 'unknown', genres: mv.genres.join(', ') };
+    const raw: Record<string, unknown> = {
+      title: mv.title.replace(/\s*\(\d{4}\)\s*$/, ''),
+      year: mv.year ?? 'unknown',
+      genres: mv.genres.join(', '),
+    };
     let enrichment: Record<string, string> | null = null;
     const para = llm?.get(mv.title);
     if (para) enrichment = { description: para };

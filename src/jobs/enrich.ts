@@ -22,7 +22,11 @@ export function enrichProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<u
   });
 }
 
-async function enrichOne(deps: JobDeps, ctx: JobContext<'enrich'>, task: JobContext<'enrich'>['tasks'][number]): Promise<Record<string, unknown>> {
+async function enrichOne(
+  deps: JobDeps,
+  ctx: JobContext<'enrich'>,
+  task: JobContext<'enrich'>['tasks'][number],
+): Promise<Record<string, unknown>> {
   const { payload } = task;
   const done = (tx: Queryable) => ctx.complete(tx, [task]);
   const { space: spaceId, item: itemId } = payload;

@@ -13,11 +13,18 @@ type TextSource = Pick<ItemRow, 'features' | 'enrichment' | 'enrichmentHash' | '
 /** Raw features, plus the enrichment only when it was made for the current content. */
 export function itemText(item: TextSource): string {
   const attrs =
-    item.enrichment && item.enrichmentHash === item.contentHash ? ((item.enrichment['attributes'] as Record<string, unknown> | undefined) ?? null) : null;
+    item.enrichment && item.enrichmentHash === item.contentHash
+      ? ((item.enrichment['attributes'] as Record<string, unknown> | undefined) ?? null)
+      : null;
   return serializeFeatures(item.features, attrs);
 }
 
-export async function itemVectors(db: Queryable, space: string, items: (TextSource & { id: string })[], model: LoadedModel): Promise<Float32Array[]> {
+export async function itemVectors(
+  db: Queryable,
+  space: string,
+  items: (TextSource & { id: string })[],
+  model: LoadedModel,
+): Promise<Float32Array[]> {
   if (items.length === 0) return [];
   const texts = items.map(itemText);
   const hashes = texts.map((t) => crypto.createHash('sha256').update(t).digest('hex'));

@@ -17,7 +17,12 @@ export const PayloadSchemas = {
   enrich: Type.Object({ ...Traced, ...ItemRef, hash: Type.String(), auxHash: Type.Optional(Type.String()) }),
   embed: Type.Object({ ...Traced, ...ItemRef }),
   refine: Type.Object({ ...Traced, ...ItemRef }),
-  train: Type.Object({ ...Traced, space: Type.String({ minLength: 1 }), run: Type.String({ minLength: 1 }), seed: Type.Integer({ minimum: 0 }) }),
+  train: Type.Object({
+    ...Traced,
+    space: Type.String({ minLength: 1 }),
+    run: Type.String({ minLength: 1 }),
+    seed: Type.Integer({ minimum: 0 }),
+  }),
 };
 export type Payloads = { [Q in QueueName]: Static<(typeof PayloadSchemas)[Q]> };
 export const payloadCheckers = {

@@ -55,7 +55,8 @@ export function taskProcessor<Q extends QueueName>(
 ) {
   return async (job: Job<JobData>): Promise<unknown> => {
     const jobId = job.id;
-    if (!jobId || job.data?.queue !== queue) throw new UnrecoverableError(`invalid ${queue} job: ${JSON.stringify(job.data)?.slice(0, 200)}`);
+    if (!jobId || job.data?.queue !== queue)
+      throw new UnrecoverableError(`invalid ${queue} job: ${JSON.stringify(job.data)?.slice(0, 200)}`);
     const leaseMs = deps.config.TASK_LEASE_MS;
     const claimed = await startJob(deps.db, jobId, leaseMs);
     if (claimed.length === 0) return { skipped: 'no tasks (done, or dispatched again elsewhere)' };
@@ -96,7 +97,9 @@ export function taskProcessor<Q extends QueueName>(
     // Renew the lease while running: only a task whose worker is gone is dispatched again.
     const heartbeat = setInterval(
       () => {
-        renewLease(deps.db, jobId, leaseMs).catch((err: Error) => log.warn({ err: err.message }, 'lease renewal failed; the task may be dispatched again'));
+        renewLease(deps.db, jobId, leaseMs).catch((err: Error) =>
+          log.warn({ err: err.message }, 'lease renewal failed; the task may be dispatched again'),
+        );
       },
       Math.max(250, leaseMs / 3),
     );

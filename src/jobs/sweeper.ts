@@ -87,7 +87,9 @@ export class Sweeper {
 
   /** Healing and retention, bounded per pass. */
   async upkeep(): Promise<void> {
-    const spaces = await this.db.query<{ id: string; model: string }>('SELECT id, active_model AS model FROM spaces WHERE active_model IS NOT NULL');
+    const spaces = await this.db.query<{ id: string; model: string }>(
+      'SELECT id, active_model AS model FROM spaces WHERE active_model IS NOT NULL',
+    );
     let healed = 0;
     for (const s of spaces.rows) healed += await healSpace(this.db, s.id, Number(s.model), 10_000);
     const pruned = await pruneOldVersions(this.db, this.opts.keepVersions, 10_000);

@@ -13,7 +13,9 @@ export interface TrainThreadInput {
   backend?: Parameters<typeof backendPreference>[0];
 }
 export type TrainThreadMessage =
-  { type: 'progress'; fraction: number; phase: string } | { type: 'done'; artifact: unknown; backend: string } | { type: 'error'; message: string };
+  | { type: 'progress'; fraction: number; phase: string }
+  | { type: 'done'; artifact: unknown; backend: string }
+  | { type: 'error'; message: string };
 
 async function main(): Promise<void> {
   const input = workerData as TrainThreadInput;

@@ -37,7 +37,13 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
       progress(0, 'loading');
       const prepared = await prepareTraining(deps.db, spaceId, space.dim, deps.llm, (f) => progress(0.1 * f, 'encoding'));
       const { artifact, backend } = await runTrainingThread(
-        { data: prepared.data, seed, encoder: prepared.encoderState, preset: deps.config.TRAIN_PRESET, backend: deps.config.TENSOR_BACKEND },
+        {
+          data: prepared.data,
+          seed,
+          encoder: prepared.encoderState,
+          preset: deps.config.TRAIN_PRESET,
+          backend: deps.config.TENSOR_BACKEND,
+        },
         (f, phase) => progress(0.1 + 0.85 * f, phase),
       );
       const art = artifact as ModelArtifact;
@@ -45,7 +51,14 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
       const { modelId, result } = await activateModel(
         deps.db,
         { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics },
-        (model, reembedding) => ({ modelVersion: model.version, backend, encoder, metrics: art.metrics, counts: prepared.counts, reembedding }),
+        (model, reembedding) => ({
+          modelVersion: model.version,
+          backend,
+          encoder,
+          metrics: art.metrics,
+          counts: prepared.counts,
+          reembedding,
+        }),
         (tx) => ctx.complete(tx, [task]),
         { requestId: task.payload.requestId },
       );
@@ -59,9 +72,11 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         for (const t of tasks) {
           const message = err.message.split('\n')[0] ?? err.message;
           const final = dead.includes(t.key);
-          await updateRun(deps.db, t.payload.run, final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` }).catch(
-            (e: Error) => deps.log.warn({ err: e.message, run: t.payload.run }, 'could not record the training failure'),
-          );
+          await updateRun(
+            deps.db,
+            t.payload.run,
+            final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` },
+          ).catch((e: Error) => deps.log.warn({ err: e.message, run: t.payload.run }, 'could not record the training failure'));
         }
       },
     },

@@ -20,7 +20,13 @@ export interface PreparedTraining {
 
 const ENCODE_BATCH = 256;
 
-export async function prepareTraining(db: Db, spaceId: string, dim: number, llm: LlmClient | null, onProgress: (f: number) => void): Promise<PreparedTraining> {
+export async function prepareTraining(
+  db: Db,
+  spaceId: string,
+  dim: number,
+  llm: LlmClient | null,
+  onProgress: (f: number) => void,
+): Promise<PreparedTraining> {
   const [established, emerging, bases, events, users] = await Promise.all([
     itemsForTraining(db, spaceId, true),
     itemsForTraining(db, spaceId, false),
@@ -29,7 +35,8 @@ export async function prepareTraining(db: Db, spaceId: string, dim: number, llm:
     allUserVectors(db, spaceId),
   ]);
   const withBase = established.filter((i) => bases.has(i.id));
-  if (withBase.length < 2) throw new PermanentError(`training needs at least 2 established items with embeddings; space "${spaceId}" has ${withBase.length}`);
+  if (withBase.length < 2)
+    throw new PermanentError(`training needs at least 2 established items with embeddings; space "${spaceId}" has ${withBase.length}`);
 
   const texts = withBase.map(itemText);
   const external = llm?.embedder() ?? null;
@@ -67,6 +74,16 @@ export async function prepareTraining(db: Db, spaceId: string, dim: number, llm:
     byItem.set(e.itemId, list);
     used++;
   }
-  const items: TrainingItem[] = withBase.map((it, i) => ({ id: it.id, r: r[i]!, base: bases.get(it.id)!, interactions: byItem.get(it.id) ?? [] }));
-  return { data: { dim, items, contexts }, encoder, encoderState, counts: { items: items.length, interactions: used, users: contexts.length } };
+  const items: TrainingItem[] = withBase.map((it, i) => ({
+    id: it.id,
+    r: r[i]!,
+    base: bases.get(it.id)!,
+    interactions: byItem.get(it.id) ?? [],
+  }));
+  return {
+    data: { dim, items, contexts },
+    encoder,
+    encoderState,
+    counts: { items: items.length, interactions: used, users: contexts.length },
+  };
 }

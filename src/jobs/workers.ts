@@ -28,7 +28,12 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
     { name: 'train', fn: trainProcessor(deps), concurrency: 1, lockDuration: 120_000 },
   ];
   const workers = specs.map((s) => {
-    const w = new Worker(s.name, s.fn, { connection, prefix, concurrency: s.concurrency, ...(s.lockDuration ? { lockDuration: s.lockDuration } : {}) });
+    const w = new Worker(s.name, s.fn, {
+      connection,
+      prefix,
+      concurrency: s.concurrency,
+      ...(s.lockDuration ? { lockDuration: s.lockDuration } : {}),
+    });
     w.on('completed', () => {
       jobCounter.inc({ queue: s.name, outcome: 'completed' });
       onJobDone();
@@ -53,7 +58,9 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
       const graceful = await Promise.race([Promise.all(workers.map((w) => w.close())), deadline]);
       clearTimeout(timer);
       if (graceful === 'timeout') {
-        await Promise.all(workers.map((w) => w.close(true).catch((err: Error) => deps.log.debug({ err: err.message }, 'forced close failed'))));
+        await Promise.all(
+          workers.map((w) => w.close(true).catch((err: Error) => deps.log.debug({ err: err.message }, 'forced close failed'))),
+        );
       }
       connection.disconnect();
     },

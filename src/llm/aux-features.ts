@@ -38,7 +38,10 @@ export function normaliseFeatureName(name: string): string {
  * that repeat a raw feature dropped (the point is what raw data lacks), at most
  * 16 features in the given order.
  */
-export function normaliseAuxFeatures(features: readonly { name: string; description?: string }[], rawFeatureNames: readonly string[] = []): AuxFeature[] {
+export function normaliseAuxFeatures(
+  features: readonly { name: string; description?: string }[],
+  rawFeatureNames: readonly string[] = [],
+): AuxFeature[] {
   const taken = new Set(rawFeatureNames.map(normaliseFeatureName));
   const out: AuxFeature[] = [];
   for (const f of features) {
@@ -93,5 +96,11 @@ function readCachedAux(v: unknown): AuxFeaturesAnswer | undefined {
   if (!a || !Array.isArray(a.features) || typeof a.model !== 'string' || typeof a.promptVersion !== 'string' || !a.tokens) return undefined;
   const features = normaliseAuxFeatures(a.features);
   if (features.length === 0) return undefined;
-  return { features, model: a.model, promptVersion: a.promptVersion, tokens: a.tokens, ...(typeof a.rationale === 'string' ? { rationale: a.rationale } : {}) };
+  return {
+    features,
+    model: a.model,
+    promptVersion: a.promptVersion,
+    tokens: a.tokens,
+    ...(typeof a.rationale === 'string' ? { rationale: a.rationale } : {}),
+  };
 }

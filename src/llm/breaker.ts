@@ -39,7 +39,8 @@ export class CircuitBreaker {
       throw new LlmError('breaker_open', 'LLM circuit breaker is open', { retryAfterMs: this.cooldownMs - (this.now() - this.openedAt) });
     }
     if (s === 'half_open') {
-      if (this.probeInFlight) throw new LlmError('breaker_open', 'LLM circuit breaker is half-open, probe in flight', { retryAfterMs: this.cooldownMs });
+      if (this.probeInFlight)
+        throw new LlmError('breaker_open', 'LLM circuit breaker is half-open, probe in flight', { retryAfterMs: this.cooldownMs });
       this.probeInFlight = true;
       let done = false;
       return (outcome) => {

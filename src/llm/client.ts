@@ -64,7 +64,9 @@ export function createLlmClient(options: LlmOptions, deps: { cache: LlmCache; lo
     shutdown: new AbortController(),
     inflight: new Map(),
   };
-  const embedder = opts.embeddingModel ? createEmbeddingsEncoder(rt, opts.embeddingModel, log.child({ embeddingModel: opts.embeddingModel })) : null;
+  const embedder = opts.embeddingModel
+    ? createEmbeddingsEncoder(rt, opts.embeddingModel, log.child({ embeddingModel: opts.embeddingModel }))
+    : null;
 
   const scoped = (ctx: CallContext | undefined, fields: Record<string, unknown>): Logger => {
     const base = ctx?.log ?? log;

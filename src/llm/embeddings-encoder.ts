@@ -24,12 +24,14 @@ export function createEmbeddingsEncoder(rt: Runtime, model: string, log: Logger)
       model,
       estimatedTokens: estimateTokens(input),
       // encoding_format 'float': the SDK otherwise asks for base64, which Ollama and TGI do not speak.
-      send: (signal) => rt.openai.embeddings.create({ model, input, encoding_format: 'float' }, { signal, timeout: rt.opts.timeoutMs, maxRetries: 0 }),
+      send: (signal) =>
+        rt.openai.embeddings.create({ model, input, encoding_format: 'float' }, { signal, timeout: rt.opts.timeoutMs, maxRetries: 0 }),
       usage: (r) => usageOf(r.usage),
       log,
     });
     const data = Array.isArray(res?.data) ? [...res.data] : [];
-    if (data.length !== batch.length) throw new LlmError('invalid_output', `embeddings answer has ${data.length} vectors for ${batch.length} texts`);
+    if (data.length !== batch.length)
+      throw new LlmError('invalid_output', `embeddings answer has ${data.length} vectors for ${batch.length} texts`);
     // `index` says which input a vector belongs to; servers need not keep order.
     if (data.every((d) => typeof d.index === 'number')) data.sort((a, b) => a.index - b.index);
     return data.map((d) => {

@@ -67,5 +67,10 @@ function readCached(v: unknown, schema: JsonSchema, cap: number): Stored | undef
   const s = v as Partial<Stored> | null;
   if (!s || typeof s.model !== 'string' || typeof s.promptVersion !== 'string' || !s.tokens) return undefined;
   if (validate(schema, s.attributes).length > 0) return undefined;
-  return { attributes: capAttributes(s.attributes as Record<string, string>, cap), model: s.model, promptVersion: s.promptVersion, tokens: s.tokens };
+  return {
+    attributes: capAttributes(s.attributes as Record<string, string>, cap),
+    model: s.model,
+    promptVersion: s.promptVersion,
+    tokens: s.tokens,
+  };
 }

@@ -1,7 +1,15 @@
 // One error type for everything the LLM layer can fail with. `kind` drives the
 // metrics and the job layer's decision (retry later vs. give up); `retryable`
 // says whether trying the same call again later can succeed.
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AuthenticationError, PermissionDeniedError, RateLimitError } from 'openai';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  PermissionDeniedError,
+  RateLimitError,
+} from 'openai';
 
 export type LlmFailureKind =
   'rate_limit' | 'server' | 'timeout' | 'connection' | 'invalid_output' | 'bad_request' | 'auth' | 'breaker_open' | 'wrong_dimension';

@@ -68,7 +68,13 @@ export type ResolvedLlmOptions = LlmOptions & Required<Pick<LlmOptions, 'retryBa
 
 export function resolveLlmOptions(opts: LlmOptions): ResolvedLlmOptions {
   const r = { ...defaultLlmOptions, ...dropUndefined(opts) } as ResolvedLlmOptions;
-  const positive: (keyof ResolvedLlmOptions)[] = ['timeoutMs', 'concurrency', 'breakerThreshold', 'maxAttributeChars', 'embeddingBatchSize'];
+  const positive: (keyof ResolvedLlmOptions)[] = [
+    'timeoutMs',
+    'concurrency',
+    'breakerThreshold',
+    'maxAttributeChars',
+    'embeddingBatchSize',
+  ];
   for (const k of positive) {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`LlmOptions.${k} must be a positive number`);

@@ -58,9 +58,15 @@ export async function operation<T>(rt: Runtime, op: Op, log: Logger, run: () => 
   try {
     return await run();
   } catch (err) {
-    const e = err instanceof LlmError ? err : classifyError(err, { timedOut: false, closed: rt.shutdown.signal.aborted, apiKey: rt.opts.apiKey, what: op });
+    const e =
+      err instanceof LlmError
+        ? err
+        : classifyError(err, { timedOut: false, closed: rt.shutdown.signal.aborted, apiKey: rt.opts.apiKey, what: op });
     llmFailures.inc({ op, kind: e.kind });
-    log.warn({ op, kind: e.kind, retryable: e.retryable, retryAfterMs: e.retryAfterMs, status: e.status, reason: e.message }, 'LLM operation failed');
+    log.warn(
+      { op, kind: e.kind, retryable: e.retryable, retryAfterMs: e.retryAfterMs, status: e.status, reason: e.message },
+      'LLM operation failed',
+    );
     throw e;
   }
 }
@@ -116,7 +122,9 @@ async function attempt<T>(rt: Runtime, req: GuardedRequest<T>): Promise<T> {
 }
 
 /** Token usage from an OpenAI-style `usage` block; undefined when the server sent none. */
-export function usageOf(u: { prompt_tokens?: number | null; completion_tokens?: number | null } | null | undefined): TokenUsage | undefined {
+export function usageOf(
+  u: { prompt_tokens?: number | null; completion_tokens?: number | null } | null | undefined,
+): TokenUsage | undefined {
   if (!u || typeof u.prompt_tokens !== 'number') return undefined;
   return { input: u.prompt_tokens, output: typeof u.completion_tokens === 'number' ? u.completion_tokens : 0 };
 }

@@ -93,6 +93,7 @@ export function stripFence(text: string): string {
 export function parseAndValidate(schema: JsonSchema, text: string | null | undefined): unknown {
   const value = parseJsonAnswer(text);
   const errors = validate(schema, value);
-  if (errors.length) throw new LlmError('invalid_output', `answer does not match the schema: ${errors.slice(0, 5).join('; ').slice(0, 400)}`);
+  if (errors.length)
+    throw new LlmError('invalid_output', `answer does not match the schema: ${errors.slice(0, 5).join('; ').slice(0, 400)}`);
   return value;
 }

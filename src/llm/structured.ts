@@ -68,7 +68,10 @@ function complete<T>(rt: Runtime, req: StructuredRequest<T>, messages: ChatCompl
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: rt.opts.model,
     messages,
-    response_format: { type: 'json_schema', json_schema: { name: req.schemaName, strict: true, schema: req.schema as Record<string, unknown> } },
+    response_format: {
+      type: 'json_schema',
+      json_schema: { name: req.schemaName, strict: true, schema: req.schema as Record<string, unknown> },
+    },
     ...(rt.opts.temperature !== undefined ? { temperature: rt.opts.temperature } : {}),
     // an answer cannot run on (and be billed) past this; a cut-off answer is refused, not re-asked
     ...(rt.opts.maxOutputTokens ? { max_completion_tokens: rt.opts.maxOutputTokens } : {}),

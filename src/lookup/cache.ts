@@ -13,7 +13,8 @@ export interface CachedEmbedding {
 }
 
 export function embeddingJson(e: CachedEmbedding): string {
-  if (e.json === undefined) e.json = `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
+  if (e.json === undefined)
+    e.json = `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
   return e.json;
 }
 

@@ -29,7 +29,10 @@ export function createPublisher(redisUrl: string, prefix: string, log: Log): Pub
       await redis
         .publish(channel, JSON.stringify({ space, ids }))
         .catch((err: Error) =>
-          log.warn({ err: err.message, space, n: ids.length }, 'invalidation not published; subscribers clear their caches when they reconnect'),
+          log.warn(
+            { err: err.message, space, n: ids.length },
+            'invalidation not published; subscribers clear their caches when they reconnect',
+          ),
         );
     },
     async close() {
@@ -38,7 +41,12 @@ export function createPublisher(redisUrl: string, prefix: string, log: Log): Pub
   };
 }
 
-export async function subscribeInvalidations(redisUrl: string, prefix: string, cache: EmbeddingCache, log: Log): Promise<{ close(): Promise<void> }> {
+export async function subscribeInvalidations(
+  redisUrl: string,
+  prefix: string,
+  cache: EmbeddingCache,
+  log: Log,
+): Promise<{ close(): Promise<void> }> {
   const sub = new Redis(redisUrl, { maxRetriesPerRequest: null });
   // While the subscription is down the cache is off ('close' below), so the error only needs noting.
   sub.on('error', (err) => log.debug({ err: err.message }, 'invalidation subscriber: Redis connection error'));

@@ -94,7 +94,16 @@ function solveSpd(A: Float64Array, b: Float64Array, d: number): void {
  * Per context row: argmin_u mean_j BCE(u·v_j, y_j) + λ‖u‖² over its interactions
  * with items not in `skipFold` (Newton from `U`'s current values, in place).
  */
-function fitRows(U: Float64Array, csr: Csr, V: Float32Array[], foldOf: Int32Array, skipFold: number, lambda: number, iters: number, d: number): void {
+function fitRows(
+  U: Float64Array,
+  csr: Csr,
+  V: Float32Array[],
+  foldOf: Int32Array,
+  skipFold: number,
+  lambda: number,
+  iters: number,
+  d: number,
+): void {
   const H = new Float64Array(d * d);
   const g = new Float64Array(d);
   const nCtx = csr.start.length - 1;
@@ -164,7 +173,8 @@ function meanNorm2(U: Float64Array, csr: Csr, d: number): number {
 export function crossFitDotContexts(data: TrainingData, o: CrossFitOptions, rng: Rng): CrossFitResult {
   const d = data.dim;
   const nCtx = data.contexts.length;
-  if (data.contexts.some((c) => c.length !== d)) throw new Error(`crossFitContexts needs context rows of the embedding size ${d} (a dot-product scorer)`);
+  if (data.contexts.some((c) => c.length !== d))
+    throw new Error(`crossFitContexts needs context rows of the embedding size ${d} (a dot-product scorer)`);
   const folds = Math.min(o.folds ?? 4, data.items.length);
   const foldOf = new Int32Array(data.items.length);
   shuffle(

@@ -79,7 +79,13 @@ function fitHashedTfidfState(texts: string[], dim = 1024, categorical: Categoric
   for (const [tok, n] of [...df].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (n >= 2) idf[tok] = Math.fround(smoothIdf(texts.length, n));
   }
-  const state: HashedTfidfState = { kind: 'hashed-tfidf', dim, idf, defaultIdf: Math.fround(smoothIdf(texts.length, 1)), docs: texts.length };
+  const state: HashedTfidfState = {
+    kind: 'hashed-tfidf',
+    dim,
+    idf,
+    defaultIdf: Math.fround(smoothIdf(texts.length, 1)),
+    docs: texts.length,
+  };
   if (categorical !== false) {
     const cat = fitCategorical(texts, categorical);
     if (cat) state.categorical = cat;

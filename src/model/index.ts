@@ -21,7 +21,14 @@ export type { CategoricalOptions, CategoricalState } from './categorical.js';
 export type { CrossFitOptions } from './crossfit.js';
 export { dotScorer, type Scorer } from './scorer.js';
 export { trainEmerFlow } from './train.js';
-export { TRAINING_PRESETS, type TrainingPreset, type TrainingItem, type TrainingData, type TrainOptions, type Hyper } from './train-types.js';
+export {
+  TRAINING_PRESETS,
+  type TrainingPreset,
+  type TrainingItem,
+  type TrainingData,
+  type TrainOptions,
+  type Hyper,
+} from './train-types.js';
 export { validateArtifact, type ModelArtifact } from './artifact.js';
 export { loadModel, type EmerFlowRuntime } from './runtime.js';
 export { refinePlain, type PlainRefineOptions } from './plain-refine.js';

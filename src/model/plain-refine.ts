@@ -12,7 +12,11 @@ export interface PlainRefineOptions {
   scorer?: Scorer;
 }
 
-export function refinePlain(start: Float32Array, interactions: { ctx: Float32Array; label: 0 | 1 }[], opts: PlainRefineOptions = {}): Float32Array {
+export function refinePlain(
+  start: Float32Array,
+  interactions: { ctx: Float32Array; label: 0 | 1 }[],
+  opts: PlainRefineOptions = {},
+): Float32Array {
   const steps = opts.steps ?? 5;
   const lr = opts.lr ?? 1;
   const pull = opts.pull ?? 0;

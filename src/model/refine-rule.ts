@@ -93,7 +93,13 @@ export function adaptTf(
 }
 
 /** Dot-scorer refinement in plain JS; same arithmetic as adaptTf. */
-export function refineDotJs(meta: MetaValues, steps: number, e0: Float32Array, ctx: Float32Array[], labels: ArrayLike<number>): Float32Array {
+export function refineDotJs(
+  meta: MetaValues,
+  steps: number,
+  e0: Float32Array,
+  ctx: Float32Array[],
+  labels: ArrayLike<number>,
+): Float32Array {
   const n = ctx.length;
   const d = e0.length;
   if (n === 0) return Float32Array.from(e0);

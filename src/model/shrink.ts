@@ -16,7 +16,13 @@ import { concat } from './plain-refine.js';
 const SHRINK_GRID = [0, 0.25, 0.5, 0.75, 1];
 
 /** mean logistic loss of cold embeddings E[i] ([d] each) on rows (item index i < E.length, ctx, label) */
-function coldLoss(E: Float32Array[], d: number, rows: { i: number; ctx: Float32Array; y: number }[], ctxDim: number, scorer: Scorer): number {
+function coldLoss(
+  E: Float32Array[],
+  d: number,
+  rows: { i: number; ctx: Float32Array; y: number }[],
+  ctxDim: number,
+  scorer: Scorer,
+): number {
   let sum = 0;
   for (let s = 0; s < rows.length; s += 8192) {
     const chunk = rows.slice(s, s + 8192);

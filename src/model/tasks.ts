@@ -85,7 +85,8 @@ export function phaseBatch(items: PreparedItem[], n: number, q: number, ctxDim: 
     yq: new Float32Array(B * q),
   };
   items.forEach((it, i) => {
-    if (it.ctx.length < n + q) throw new Error(`phaseBatch: item ${it.id} has ${it.ctx.length} interactions, needs ${n} + ${q} (see eligible)`);
+    if (it.ctx.length < n + q)
+      throw new Error(`phaseBatch: item ${it.id} has ${it.ctx.length} interactions, needs ${n} + ${q} (see eligible)`);
     b.r.set(it.r, i * inputDim);
     b.base.set(it.base, i * dim);
     if (it.delta) b.delta.set(it.delta, i * dim);
@@ -109,7 +110,12 @@ export function sampledInteractions(
   rng: Rng,
 ): { ctx: Float32Array; y: Float32Array; mask: Float32Array; L: number } {
   const L = Math.max(1, Math.min(cap, Math.max(...items.map((it) => it.ctx.length))));
-  const out = { ctx: new Float32Array(items.length * L * ctxDim), y: new Float32Array(items.length * L), mask: new Float32Array(items.length * L), L };
+  const out = {
+    ctx: new Float32Array(items.length * L * ctxDim),
+    y: new Float32Array(items.length * L),
+    mask: new Float32Array(items.length * L),
+    L,
+  };
   items.forEach((it, i) => {
     const n = it.ctx.length;
     const pick = n <= L ? [...Array(n).keys()] : shuffle([...Array(n).keys()], rng).slice(0, L);

@@ -78,7 +78,11 @@ export function trainAligner(vars: Vars, c: TrainContext, progress: (f: number) 
       tr = stageData(train, c, h.alignInteractions, rng);
       const data = tr;
       const mask = h.dropout > 0 ? tf.tensor2d(dropoutMask(train.length, inputDim, h.dropout, rng), [train.length, inputDim]) : undefined;
-      const cost = opt.minimize(() => tf.add(alignLoss(vars, data, c, mask).total, tf.mul(l2Penalty(vars), h.weightDecay)) as tf.Scalar, true, alignVars);
+      const cost = opt.minimize(
+        () => tf.add(alignLoss(vars, data, c, mask).total, tf.mul(l2Penalty(vars), h.weightDecay)) as tf.Scalar,
+        true,
+        alignVars,
+      );
       lastTrain = cost ? readScalar(cost) : NaN;
       cost?.dispose();
       mask?.dispose();

@@ -29,7 +29,12 @@ function phaseLoss(vars: Vars, c: TrainContext, items: PreparedItem[], n: number
   const b = phaseBatch(items, n, q, ctxDim);
   const A = alignForward(vars, tf.tensor2d(b.r, [b.B, c.inputDim]));
   const E0 = tf.add(A, tf.tensor2d(b.delta, [b.B, dim])) as tf.Tensor2D;
-  const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), { steps: h.steps, scorer, firstOrder, refN: h.k });
+  const E = adaptTf(metaOf(vars), E0, tf.tensor3d(b.cs, [b.B, n, ctxDim]), tf.tensor2d(b.ys, [b.B, n]), {
+    steps: h.steps,
+    scorer,
+    firstOrder,
+    refN: h.k,
+  });
   const Eq = adapt ? E : E0;
   const query = bce(scoreEach(scorer, Eq, tf.tensor3d(b.cq, [b.B, b.q, ctxDim])), tf.tensor2d(b.yq, [b.B, b.q]));
   const mse = tf.div(tf.mean(tf.sum(tf.square(tf.sub(A, tf.tensor2d(b.base, [b.B, dim]))), 1)), c.baseScale) as tf.Scalar;

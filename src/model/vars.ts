@@ -17,7 +17,8 @@ export function toVariables(ws: Record<string, NamedWeight>): Vars {
 
 export function snapshot(vars: Vars): Record<string, NamedWeight> {
   const out: Record<string, NamedWeight> = {};
-  for (const [name, v] of Object.entries(vars)) out[name] = { shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) };
+  for (const [name, v] of Object.entries(vars))
+    out[name] = { shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) };
   return out;
 }
 

@@ -22,7 +22,12 @@ export interface IngestResult {
 export async function ingestItems(db: Db, spaceId: string, items: ItemInput[], opts: Trace & { enrich: boolean }): Promise<IngestResult> {
   // The last occurrence of an id in a request wins; sorted, so concurrent writers lock rows in one order.
   const unique = [...new Map(items.map((it) => [it.id, it])).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const rows = unique.map((it) => ({ id: it.id, features: it.features, contentHash: contentHash(it.features, it.embedding), established: !!it.embedding }));
+  const rows = unique.map((it) => ({
+    id: it.id,
+    features: it.features,
+    contentHash: contentHash(it.features, it.embedding),
+    established: !!it.embedding,
+  }));
   const byId = new Map(unique.map((it) => [it.id, it]));
   const hashOf = new Map(rows.map((r) => [r.id, r.contentHash]));
   const written = await withTx(db, async (tx) => {

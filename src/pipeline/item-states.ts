@@ -14,7 +14,11 @@ export const ITEM_TRANSITIONS = {
   ingested: { to: 'received', by: 'ingestItems (a new emerging item)' },
   enriched: { to: 'enriched', from: ['received'], by: 'storeEnrichment' },
   embedded: { to: 'cold', from: ['received', 'enriched', 'cold', 'warming'], by: 'storeColdEmbeddings, no scored events' },
-  warmed: { to: 'warming', from: ['received', 'enriched', 'cold', 'warming'], by: 'storeColdEmbeddings or storeRefinedEmbeddings, with events' },
+  warmed: {
+    to: 'warming',
+    from: ['received', 'enriched', 'cold', 'warming'],
+    by: 'storeColdEmbeddings or storeRefinedEmbeddings, with events',
+  },
   established: { to: 'established', by: 'ingestItems with an embedding' },
 } as const satisfies Record<string, { to: ItemState; from?: readonly ItemState[]; by: string }>;
 

@@ -7,7 +7,12 @@ import { auxHash } from '../llm/index.js';
 import { enqueue, type Trace } from './enqueue.js';
 
 /** False when there is no such space. */
-export async function replaceAuxFeatures(db: Db, spaceId: string, features: AuxFeature[], opts: Trace & { enrich: boolean }): Promise<boolean> {
+export async function replaceAuxFeatures(
+  db: Db,
+  spaceId: string,
+  features: AuxFeature[],
+  opts: Trace & { enrich: boolean },
+): Promise<boolean> {
   return withTx(db, async (tx) => {
     if (!(await setAuxFeatures(tx, spaceId, features, 'user'))) return false;
     // Enrichments made for the old list are redone with the new one (the old ones stay visible meanwhile).

@@ -35,12 +35,21 @@ test('keys, scopes and spaces', async (t) => {
       if (scope === 'open') continue;
       const [method, pattern] = route.split(' ') as ['GET' | 'POST' | 'PUT' | 'DELETE', string];
       for (const key of [null, 'efk_not-a-key']) {
-        const r = await app.inject({ method, url: concrete(pattern), headers: as(key), payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
+        const r = await app.inject({
+          method,
+          url: concrete(pattern),
+          headers: as(key),
+          payload: method === 'GET' || method === 'DELETE' ? undefined : {},
+        });
         assert.equal(r.statusCode, 401, `${route} with ${key ?? 'no key'}: ${r.body}`);
         assert.equal(r.json().error, 'unauthorized');
       }
     }
-    assert.equal((await app.inject({ method: 'GET', url: '/v1/no-such-route', headers: as(null) })).statusCode, 401, 'unknown /v1 routes too');
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/v1/no-such-route', headers: as(null) })).statusCode,
+      401,
+      'unknown /v1 routes too',
+    );
   });
 
   await t.test('health and docs stay open; /metrics needs metrics or admin', async () => {
@@ -62,18 +71,29 @@ test('keys, scopes and spaces', async (t) => {
     const item = { items: [{ id: 'n1', features: { title: 'New' } }] };
     assert.equal((await app.inject({ method: 'GET', url: '/v1/spaces/movies', headers: as(reader.key) })).statusCode, 200);
     assert.equal(
-      (await app.inject({ method: 'POST', url: '/v1/spaces/movies/embeddings/lookup', headers: as(reader.key), payload: { ids: ['m0'] } })).statusCode,
+      (await app.inject({ method: 'POST', url: '/v1/spaces/movies/embeddings/lookup', headers: as(reader.key), payload: { ids: ['m0'] } }))
+        .statusCode,
       200,
     );
     const denied = await app.inject({ method: 'POST', url: '/v1/spaces/movies/items', headers: as(reader.key), payload: item });
     assert.equal(denied.statusCode, 403);
     assert.match(denied.json().message, /"write"/);
-    assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/movies/items', headers: as(writer.key), payload: item })).statusCode, 202);
-    assert.equal((await app.inject({ method: 'GET', url: '/v1/spaces/movies', headers: as(writer.key) })).statusCode, 403, 'write does not read');
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/v1/spaces/movies/items', headers: as(writer.key), payload: item })).statusCode,
+      202,
+    );
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/v1/spaces/movies', headers: as(writer.key) })).statusCode,
+      403,
+      'write does not read',
+    );
     for (const key of [reader.key, writer.key]) {
       assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/movies/train', headers: as(key) })).statusCode, 403);
       assert.equal((await app.inject({ method: 'DELETE', url: '/v1/spaces/movies/items/n1', headers: as(key) })).statusCode, 403);
-      assert.equal((await app.inject({ method: 'POST', url: '/v1/keys', headers: as(key), payload: { scopes: ['admin'] } })).statusCode, 403);
+      assert.equal(
+        (await app.inject({ method: 'POST', url: '/v1/keys', headers: as(key), payload: { scopes: ['admin'] } })).statusCode,
+        403,
+      );
     }
   });
 
@@ -92,7 +112,10 @@ test('keys, scopes and spaces', async (t) => {
     const job = (await app.inject({ method: 'POST', url: '/v1/spaces/other/train' })).json().jobId as string;
     assert.equal((await app.inject({ method: 'GET', url: `/v1/jobs/${job}`, headers: as(limited.key) })).statusCode, 404);
     assert.equal((await app.inject({ method: 'GET', url: `/v1/jobs/${job}` })).statusCode, 200, 'an unlimited key sees it');
-    assert.equal((await app.inject({ method: 'POST', url: '/v1/keys', headers: as(limited.key), payload: { scopes: ['read'] } })).statusCode, 403);
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/v1/keys', headers: as(limited.key), payload: { scopes: ['read'] } })).statusCode,
+      403,
+    );
   });
 
   await t.test('keys are listed without their secret, and a revoked key stops working', async () => {

@@ -80,10 +80,17 @@ test('new item: cold embedding after training, refined after interactions, dupli
 
   // Work caused by a request is written in its transaction: once the earlier work is done,
   // resending the same events must leave no task behind.
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount === 0, 'the earlier work done');
+  await waitFor(
+    async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount === 0,
+    'the earlier work done',
+  );
   res = await post('/v1/spaces/movies/interactions', { events: newEvents });
   assert.deepEqual(res.json(), { accepted: 0, duplicates: 20 });
-  assert.equal((await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount, 0, 'duplicates schedule no refinement');
+  assert.equal(
+    (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount,
+    0,
+    'duplicates schedule no refinement',
+  );
   const after = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}/embedding` })).json();
   assert.equal(after.version, refined.version);
 

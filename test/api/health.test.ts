@@ -28,7 +28,10 @@ test('healthz, readyz, metrics, openapi and docs', async (t) => {
   assert.match(metrics.body, /emerflow_tasks_pending\{queue="(embed|enrich)"\}/);
   assert.match(metrics.body, /emerflow_lookup_cache_entries \d+/);
   assert.match(metrics.body, /emerflow_process_/);
-  assert.match(metrics.body, /emerflow_http_request_duration_seconds_count\{route="\/v1\/spaces\/:space\/items",method="POST",status="2xx"\} 1/);
+  assert.match(
+    metrics.body,
+    /emerflow_http_request_duration_seconds_count\{route="\/v1\/spaces\/:space\/items",method="POST",status="2xx"\} 1/,
+  );
 
   const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
   assert.equal(spec.openapi.startsWith('3'), true);

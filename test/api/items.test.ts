@@ -25,7 +25,10 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
       unchanged: 0,
     });
     const reordered = Object.fromEntries(Object.entries(fresh.features).reverse());
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: reordered }] })).json(), { accepted: 0, unchanged: 1 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: reordered }] })).json(), {
+      accepted: 0,
+      unchanged: 1,
+    });
     cold = await waitFor(() => embeddingOf(app, 'movies', fresh.id), 'cold embedding');
     assert.equal(cold.kind, 'cold');
     const view = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${fresh.id}` })).json();
@@ -40,7 +43,10 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
     const first = (await post(app, '/v1/spaces/movies/embeddings/lookup', { ids: [fresh.id] })).json();
     assert.equal(first.embeddings[0].version, cold.version);
     const changed = { ...fresh.features, summary: 'A war story told as a comedy' };
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: changed }] })).json(), { accepted: 1, unchanged: 0 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: changed }] })).json(), {
+      accepted: 1,
+      unchanged: 0,
+    });
     const recold = await waitFor(async () => {
       const e = await embeddingOf(app, 'movies', fresh.id);
       return e && e.version > cold!.version ? e : null;
@@ -94,10 +100,13 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
 
   await t.test('an established item with a new vector from the recommender: a new base version', async () => {
     const moved = world.items[0]!.vector.map((x) => x + 1);
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(), {
-      accepted: 1,
-      unchanged: 0,
-    });
+    assert.deepEqual(
+      (await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: world.items[0]!.features, embedding: moved }] })).json(),
+      {
+        accepted: 1,
+        unchanged: 0,
+      },
+    );
     const base = (await embeddingOf(app, 'movies', 'm0'))!;
     assert.equal(base.kind, 'base');
     assert.equal(base.version, 2);
@@ -108,7 +117,11 @@ test('items and events are idempotent; lookups follow new versions', async (t) =
 
   await t.test('features of an established item updated without a vector: it stays established, base vector kept', async () => {
     assert.deepEqual(
-      (await post(app, '/v1/spaces/movies/items', { items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }] })).json(),
+      (
+        await post(app, '/v1/spaces/movies/items', {
+          items: [{ id: 'm0', features: { ...world.items[0]!.features, title: 'Fixed title' } }],
+        })
+      ).json(),
       { accepted: 1, unchanged: 0 },
     );
     const m0 = (await app.inject({ method: 'GET', url: '/v1/spaces/movies/items/m0' })).json();

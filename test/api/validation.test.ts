@@ -138,7 +138,11 @@ test('bad input is rejected with a message naming the field', async (t) => {
 
   // POST /train takes an optional body: none, an empty JSON body, or {seed}.
   assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/s/train' })).statusCode, 202);
-  assert.equal((await app.inject({ method: 'POST', url: '/v1/spaces/s/train', headers: { 'content-type': 'application/json' }, payload: '' })).statusCode, 202);
+  assert.equal(
+    (await app.inject({ method: 'POST', url: '/v1/spaces/s/train', headers: { 'content-type': 'application/json' }, payload: '' }))
+      .statusCode,
+    202,
+  );
   const badSeed = await post(app, '/v1/spaces/s/train', { seed: -1 });
   assert.equal(badSeed.statusCode, 400);
   assert.match(badSeed.json().message, /body.seed/);
@@ -164,16 +168,36 @@ test('hostile input is refused before anything is written', async (t) => {
       payload: { users: [{ id: 'u', vector: [1e39, 0] }] },
       mentions: /users\[0\]\.vector\[0\]/,
     },
-    { name: 'a component beyond the bound', url: '/v1/spaces/s/users', payload: { users: [{ id: 'u', vector: [1e7, 0] }] }, mentions: /VECTOR_MAX_ABS/ },
-    { name: 'a NUL in an id', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a\u0000b', features: {} }] }, mentions: /items\[0\]\.id/ },
-    { name: 'a lone surrogate in an id', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a\ud800', features: {} }] }, mentions: /items\[0\]\.id/ },
+    {
+      name: 'a component beyond the bound',
+      url: '/v1/spaces/s/users',
+      payload: { users: [{ id: 'u', vector: [1e7, 0] }] },
+      mentions: /VECTOR_MAX_ABS/,
+    },
+    {
+      name: 'a NUL in an id',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a\u0000b', features: {} }] },
+      mentions: /items\[0\]\.id/,
+    },
+    {
+      name: 'a lone surrogate in an id',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a\ud800', features: {} }] },
+      mentions: /items\[0\]\.id/,
+    },
     {
       name: 'a NUL in a feature',
       url: '/v1/spaces/s/items',
       payload: { items: [{ id: 'a', features: { title: 'x\u0000y' } }] },
       mentions: /items\[0\]\.features\.title/,
     },
-    { name: 'features nested thousands deep', url: '/v1/spaces/s/items', payload: { items: [{ id: 'a', features: { deep } }] }, mentions: /nested more than/ },
+    {
+      name: 'features nested thousands deep',
+      url: '/v1/spaces/s/items',
+      payload: { items: [{ id: 'a', features: { deep } }] },
+      mentions: /nested more than/,
+    },
     {
       name: 'features over the byte limit',
       url: '/v1/spaces/s/items',

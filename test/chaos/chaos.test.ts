@@ -208,9 +208,12 @@ test(
         pending = pending.filter((id, i) => !settled(id, views[i]!));
         if (pending.length) await sleep(500);
       }
-      mark(pending.length ? `not converged after ${CONVERGE_MS} ms: ${pending.length} items unsettled` : `converged in ${Date.now() - c0} ms`);
+      mark(
+        pending.length ? `not converged after ${CONVERGE_MS} ms: ${pending.length} items unsettled` : `converged in ${Date.now() - c0} ms`,
+      );
       const metrics = await http.get('/metrics').catch(() => null);
-      const taskLines = typeof metrics?.body === 'string' ? metrics.body.split('\n').filter((l: string) => /^emerflow_tasks_(pending|dead)\{/.test(l)) : [];
+      const taskLines =
+        typeof metrics?.body === 'string' ? metrics.body.split('\n').filter((l: string) => /^emerflow_tasks_(pending|dead)\{/.test(l)) : [];
       // The TAP reporter escapes newlines inside one diagnostic: one line each.
       const diag = (lines: string[]) => {
         for (const l of lines) t.diagnostic(l);
@@ -241,7 +244,8 @@ test(
         await mapLimit([...expected], 8, async ([id, n]) => {
           const r = await http.get(`/v1/spaces/${SPACE}/items/${id}`);
           if (r.status !== 200) bad.push(`${id}: GET item answered ${r.status} ${JSON.stringify(r.body)}`);
-          else if (r.body.interactions !== n) bad.push(`${id}: ${r.body.interactions} interactions stored, ${n} accepted (state ${r.body.state})`);
+          else if (r.body.interactions !== n)
+            bad.push(`${id}: ${r.body.interactions} interactions stored, ${n} accepted (state ${r.body.state})`);
         });
         assert.equal(bad.length, 0, listFailures('emerging items do not count every accepted event', expected.size, bad));
       });
@@ -262,7 +266,11 @@ test(
           if (e.modelVersion === null) problems.push('no model version');
           if (problems.length) bad.push(`${id}: ${problems.join(', ')} (version ${e.version})`);
         });
-        assert.equal(bad.length, 0, listFailures('emerging items serve an embedding that is not refined from all their events', expected.size, bad));
+        assert.equal(
+          bad.length,
+          0,
+          listFailures('emerging items serve an embedding that is not refined from all their events', expected.size, bad),
+        );
       });
 
       await check('established items stay established, kind base, with exactly the vector posted', async () => {
@@ -313,7 +321,9 @@ test(
       if (failed) {
         process.stderr.write(`\n----- chaos timeline -----\n${timeline.join('\n')}\n`);
         if (procs)
-          process.stderr.write(`----- service process output (last ${LOG_TAIL_CHARS} chars) -----\n${procs.output()}\n----- end of service output -----\n`);
+          process.stderr.write(
+            `----- service process output (last ${LOG_TAIL_CHARS} chars) -----\n${procs.output()}\n----- end of service output -----\n`,
+          );
       }
     }
   },

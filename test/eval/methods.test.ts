@@ -42,25 +42,29 @@ dataTest('every method runs cold → warm-c on a small slice and the reports ren
   });
 });
 
-dataTest('the deepfm backbone runs the baselines and EmerFlow (its scorer plugged into the model) on a small slice', { timeout: 120_000 }, async () => {
-  const r = await runEval({
-    dataset: 'ml-100k',
-    dataDir: DATA,
-    seeds: [2],
-    backbone: 'deepfm',
-    text: 'none',
-    methods: ['base', 'mwuf', 'emerflow'],
-    hotThreshold: 200,
-    k: 20,
-    maxEmerging: 8,
-    baseStride: 16,
-    backboneOpts: { epochs: 1 },
-    warmBatch: 128,
-    metaEpochs: 1,
-    quiet: true,
-    emerflow: { hyper: { alignEpochs: 2, metaSteps: 2, folds: 0, evalEvery: 1 } },
-  });
-  assert.deepEqual(r.errors, {});
-  assert.equal(r.backbone, 'deepfm');
-  for (const row of r.results) assert.ok(row.auc >= 0 && row.auc <= 1, `${row.method} ${row.stage}`);
-});
+dataTest(
+  'the deepfm backbone runs the baselines and EmerFlow (its scorer plugged into the model) on a small slice',
+  { timeout: 120_000 },
+  async () => {
+    const r = await runEval({
+      dataset: 'ml-100k',
+      dataDir: DATA,
+      seeds: [2],
+      backbone: 'deepfm',
+      text: 'none',
+      methods: ['base', 'mwuf', 'emerflow'],
+      hotThreshold: 200,
+      k: 20,
+      maxEmerging: 8,
+      baseStride: 16,
+      backboneOpts: { epochs: 1 },
+      warmBatch: 128,
+      metaEpochs: 1,
+      quiet: true,
+      emerflow: { hyper: { alignEpochs: 2, metaSteps: 2, folds: 0, evalEvery: 1 } },
+    });
+    assert.deepEqual(r.errors, {});
+    assert.equal(r.backbone, 'deepfm');
+    for (const row of r.results) assert.ok(row.auc >= 0 && row.auc <= 1, `${row.method} ${row.stage}`);
+  },
+);

@@ -57,7 +57,9 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
     // The served embedding is made from the item's current text revision, which the enrichment
     // raised (a newer version, unless the first embed already saw the enrichment).
     await waitFor(
-      async () => (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id])).rowCount,
+      async () =>
+        (await svc.db.query(`SELECT 1 FROM items WHERE id = $1 AND enrichment IS NOT NULL AND cold_rev = rev AND rev > 1`, [a.id]))
+          .rowCount,
       're-embedding with enrichment',
     );
     assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
@@ -79,9 +81,15 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
   });
 
   await t.test('re-sent unchanged: nothing to do; changed and changed back: the cache answers', async () => {
-    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] })).json(), { accepted: 0, unchanged: 1 });
+    assert.deepEqual((await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] })).json(), {
+      accepted: 0,
+      unchanged: 1,
+    });
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: { ...a.features, title: 'Renamed' } }] });
-    await waitFor(async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4, 'enrichment of the changed item');
+    await waitFor(
+      async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4,
+      'enrichment of the changed item',
+    );
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
     await waitFor(async () => {
       const v = await itemView(app, a.id);

@@ -38,7 +38,9 @@ test('work recorded while Redis is down completes after it returns', async (t) =
   );
   // A relay pass runs while Redis is down: it cannot dispatch, and the tasks stay due in Postgres.
   await svc.relay.pass();
-  const due = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 AND dispatched_at IS NULL AND job_id IS NULL ORDER BY queue`, [`movies/${fresh.id}`]);
+  const due = await svc.db.query(`SELECT queue FROM tasks WHERE key = $1 AND dispatched_at IS NULL AND job_id IS NULL ORDER BY queue`, [
+    `movies/${fresh.id}`,
+  ]);
   assert.deepEqual(
     due.rows.map((r) => r.queue),
     ['embed', 'refine'],
@@ -56,7 +58,10 @@ test('work recorded while Redis is down completes after it returns', async (t) =
   );
   assert.equal(e.interactions, 1);
   // the embed step refined already; the refine task finds nothing newer and completes
-  await waitFor(async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount === 0, 'no work left for the item');
+  await waitFor(
+    async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE key = $1`, [`movies/${fresh.id}`])).rowCount === 0,
+    'no work left for the item',
+  );
 });
 
 test('jobs lost from Redis, or left by an absent worker, are dispatched again and done', async (t) => {
@@ -71,7 +76,10 @@ test('jobs lost from Redis, or left by an absent worker, are dispatched again an
   const api = await startTestService(t, { ROLE: 'api' }, { databaseUrl, prefix });
   const fresh = world.items[37]!;
   assert.equal((await post(api.app!, '/v1/spaces/movies/items', { items: [{ id: fresh.id, features: fresh.features }] })).statusCode, 202);
-  await waitFor(async () => (await api.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND dispatched_at IS NOT NULL`)).rowCount, 'dispatch');
+  await waitFor(
+    async () => (await api.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND dispatched_at IS NOT NULL`)).rowCount,
+    'dispatch',
+  );
   // Redis loses everything (a failover without persistence, a FLUSHALL by mistake).
   const r = new Redis(process.env['REDIS_URL']!);
   const keys = await r.keys(`${prefix}:*`);

@@ -34,11 +34,14 @@ test('the relay listens again after its LISTEN connection is killed, and notific
   await relay.start();
   defer(t, () => relay.stop());
 
-  const dispatched = async (key: string) => (await db.query(`SELECT 1 FROM tasks WHERE key = $1 AND dispatched_at IS NOT NULL`, [key])).rowCount;
+  const dispatched = async (key: string) =>
+    (await db.query(`SELECT 1 FROM tasks WHERE key = $1 AND dispatched_at IS NOT NULL`, [key])).rowCount;
   const listenerPids = async () =>
-    (await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`)).rows.map(
-      (r) => r.pid as number,
-    );
+    (
+      await db.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      )
+    ).rows.map((r) => r.pid as number);
 
   await enqueueTasks(db, 'embed', [{ key: 'a/1', payload: { space: 'a', item: '1' } }]);
   await waitFor(() => dispatched('a/1'), 'a task dispatched on NOTIFY', 5_000);

@@ -140,7 +140,11 @@ test('refusal and truncated answers are not re-asked', async (t) => {
 test('400 is bad_request, not retried', async (t) => {
   const { fake, client } = await harness(t);
   fake.script('chat', [
-    { kind: 'status', code: 400, body: { error: { message: "Invalid schema for response_format 'item_enrichment'", type: 'invalid_request_error' } } },
+    {
+      kind: 'status',
+      code: 400,
+      body: { error: { message: "Invalid schema for response_format 'item_enrichment'", type: 'invalid_request_error' } },
+    },
   ]);
   const err = await rejects(client.enrichItem(item('400')));
   assert.equal(err.kind, 'bad_request');

@@ -57,7 +57,10 @@ test('auxiliary-feature step: request shape and normalised answer', async (t) =>
 
 test('per-item step: json_schema built from the auxiliary features, answer validated and capped', async (t) => {
   const { fake, client } = await harness(t, { maxAttributeChars: 20 });
-  const e = await client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'h1' }, { itemId: 'item-1', jobId: 'job-1' });
+  const e = await client.enrichItem(
+    { itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'h1' },
+    { itemId: 'item-1', jobId: 'job-1' },
+  );
 
   assert.deepEqual(Object.keys(e.attributes).sort(), ['director', 'mood', 'themes']);
   for (const v of Object.values(e.attributes)) assert.ok(v.length <= 20);
@@ -106,7 +109,10 @@ test('caching: an identical call is served from the cache, a changed item or fea
   assert.deepEqual(b.attributes, a.attributes);
 
   // Concurrent identical calls share one request.
-  const [c, d] = await Promise.all([client.enrichItem({ ...input, contentHash: 'other' }), client.enrichItem({ ...input, contentHash: 'other' })]);
+  const [c, d] = await Promise.all([
+    client.enrichItem({ ...input, contentHash: 'other' }),
+    client.enrichItem({ ...input, contentHash: 'other' }),
+  ]);
   assert.deepEqual(c.attributes, d.attributes);
   assert.equal(fake.requestsTo('chat').length, 2);
 
@@ -128,7 +134,11 @@ test('no auxiliary features: nothing to ask, no request', async (t) => {
 test('the API key never appears in logs or error messages, even when the server echoes it', async (t) => {
   const { fake, client, lines } = await harness(t);
   fake.script('chat', [
-    { kind: 'status', code: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}. Bearer ${API_KEY}`, type: 'invalid_request_error' } } },
+    {
+      kind: 'status',
+      code: 401,
+      body: { error: { message: `Incorrect API key provided: ${API_KEY}. Bearer ${API_KEY}`, type: 'invalid_request_error' } },
+    },
   ]);
   const err = await client
     .enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: 'k' }, { itemId: 'i-9', jobId: 'j-9' })

@@ -88,7 +88,9 @@ test('client: local limits refuse fast without a request, and serialise by concu
 
   const h2 = await harness(t, { concurrency: 1 });
   h2.fake.fallback('chat', { kind: 'ok', delayMs: 60 });
-  await Promise.all([1, 2].map((i) => h2.client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: `c${i}` })));
+  await Promise.all(
+    [1, 2].map((i) => h2.client.enrichItem({ itemType: 'movie', auxFeatures: MOVIE_AUX, features: toyStory, contentHash: `c${i}` })),
+  );
   const [a, b] = h2.fake.requests.map((r) => r.at);
   assert.ok(b! - a! >= 55, 'the second request waited for the first');
 });

@@ -10,7 +10,16 @@ before(async () => {
 });
 
 // Tiny and quick: these tests check plumbing, not quality.
-const space = syntheticSpace({ seed: 3, dim: 8, inputDim: 16, users: 60, established: 24, perEstablished: 80, emerging: 3, perEmerging: 30 });
+const space = syntheticSpace({
+  seed: 3,
+  dim: 8,
+  inputDim: 16,
+  users: 60,
+  established: 24,
+  perEstablished: 80,
+  emerging: 3,
+  perEmerging: 30,
+});
 const encoder = { kind: 'external' as const, id: { name: 'test', dim: 16, version: '1' } };
 const quick = { alignEpochs: 15, metaSteps: 12, evalEvery: 4, folds: 2, k: 10, queryK: 10, valQueryK: 20, maxPhases: 3 };
 
@@ -81,7 +90,10 @@ test('a non-dot scorer gets the non-dot defaults unless told otherwise; the lear
     assert.equal(a.hyper.steps, NON_DOT_DEFAULTS.steps);
     assert.equal(a.hyper.metaSteps, 0);
     assert.equal(a.metrics.metaSteps, 0);
-    assert.ok(Math.abs(a.metrics.ruleLrSlope! - NON_DOT_DEFAULTS.initLrSlope!) < 1e-6, 'slope kept at its initial value without a meta stage');
+    assert.ok(
+      Math.abs(a.metrics.ruleLrSlope! - NON_DOT_DEFAULTS.initLrSlope!) < 1e-6,
+      'slope kept at its initial value without a meta stage',
+    );
   });
   await t.test('what the caller sets wins over the non-dot defaults', async () => {
     const b = await trainEmerFlow(space.data, { seed: 2, encoder, ...quick, steps: 3, scorer: plainDot, crossFitContexts: false });

@@ -29,7 +29,9 @@ test('cross-fitted rows: each item maps to rows fitted without its fold, norms m
   await t.test("flipping one item's labels does not move the rows that item trains against", () => {
     const flipped = {
       ...data,
-      items: data.items.map((it, i) => (i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it)),
+      items: data.items.map((it, i) =>
+        i === 0 ? { ...it, interactions: it.interactions.map((x) => ({ ...x, label: (1 - x.label) as 0 | 1 })) } : it,
+      ),
     };
     const cf2 = crossFitDotContexts(flipped, { folds: 3, lambda: cf.lambda }, makeRng(1));
     const rows = (r: typeof cf) => r.data.items[0]!.interactions.map((x) => r.data.contexts[x.ctx]!);

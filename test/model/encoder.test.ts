@@ -3,8 +3,14 @@ import assert from 'node:assert/strict';
 import { serializeFeatures, fitHashedTfidf, encoderFromState, encoderIdOf } from '../../src/model/index.js';
 
 test('serializeFeatures: stable order, flattened, enrichment last', () => {
-  const a = serializeFeatures({ title: 'Heat', genres: ['Action', 'Crime'], year: 1995 }, { director: 'Michael Mann', cast: { lead: 'Al Pacino' } });
-  const b = serializeFeatures({ year: 1995, genres: ['Action', 'Crime'], title: 'Heat' }, { cast: { lead: 'Al Pacino' }, director: 'Michael Mann' });
+  const a = serializeFeatures(
+    { title: 'Heat', genres: ['Action', 'Crime'], year: 1995 },
+    { director: 'Michael Mann', cast: { lead: 'Al Pacino' } },
+  );
+  const b = serializeFeatures(
+    { year: 1995, genres: ['Action', 'Crime'], title: 'Heat' },
+    { cast: { lead: 'Al Pacino' }, director: 'Michael Mann' },
+  );
   assert.equal(a, b);
   assert.equal(a, 'genres: Action, Crime\ntitle: Heat\nyear: 1995\ncast: lead: Al Pacino\ndirector: Michael Mann');
   assert.equal(serializeFeatures({ note: 'two\nlines', empty: null, none: [] }), 'note: two lines');
@@ -51,8 +57,14 @@ const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 
 const genres = ['Action', 'Comedy', 'Drama', 'Horror', 'Science Fiction'];
 const catalogue = Array.from({ length: 40 }, (_, i) =>
   serializeFeatures(
-    { title: `${words[i % 12]} ${words[(i * 5 + 3) % 12]} ${i}`, genres: [genres[i % 5], genres[(i * 3 + 1) % 5]], year: i % 9 === 0 ? 'unknown' : 1950 + i },
-    { description: `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} in a long story about ${words[i % 12]} and many more words here` },
+    {
+      title: `${words[i % 12]} ${words[(i * 5 + 3) % 12]} ${i}`,
+      genres: [genres[i % 5], genres[(i * 3 + 1) % 5]],
+      year: i % 9 === 0 ? 'unknown' : 1950 + i,
+    },
+    {
+      description: `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} in a long story about ${words[i % 12]} and many more words here`,
+    },
   ),
 );
 

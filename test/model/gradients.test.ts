@@ -75,7 +75,12 @@ test('first-order gradients drop only the Hessian terms', () => {
   const [g1, g2] = [true, false].map((fo) =>
     tf.tidy(() => {
       const f = (a: tf.Tensor, e: tf.Tensor) =>
-        outerLoss({ logLr: a as tf.Tensor1D, logPull: tf.tensor1d(meta0.logPull), gate: tf.tensor1d(meta0.gate) }, e as tf.Tensor2D, dotScorer, fo);
+        outerLoss(
+          { logLr: a as tf.Tensor1D, logPull: tf.tensor1d(meta0.logPull), gate: tf.tensor1d(meta0.gate) },
+          e as tf.Tensor2D,
+          dotScorer,
+          fo,
+        );
       return tf
         .grads(f)([tf.tensor1d(meta0.logLr), tf.tensor2d(e0, [B, d])])
         .map((g) => Float32Array.from(g.dataSync()));
@@ -94,7 +99,12 @@ test('closed-form, autodiff and plain-JS refinement agree (with a step that grow
     tf.tidy(
       () =>
         adaptTf(
-          { logLr: tf.tensor1d(meta0.logLr), logPull: tf.tensor1d(meta0.logPull), gate: tf.tensor1d(meta0.gate), lrSlope: tf.tensor1d([slope]) },
+          {
+            logLr: tf.tensor1d(meta0.logLr),
+            logPull: tf.tensor1d(meta0.logPull),
+            gate: tf.tensor1d(meta0.gate),
+            lrSlope: tf.tensor1d([slope]),
+          },
           tf.tensor2d(e0, [B, d]),
           tf.tensor3d(cs, [B, n, d]),
           tf.tensor2d(ys, [B, n]),
@@ -103,7 +113,14 @@ test('closed-form, autodiff and plain-JS refinement agree (with a step that grow
     );
   const a = viaTf(dotScorer);
   const b = viaTf(autodiffDot);
-  const mv = { lr: meta0.logLr.map(Math.exp), pull: Math.exp(meta0.logPull[0]!), gateA: meta0.gate[0]!, gateB: meta0.gate[1]!, lrSlope: slope, refN };
+  const mv = {
+    lr: meta0.logLr.map(Math.exp),
+    pull: Math.exp(meta0.logPull[0]!),
+    gateA: meta0.gate[0]!,
+    gateB: meta0.gate[1]!,
+    lrSlope: slope,
+    refN,
+  };
   // and the slope is not a no-op
   const flat = refineDotJs(
     { ...mv, lrSlope: 0 },

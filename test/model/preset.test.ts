@@ -43,7 +43,9 @@ const emerging = world.items.slice(n).map((_, j) => ({ r: r[n + j]!, labels: wor
 
 /** AUC of u·e over every (user, emerging item) pair. */
 function coldAuc(embeddings: Float32Array[]): number {
-  const pairs = emerging.flatMap((e, j) => contexts.map((c, u) => ({ s: c.reduce((a, x, k) => a + x * embeddings[j]![k]!, 0), y: e.labels[u]! })));
+  const pairs = emerging.flatMap((e, j) =>
+    contexts.map((c, u) => ({ s: c.reduce((a, x, k) => a + x * embeddings[j]![k]!, 0), y: e.labels[u]! })),
+  );
   pairs.sort((a, b) => a.s - b.s);
   let pos = 0;
   let rank = 0;
@@ -82,5 +84,8 @@ test('hyper-parameters the caller sets win over the preset; an unknown preset is
   const art = await trainEmerFlow(data, { seed: 1, encoder: encoder.state(), preset: 'quick', metaSteps: 3 });
   assert.equal(art.hyper.metaSteps, 3);
   assert.equal(art.hyper.alignEpochs, TRAINING_PRESETS.quick.alignEpochs);
-  await assert.rejects(trainEmerFlow(data, { seed: 1, encoder: encoder.state(), preset: 'fast' as 'quick' }), /unknown training preset "fast"/);
+  await assert.rejects(
+    trainEmerFlow(data, { seed: 1, encoder: encoder.state(), preset: 'fast' as 'quick' }),
+    /unknown training preset "fast"/,
+  );
 });

@@ -142,9 +142,9 @@ test('retention keeps the newest versions and never the served one out', async (
     await events(db, 'f', [`e${k}`]);
     assert.deepEqual(await refined(db, model, await read(db, 'f'), k), ['f']);
   }
-  const versions = (await db.query<{ version: number }>('SELECT version FROM embeddings WHERE item_id = $1 ORDER BY version', ['f'])).rows.map(
-    (r) => r.version,
-  );
+  const versions = (
+    await db.query<{ version: number }>('SELECT version FROM embeddings WHERE item_id = $1 ORDER BY version', ['f'])
+  ).rows.map((r) => r.version);
   assert.deepEqual(versions, [5, 6, 7]);
   assert.deepEqual(await served(db, 'f'), { x: 6, kind: 'refined', interactions: 6 });
 });

@@ -5,7 +5,17 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPool, type Db } from '../../src/db/pool.js';
 import { migrate } from '../../src/db/migrate.js';
-import { claimDue, enqueueTasks, failJob, finishJob, getTask, parkTasks, releaseExpiredLeases, startJob, unparkTasks } from '../../src/db/tasks.js';
+import {
+  claimDue,
+  enqueueTasks,
+  failJob,
+  finishJob,
+  getTask,
+  parkTasks,
+  releaseExpiredLeases,
+  startJob,
+  unparkTasks,
+} from '../../src/db/tasks.js';
 import { defer, freshDatabase } from '../support/service.js';
 
 async function db(t: TestContext): Promise<Db> {

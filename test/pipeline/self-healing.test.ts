@@ -14,7 +14,9 @@ test('an item that arrives before any model waits parked, and is embedded when t
   const early = world.items[35]!;
   assert.equal((await post(app, '/v1/spaces/movies/items', { items: [{ id: early.id, features: early.features }] })).statusCode, 202);
   await waitFor(
-    async () => (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND key = $1 AND parked = 'no model'`, [`movies/${early.id}`])).rowCount,
+    async () =>
+      (await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND key = $1 AND parked = 'no model'`, [`movies/${early.id}`]))
+        .rowCount,
     'the embed task parked for want of a model',
   );
   assert.equal(await embeddingOf(app, 'movies', early.id), null);
@@ -62,7 +64,9 @@ test('the sweep re-embeds an emerging item the training run missed', async (t) =
   await svc.db.query(`UPDATE items SET cold_model = $2 WHERE id = $1`, [it.id, old.rows[0]!.id]);
   await svc.sweeper.upkeep();
   await waitFor(async () => {
-    const r = await svc.db.query<{ v: number }>(`SELECT m.version AS v FROM items i JOIN models m ON m.id = i.cold_model WHERE i.id = $1`, [it.id]);
+    const r = await svc.db.query<{ v: number }>(`SELECT m.version AS v FROM items i JOIN models m ON m.id = i.cold_model WHERE i.id = $1`, [
+      it.id,
+    ]);
     return r.rows[0]?.v === 2;
   }, 'the sweep re-embedded it with the active model');
 });
@@ -74,7 +78,11 @@ test('one training run per space at a time; model versions strictly increase', a
   const a = (await post(app, '/v1/spaces/movies/train', {})).json().jobId;
   const b = (await post(app, '/v1/spaces/movies/train', { seed: 7 })).json().jobId;
   assert.equal(b, a, 'a second request while one runs answers the running job');
-  await waitFor(async () => (await app.inject({ method: 'GET', url: `/v1/jobs/${a}` })).json().state === 'completed', 'the run to complete', 120_000);
+  await waitFor(
+    async () => (await app.inject({ method: 'GET', url: `/v1/jobs/${a}` })).json().state === 'completed',
+    'the run to complete',
+    120_000,
+  );
   const c = await train(app, 'movies');
   assert.notEqual(c['id'], a, 'after it completed, a new run starts');
   const versions = (await svc.db.query<{ version: number }>('SELECT version FROM models ORDER BY id')).rows.map((r) => r.version);
@@ -84,7 +92,12 @@ test('one training run per space at a time; model versions strictly increase', a
 test('with EMBEDDING_MODEL set, the enriched text reaches /v1/embeddings', async (t) => {
   const fake = await startFakeOpenAI();
   defer(t, () => fake.close());
-  const svc = await startTestService(t, { LLM_BASE_URL: fake.url, LLM_MODEL: 'test-model', EMBEDDING_MODEL: 'test-embed', LLM_TIMEOUT_MS: '1500' });
+  const svc = await startTestService(t, {
+    LLM_BASE_URL: fake.url,
+    LLM_MODEL: 'test-model',
+    EMBEDDING_MODEL: 'test-embed',
+    LLM_TIMEOUT_MS: '1500',
+  });
   const app = svc.app!;
   const world = await seedSpace(app);
   const it = world.items[38]!;

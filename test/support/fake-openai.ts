@@ -105,7 +105,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
             ? 'models'
             : 'unknown';
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (k !== 'authorization' && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const auth = req.headers.authorization;
     let body: any = raw;
     try {
@@ -153,7 +154,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         return send(
           res,
           b.code,
-          b.body ?? { error: { message: `fake status ${b.code}`, type: b.code >= 500 ? 'server_error' : 'invalid_request_error', code: null } },
+          b.body ?? {
+            error: { message: `fake status ${b.code}`, type: b.code >= 500 ? 'server_error' : 'invalid_request_error', code: null },
+          },
           b.headers,
         );
       default:

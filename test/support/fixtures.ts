@@ -20,12 +20,19 @@ export function makeWorld(opts: { dim?: number; users?: number; items?: number; 
   const r = mulberry32(opts.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   const topicVecs = TOPICS.map(() => Array.from({ length: dim }, () => gauss()));
-  const users = Array.from({ length: opts.users ?? 60 }, (_, i) => ({ id: `u${i}`, vector: Array.from({ length: dim }, () => gauss() * 0.8) }));
+  const users = Array.from({ length: opts.users ?? 60 }, (_, i) => ({
+    id: `u${i}`,
+    vector: Array.from({ length: dim }, () => gauss() * 0.8),
+  }));
   const items = Array.from({ length: opts.items ?? 80 }, (_, i) => {
     const a = Math.floor(r() * TOPICS.length);
     const b = (a + 1 + Math.floor(r() * (TOPICS.length - 1))) % TOPICS.length;
     const vector = topicVecs[a]!.map((x, d) => 0.7 * x + 0.3 * topicVecs[b]![d]! + 0.1 * gauss());
-    return { id: `m${i}`, vector, features: { title: `Film ${i}`, genres: [TOPICS[a], TOPICS[b]], summary: `A ${TOPICS[a]} story with ${TOPICS[b]} moments` } };
+    return {
+      id: `m${i}`,
+      vector,
+      features: { title: `Film ${i}`, genres: [TOPICS[a], TOPICS[b]], summary: `A ${TOPICS[a]} story with ${TOPICS[b]} moments` },
+    };
   });
   const label = (u: number, it: number) => {
     const s = users[u]!.vector.reduce((acc, x, d) => acc + x * items[it]!.vector[d]!, 0);

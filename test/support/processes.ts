@@ -137,8 +137,20 @@ export class ServiceProcesses {
     delete childEnv['NODE_OPTIONS'];
     Object.assign(childEnv, this.baseEnv, env);
     // node itself (not the tsx CLI, which would put a second process in between): a signal reaches the service.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const m: Managed = { name, env, child, expected: false, restarts, recent: [], exited: new Promise<void>((r) => child.once('exit', () => r())) };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: REPO_ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const m: Managed = {
+      name,
+      env,
+      child,
+      expected: false,
+      restarts,
+      recent: [],
+      exited: new Promise<void>((r) => child.once('exit', () => r())),
+    };
     const onOutput = (s: string) => {
       this.log.add(name, s);
       m.recent.push(

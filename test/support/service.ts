@@ -44,7 +44,9 @@ export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<stri
     const c = new pg.Client({ connectionString: base.toString() });
     await c.connect();
     // A database left behind only costs disk in the throwaway test server; say so and go on.
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((err: Error) => console.error(`could not drop ${name}: ${err.message}`));
+    await c
+      .query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      .catch((err: Error) => console.error(`could not drop ${name}: ${err.message}`));
     await c.end();
   });
   const url = new URL(base.toString());
@@ -82,7 +84,11 @@ export async function startTestService(
 }
 
 /** Polls until `fn` returns a truthy value, or fails with what it last saw. */
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<NonNullable<Exclude<T, false>>> {
+export async function waitFor<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<Exclude<T, false>>> {
   const start = Date.now();
   for (;;) {
     const v = await fn();

@@ -9,7 +9,10 @@ export async function post(app: FastifyInstance, url: string, payload: unknown) 
   return app.inject({ method: 'POST', url, payload: payload as object });
 }
 
-export async function seedSpace(app: FastifyInstance, opts: { space?: string; train?: boolean; world?: World; established?: number } = {}): Promise<World> {
+export async function seedSpace(
+  app: FastifyInstance,
+  opts: { space?: string; train?: boolean; world?: World; established?: number } = {},
+): Promise<World> {
   const space = opts.space ?? 'movies';
   const world = opts.world ?? makeWorld({ dim: 8, users: 40, items: 40 });
   const n = opts.established ?? 30;

@@ -106,7 +106,15 @@ export class MetaEmbMethod implements WarmMethod {
             // sum over items of each item's mean loss, so the inner gradient is per item
             const lossA = (p: tf.Tensor) =>
               tf.div(
-                tf.sum(tf.losses.sigmoidCrossEntropy(ya, env.bb.logits(tf.matMul(S, p as tf.Tensor2D), ua, ra), undefined, undefined, tf.Reduction.NONE)),
+                tf.sum(
+                  tf.losses.sigmoidCrossEntropy(
+                    ya,
+                    env.bb.logits(tf.matMul(S, p as tf.Tensor2D), ua, ra),
+                    undefined,
+                    undefined,
+                    tf.Reduction.NONE,
+                  ),
+                ),
                 k,
               ) as tf.Scalar;
             const la = lossA(phi);

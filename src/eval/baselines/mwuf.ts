@@ -74,7 +74,8 @@ export class MwufMethod implements WarmMethod {
     const d = env.bb.dim;
     // no users yet → the population's mean user (the in-distribution "no information" input)
     const U = env.bb.userEmb.dataSync();
-    for (const r of env.split.trainBase) for (let j = 0; j < d; j++) this.popMean[j]! += U[(r.user - 1) * d + j]! / env.split.trainBase.length;
+    for (const r of env.split.trainBase)
+      for (let j = 0; j < d; j++) this.popMean[j]! += U[(r.user - 1) * d + j]! / env.split.trainBase.length;
     this.addUsers(env.split.trainBase);
     const mean = meanEstablished(env);
     const idTable = tf.variable(tf.tidy(() => tf.tile(tf.expandDims(mean, 0), [env.bb.nItems, 1])));
@@ -90,10 +91,18 @@ export class MwufMethod implements WarmMethod {
       env.metaEpochs,
       mulberry32(env.seed * 6007 + 1),
       (b) => {
-        opt1.minimize(() => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar, false, [idTable]);
+        opt1.minimize(
+          () => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(lookup(table, b.items), b.users, b.items)) as tf.Scalar,
+          false,
+          [idTable],
+        );
         // e_id enters the warm loss as a constant: only the meta networks are in the var list
         opt2.minimize(
-          () => tf.losses.sigmoidCrossEntropy(b.labels, env.bb.logits(this.warmEmb(tf.gather(table, b.items), b.items), b.users, b.items)) as tf.Scalar,
+          () =>
+            tf.losses.sigmoidCrossEntropy(
+              b.labels,
+              env.bb.logits(this.warmEmb(tf.gather(table, b.items), b.items), b.users, b.items),
+            ) as tf.Scalar,
           false,
           meta,
         );
