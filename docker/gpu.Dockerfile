@@ -11,4 +11,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY migrations ./migrations
 ENV ROLE=worker
+# never root: a worker that is compromised through a dependency owns nothing of the host
+RUN useradd --system --uid 10001 --home-dir /app emerflow
+USER emerflow
 CMD ["npm", "start"]

@@ -13,17 +13,17 @@ import { migrate } from '../src/db/migrate.js';
 
 async function migratedTemplate(url: string): Promise<string> {
   const name = `emerflow_template_${process.pid}`;
-  const admin = createPool(url, 1);
+  const admin = createPool(url, { max: 1 });
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(url);
   u.pathname = `/${name}`;
-  const db = createPool(u.toString(), 1);
+  const db = createPool(u.toString(), { max: 1 });
   await migrate(db);
   await db.end(); // no session may stay connected to a template while it is copied
   stops.push(async () => {
-    const a = createPool(url, 1);
+    const a = createPool(url, { max: 1 });
     await a.query(`DROP DATABASE IF EXISTS ${name}`);
     await a.end();
   });
@@ -55,7 +55,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 try {
   if (!env['DATABASE_URL']) {
-    const pg = await startLocalPostgres(path.join(tmp, 'pg'));
+    // A throwaway cluster: durability costs the suite fsyncs and buys nothing. The tests
+    // about crashes (chaos, deploy) start their own stores with the defaults.
+    const pg = await startLocalPostgres(path.join(tmp, 'pg'), {
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    });
     stops.push(() => pg.stop());
     env['DATABASE_URL'] = pg.url;
   }

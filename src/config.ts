@@ -39,6 +39,11 @@ export const configSpec = {
   DATA_DIR: str('.data', 'Where the embedded Postgres and local Redis keep their data.'),
   ROLE: oneOf(['api', 'worker', 'all'] as const, 'all', 'Which parts this process runs: HTTP routes, BullMQ workers, or both.'),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level.'),
+  PG_POOL_MAX: int(20, 'Postgres connections per process.', 1, 1000),
+  PG_CONNECT_TIMEOUT_MS: int(10_000, 'How long a query waits for a Postgres connection before failing (503 to API callers).', 100),
+  PG_STATEMENT_TIMEOUT_MS: int(60_000, 'Longest a statement may run (0: no limit); migrations are exempt.'),
+  PG_IDLE_IN_TX_TIMEOUT_MS: int(60_000, 'A transaction left idle this long is ended by Postgres (0: never), freeing its locks.'),
+  STARTUP_WAIT_MS: int(60_000, 'How long start-up waits out a Postgres that is restarting before it gives up and exits 1.', 0),
   QUEUE_PREFIX: str('emerflow', 'Prefix of every BullMQ key in Redis (use a hash tag such as {emerflow} on Redis Cluster).'),
   WORKER_CONCURRENCY: int(4, 'Concurrent embed/refine jobs per worker process.', 1, 256),
   TASK_LEASE_MS: int(

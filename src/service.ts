@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { createPool, type Db } from './db/pool.js';
 import { migrate } from './db/migrate.js';
+import { untilDbReady } from './db/wait-ready.js';
 import { pgLlmCache } from './db/llm-cache.js';
 import { startLocalPostgres } from './dev/postgres.js';
 import { startLocalRedis } from './dev/redis.js';
@@ -69,9 +70,16 @@ export async function startService(config: Config, log: Logger, opts: { logReque
       redisUrl = r.url;
       log.info({ dataDir: config.DATA_DIR }, 'REDIS_URL unset: started a local redis-server (AOF, noeviction)');
     }
-    const db = createPool(dbUrl, 20, log);
+    const db = createPool(dbUrl, {
+      max: config.PG_POOL_MAX,
+      connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: config.PG_IDLE_IN_TX_TIMEOUT_MS,
+      log,
+    });
     closers.push(() => db.end());
-    const applied = await migrate(db);
+    const ready = { deadlineMs: config.STARTUP_WAIT_MS, log };
+    const applied = await untilDbReady('migrations', () => migrate(db), ready);
     if (applied.length) log.info({ applied }, 'migrations applied');
 
     const backend = await initBackend(backendPreference(config.TENSOR_BACKEND));
@@ -105,7 +113,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
       maxWaitingJobs: config.RELAY_MAX_WAITING_JOBS,
       pollMs: config.RELAY_POLL_MS,
     });
-    await relay.start();
+    await untilDbReady('outbox relay', () => relay.start(), ready);
     closers.push(() => relay.stop());
     const sweeper = new Sweeper(db, queues, log.child({ part: 'sweeper' }), {
       leaseMs: config.TASK_LEASE_MS,
@@ -130,8 +138,8 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     let app: FastifyInstance | null = null;
     if (config.ROLE !== 'worker') {
       const keys = new KeyStore(db, config.ADMIN_API_KEY, log.child({ part: 'keys' }));
-      await keys.bootstrap(path.join(config.DATA_DIR, 'admin-api-key'));
-      await keys.start();
+      await untilDbReady('API keys', () => keys.bootstrap(path.join(config.DATA_DIR, 'admin-api-key')), ready);
+      await untilDbReady('API keys', () => keys.start(), ready);
       closers.push(async () => keys.stop());
       const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache, log);
       closers.push(() => sub.close());

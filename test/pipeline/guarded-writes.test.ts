@@ -19,7 +19,7 @@ const S = 'g';
 const vec = (x: number) => Float32Array.from([x, x, x, x]);
 
 async function setup(t: TestContext): Promise<{ db: Db; model: number }> {
-  const db = createPool(await freshDatabase(t), 4);
+  const db = createPool(await freshDatabase(t), { max: 4 });
   defer(t, () => db.end());
   await migrate(db);
   await createSpace(db, { id: S, dim: 4, itemType: 'movie', scorer: 'dot' });

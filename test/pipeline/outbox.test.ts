@@ -19,7 +19,7 @@ import {
 import { defer, freshDatabase } from '../support/service.js';
 
 async function db(t: TestContext): Promise<Db> {
-  const pool = createPool(await freshDatabase(t), 4);
+  const pool = createPool(await freshDatabase(t), { max: 4 });
   defer(t, () => pool.end());
   await migrate(pool);
   return pool;
