@@ -36,7 +36,10 @@ test('a warm training thread gives the same model as a fresh one, and a failed r
   });
   await t.test('a run that throws in the thread rejects with its error', async () => {
     const bad = { ...input, data: { ...data, contexts: null } } as unknown as typeof input;
-    await assert.rejects(runTrainingThread(bad, () => undefined), /TypeError: Cannot read properties of null/);
+    await assert.rejects(
+      runTrainingThread(bad, () => undefined),
+      /TypeError: Cannot read properties of null/,
+    );
   });
   await t.test('the run after a failure trains as before', async () => {
     const third = await runTrainingThread(input, () => undefined);
