@@ -1,13 +1,22 @@
-// Runs the real service as separate OS processes (`node --import tsx src/server.ts`), the
+// Runs the real service as separate OS processes (`node src/server.ts` through tsx, or its compiled copy), the
 // way a deployment does: one per role, each its own pid, killable with a real signal.
 // Keeps the tail of every process's output for the failure report, and, like the
 // deployment's `restart: unless-stopped`, starts a process again when it dies by itself
 // (each such exit is recorded, so a test can report it).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Where package.json is: two levels up from source, three from the compiled copy in .test-build. */
+export const REPO_ROOT = fs.existsSync(path.resolve(HERE, '../../package.json'))
+  ? path.resolve(HERE, '../..')
+  : path.resolve(HERE, '../../..');
+/** The service entry of the code this test runs: compiled when the suite is, else from source through tsx. */
+const SERVER_ARGS = import.meta.url.endsWith('.js')
+  ? ['--enable-source-maps', path.resolve(HERE, '../../src/server.js')]
+  : ['--import', 'tsx', 'src/server.ts'];
 
 export interface ProcessExit {
   name: string;
@@ -137,7 +146,7 @@ export class ServiceProcesses {
     delete childEnv['NODE_OPTIONS'];
     Object.assign(childEnv, this.baseEnv, env);
     // node itself (not the tsx CLI, which would put a second process in between): a signal reaches the service.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, SERVER_ARGS, {
       cwd: REPO_ROOT,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
