@@ -10,6 +10,8 @@ import type { AppDeps } from './api/deps.js';
 import { installErrorHandlers } from './api/errors.js';
 import { authPlugin } from './api/auth.js';
 import { keyRoutes } from './api/keys.js';
+import { webhookSecretRoutes } from './api/webhook-secrets.js';
+import { SIGNATURE_HEADER } from './auth/webhook-signature.js';
 import { installHttpMetrics } from './api/http-metrics.js';
 import { spaceRoutes } from './api/spaces.js';
 import { userRoutes } from './api/users.js';
@@ -37,25 +39,44 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
   const json = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (req.headers[SIGNATURE_HEADER] !== undefined) req.rawBody = body as string;
     if (body === '') done(null, undefined);
     else json(req, body as string, done);
   });
   installErrorHandlers(app);
-  await app.register(authPlugin, { keys: deps.keys });
+  await app.register(authPlugin, { keys: deps.keys, db: deps.db });
   installHttpMetrics(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'EmerFlow', version: '1', description: "Embeddings for emerging items in an existing recommender's embedding space." },
-      tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'keys', 'health'].map((name) => ({ name })),
+      tags: ['spaces', 'users', 'items', 'interactions', 'embeddings', 'training', 'keys', 'webhooks', 'health'].map((name) => ({ name })),
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' },
+          signature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-EmerFlow-Signature',
+            description: 'On the users, items and interactions writes: t=<unix s>,v1=<hex HMAC-SHA256(space secret, "<t>.<body>")>',
+          },
+        },
       },
       security: [{ apiKey: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  for (const routes of [spaceRoutes, userRoutes, itemRoutes, interactionRoutes, embeddingRoutes, trainRoutes, keyRoutes, healthRoutes])
+  for (const routes of [
+    spaceRoutes,
+    userRoutes,
+    itemRoutes,
+    interactionRoutes,
+    embeddingRoutes,
+    trainRoutes,
+    keyRoutes,
+    webhookSecretRoutes,
+    healthRoutes,
+  ])
     await app.register(routes);
   return app;
 }

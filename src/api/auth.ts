@@ -2,10 +2,15 @@
 // key, 403 without the scope); a key limited to some spaces gets 404 for every other space,
 // as if it did not exist. /healthz, /readyz, /docs and /openapi.json are open; /metrics
 // needs `metrics` (or `admin`). The scope of every route is in ROUTE_SCOPES below, and a
-// route missing from it cannot be registered: nothing is open by accident.
+// route missing from it cannot be registered: nothing is open by accident. The write routes
+// in SIGNABLE_ROUTES also take a signed request instead of a key (auth/webhook-signature.ts):
+// it acts with the `write` scope on its own space only.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { allows, mayUseSpace, type KeyStore, type Principal, type Scope } from '../auth/keys.js';
+import { SIGNATURE_HEADER, SIGNATURE_WINDOW_S, verify } from '../auth/webhook-signature.js';
+import type { Db } from '../db/pool.js';
+import { activeWebhookSecrets, forgetDelivery, recordDelivery } from '../db/webhooks.js';
 import { ApiError, notFound } from './errors.js';
 
 export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
@@ -28,11 +33,25 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'POST /v1/keys': 'admin',
   'GET /v1/keys': 'admin',
   'DELETE /v1/keys/:id': 'admin',
+  'POST /v1/spaces/:space/webhook-secrets': 'admin',
+  'GET /v1/spaces/:space/webhook-secrets': 'admin',
+  'DELETE /v1/spaces/:space/webhook-secrets/:id': 'admin',
 };
+
+/** The write routes a catalogue or event pipeline may call signed instead of with a key. */
+export const SIGNABLE_ROUTES = new Set([
+  'POST /v1/spaces/:space/users',
+  'POST /v1/spaces/:space/items',
+  'POST /v1/spaces/:space/interactions',
+]);
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The raw JSON body, kept only for a signed request (the MAC is over these bytes). */
+    rawBody?: string;
+    /** A signed request: its header until checked, then the signature it was accepted with. */
+    webhook?: { header: string; space?: string; mac?: string };
   }
 }
 
@@ -49,7 +68,7 @@ export function requireSpaceAccess(req: FastifyRequest, space: string, what = `s
 
 const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/');
 
-async function auth(app: FastifyInstance, opts: { keys: KeyStore }): Promise<void> {
+async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Promise<void> {
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -64,6 +83,11 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore }): Promise<voi
     const scope = route ? ROUTE_SCOPES[`${req.method} ${route}`] : undefined;
     if (scope === 'open' || (route && isDocs(route)) || (!route && !path.startsWith('/v1') && path !== '/metrics')) return;
     const header = req.headers.authorization;
+    const signature = req.headers[SIGNATURE_HEADER];
+    if (header === undefined && typeof signature === 'string' && route && SIGNABLE_ROUTES.has(`${req.method} ${route}`)) {
+      req.webhook = { header: signature }; // checked once the body is read (preValidation)
+      return;
+    }
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const found = m?.[1] ? opts.keys.check(m[1]) : null;
     if (!found)
@@ -75,6 +99,30 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore }): Promise<voi
     const space = (req.params as { space?: unknown } | undefined)?.space;
     if (typeof space === 'string') requireSpaceAccess(req, space);
   });
+  app.addHook('preValidation', async (req) => {
+    if (!req.webhook) return;
+    const space = (req.params as { space: string }).space;
+    const verdict = verify(req.webhook.header, req.rawBody ?? '', await activeWebhookSecrets(opts.db, space));
+    if (!verdict.ok) throw new ApiError(401, `signature_${verdict.reason}`, SIGNATURE_REFUSALS[verdict.reason]);
+    if (!(await recordDelivery(opts.db, space, verdict.mac, 2 * SIGNATURE_WINDOW_S)))
+      throw new ApiError(409, 'replayed', 'this signed request was already accepted; sign each delivery anew');
+    req.webhook = { header: req.webhook.header, space, mac: verdict.mac };
+    req.principal = { keyId: `webhook:${verdict.secretId}`, scopes: new Set(['write']), spaces: new Set([space]) };
+  });
+  // A signed request that failed on our side may be sent again as it was.
+  app.addHook('onResponse', async (req, reply) => {
+    const w = req.webhook;
+    if (!w?.mac || !w.space || reply.statusCode < 500) return;
+    await forgetDelivery(opts.db, w.space, w.mac).catch((err: Error) =>
+      req.log.warn({ err: err.message }, 'a failed signed request stays recorded; its sender must re-sign to retry'),
+    );
+  });
 }
+
+const SIGNATURE_REFUSALS = {
+  malformed: `${SIGNATURE_HEADER} must be t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
+  expired: `the signature's timestamp is more than ${SIGNATURE_WINDOW_S} s from now`,
+  mismatch: "the signature does not match the body under any of this space's webhook secrets",
+} as const;
 
 export const authPlugin = fp(auth, { name: 'emerflow-auth' });
