@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './api/deps.js';
 import { installErrorHandlers } from './api/errors.js';
 import { authPlugin } from './api/auth.js';
+import { loadSheddingPlugin } from './api/load-shedding.js';
 import { keyRoutes } from './api/keys.js';
 import { webhookSecretRoutes } from './api/webhook-secrets.js';
 import { SIGNATURE_HEADER } from './auth/webhook-signature.js';
@@ -25,8 +26,10 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
   const app = Fastify({
     loggerInstance: logger || undefined,
     logger: logger ? undefined : false,
-    // 10,000 users × 256 dims as JSON is ~30 MB; batch sizes are capped per route.
-    bodyLimit: 64 * 1024 * 1024,
+    // Small by default; the bulk writes set BULK_BODY_LIMIT_BYTES on their routes.
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // A slow or stalled sender must not hold a connection (and its buffer) forever.
+    requestTimeout: deps.config.REQUEST_TIMEOUT_MS,
     // ids are up to 256 characters, percent-encoded up to 9 bytes each in a path
     routerOptions: { maxParamLength: 2400 },
     requestIdHeader: 'x-request-id',
@@ -34,6 +37,7 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.decorate('deps', deps);
+  app.server.headersTimeout = deps.config.HEADERS_TIMEOUT_MS;
   // An empty JSON body (e.g. `POST /train` from curl) reads as no body; anything else
   // goes through Fastify's own parser, with its prototype-poisoning protection.
   const json = app.getDefaultJsonParser('error', 'ignore');
@@ -44,6 +48,11 @@ export async function buildApp(deps: AppDeps, logger: Logger | false): Promise<F
     else json(req, body as string, done);
   });
   installErrorHandlers(app);
+  // First: a saturated process refuses before spending anything on the request.
+  await app.register(loadSheddingPlugin, {
+    eventLoopDelayMs: deps.config.SHED_EVENT_LOOP_DELAY_MS,
+    heapUsedPercent: deps.config.SHED_HEAP_USED_PERCENT,
+  });
   await app.register(authPlugin, { keys: deps.keys, db: deps.db });
   installHttpMetrics(app);
   await app.register(swagger, {

@@ -79,6 +79,20 @@ export const configSpec = {
   ADMIN_API_KEY: optStr(
     'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
   ),
+  BODY_LIMIT_BYTES: int(1024 * 1024, 'Largest request body on every route but the bulk writes (413 beyond it).', 1024),
+  BULK_BODY_LIMIT_BYTES: int(
+    64 * 1024 * 1024,
+    'Largest request body of the bulk writes (POST …/users, …/items, …/interactions).',
+    1024,
+    1024 * 1024 * 1024,
+  ),
+  REQUEST_TIMEOUT_MS: int(60_000, 'A request not received in full within this long is answered 408 (0: no limit).'),
+  HEADERS_TIMEOUT_MS: int(10_000, "A client that has not sent a request's headers within this long is disconnected.", 1000),
+  SHED_EVENT_LOOP_DELAY_MS: int(
+    1000,
+    'Load shedding: while the event loop lags more than this, requests get 503 with Retry-After (0: never shed).',
+  ),
+  SHED_HEAP_USED_PERCENT: int(95, 'Load shedding: while the heap is fuller than this share of its limit, requests get 503.', 1, 100),
   VECTOR_MAX_ABS: int(1_000_000, 'Largest magnitude accepted for a vector component (user vectors, base embeddings).', 1),
   FEATURES_MAX_BYTES: int(65_536, 'Largest item features accepted, in bytes of JSON.', 256, 16 * 1024 * 1024),
   LLM_BASE_URL: optStr(

@@ -24,6 +24,8 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/spaces/:space/interactions',
     {
+      // a bulk route: the larger body limit (every other route has BODY_LIMIT_BYTES)
+      bodyLimit: app.deps.config.BULK_BODY_LIMIT_BYTES,
       schema: {
         tags: ['interactions'],
         summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,

@@ -37,6 +37,8 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/spaces/:space/items',
     {
+      // a bulk route: the larger body limit (every other route has BODY_LIMIT_BYTES)
+      bodyLimit: app.deps.config.BULK_BODY_LIMIT_BYTES,
       schema: {
         tags: ['items'],
         summary: `Add or update items (up to ${LIMITS.items} a request)`,

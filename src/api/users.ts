@@ -16,6 +16,8 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/spaces/:space/users',
     {
+      // a bulk route: the larger body limit (every other route has BODY_LIMIT_BYTES)
+      bodyLimit: app.deps.config.BULK_BODY_LIMIT_BYTES,
       schema: {
         tags: ['users'],
         summary: `Upsert user vectors (up to ${LIMITS.users} a request; the same id twice: the last wins)`,
