@@ -43,11 +43,12 @@ function testFiles(dir: string): string[] {
 
 // node --test starts files in the order given, up to the concurrency: the longest go
 // first so that none of them starts last and runs alone at the end (measured here: the
-// chaos test ~50 s, the two npm start tests ~30 s, the eval slice and the model
+// chaos test ~50 s, the two npm start tests ~30 s, the fuzz run ~25 s, the eval slice and the model
 // trainings ~10-20 s each).
 const LONGEST_FIRST = [
   'test/chaos/',
   'test/server.test.ts',
+  'test/api/fuzz.test.ts',
   'test/eval/methods.test.ts',
   'test/model/refine.test.ts',
   'test/model/crossfit.test.ts',
