@@ -1,5 +1,6 @@
-// Schemas shared by several routes. Types come from them via Static<>.
-import { Type } from 'typebox';
+// The schemas of the domain's shapes, in one place: routes validate with them and every
+// layer takes its types from them (Static<>), so a shape is declared once.
+import { Type, type Static } from 'typebox';
 
 // No control characters (NUL would make Postgres refuse the row) and no lone surrogates
 // (not valid UTF-8); ajv checks patterns with the u flag, so astral characters pass whole.
@@ -16,6 +17,13 @@ export const ItemState = Type.Union([
   Type.Literal('warming'),
   Type.Literal('established'),
 ]);
+export type ItemState = Static<typeof ItemState>;
+/** An auxiliary feature the LLM reasons about for every item of a space. */
+export const AuxFeature = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, description: 'Normalised to snake_case' }),
+  description: Type.String({ maxLength: 500 }),
+});
+export type AuxFeature = Static<typeof AuxFeature>;
 
 /** Batch limits: above them a request gets 413 naming the limit. */
 export const LIMITS = { users: 50_000, items: 5_000, events: 50_000, lookup: 1_000 } as const;

@@ -6,13 +6,9 @@ import { getModel } from '../db/models.js';
 import { normaliseAuxFeatures } from '../llm/index.js';
 import { replaceAuxFeatures } from '../pipeline/replace-aux-features.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
-import { SpaceParams } from './schemas.js';
+import { AuxFeature, SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
 
-const AuxFeature = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 64, description: 'Normalised to snake_case' }),
-  description: Type.String({ maxLength: 500 }),
-});
 const CreateSpace = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),

@@ -1,7 +1,8 @@
 // Items: raw features, content hash, pipeline state, enrichment.
+import type { ItemState } from '../api/schemas.js';
 import type { Queryable } from './pool.js';
 
-export type ItemState = 'received' | 'enriched' | 'cold' | 'warming' | 'established';
+export type { ItemState };
 
 export interface ItemIn {
   id: string;

@@ -1,10 +1,8 @@
 // Spaces: one recommender's embedding space.
+import type { AuxFeature } from '../api/schemas.js';
 import type { Queryable } from './pool.js';
 
-export interface AuxFeature {
-  name: string;
-  description: string;
-}
+export type { AuxFeature };
 export interface SpaceRow {
   id: string;
   dim: number;

@@ -8,7 +8,9 @@
 //
 // An emerging item keeps serving its newest embedding while any step re-runs; nothing
 // moves it back from `established`.
-export type ItemState = 'received' | 'enriched' | 'cold' | 'warming' | 'established';
+import type { ItemState } from '../api/schemas.js';
+
+export type { ItemState };
 
 export const ITEM_TRANSITIONS = {
   ingested: { to: 'received', by: 'ingestItems (a new emerging item)' },
