@@ -75,7 +75,16 @@ export const configSpec = {
     'default',
     'Training budget: default, or quick (a few epochs: for tests and trials, not for serving).',
   ),
-  LOOKUP_CACHE_ITEMS: int(1_000_000, 'Embeddings kept in each API process for lookups (invalidated on write via Redis pub/sub).', 0),
+  LOOKUP_CACHE_BYTES: int(
+    256 * 1024 * 1024,
+    'Memory for the lookup cache of each API process (least recently used out first; 0: no cache).',
+  ),
+  LOOKUP_CACHE_TTL_MS: int(300_000, 'Longest a cached embedding is served without being read again (the net beneath invalidation).', 1000),
+  LOOKUP_PRELOAD_SPACES: str(
+    '',
+    "Spaces whose served embeddings an API process loads into its cache at start (comma-separated, or '*' for all), up to 90 % of LOOKUP_CACHE_BYTES.",
+  ),
+  LOOKUP_NEGATIVE_TTL_MS: int(10_000, 'How long "this id has no embedding" is remembered (an invalidation ends it sooner).', 0),
   ADMIN_API_KEY: optStr(
     'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
   ),
@@ -106,6 +115,10 @@ export const configSpec = {
   LLM_MAX_RETRIES: int(3, 'Retries of one LLM request on 429, 5xx, timeouts and connection errors.', 0, 20),
   LLM_RPM: int(500, 'LLM requests per minute.', 1),
   LLM_TPM: int(200_000, 'LLM tokens per minute.', 1),
+  LLM_SPACE_DAILY_TOKENS: int(
+    0,
+    'Tokens (prompt + completion) one space may spend on enrichment per UTC day (0: no budget); past it, its enrichment waits for the next day.',
+  ),
   LLM_CONCURRENCY: int(8, 'Concurrent LLM requests per process.', 1, 1024),
   LLM_BREAKER_THRESHOLD: int(5, 'Consecutive failed LLM calls that open the circuit breaker.', 1, 1000),
   LLM_BREAKER_COOLDOWN_MS: int(30_000, 'How long the open breaker stops calling the LLM before one probe.', 100),

@@ -14,7 +14,9 @@ import { pgLlmCache } from './db/llm-cache.js';
 import { startLocalPostgres } from './dev/postgres.js';
 import { startLocalRedis } from './dev/redis.js';
 import { EmbeddingCache } from './lookup/cache.js';
-import { createPublisher, subscribeInvalidations } from './lookup/invalidation.js';
+import { listenInvalidations } from './lookup/invalidation.js';
+import { registerCacheGauges } from './lookup/metrics.js';
+import { preloadSpaces } from './lookup/preload.js';
 import { initBackend, type BackendInfo } from './model/index.js';
 import { backendPreference } from './model/backend.js';
 import { createLlmClient, llmOptionsFromConfig, type LlmClient } from './llm/index.js';
@@ -86,7 +88,14 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     log.info({ backend }, 'tensor backend');
 
     const llmOptions = llmOptionsFromConfig({ ...config, EMBEDDING_DIM: config.EMBEDDING_DIM || undefined });
-    const llm = llmOptions ? createLlmClient(llmOptions, { cache: pgLlmCache(db), log }) : null;
+    // LLM_RPM / LLM_TPM are shared by every process through Redis, on a connection of their own that fails fast
+    // while Redis is down, so that the client falls back to this process's own buckets at once.
+    const llmRedis = llmOptions ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+    llmRedis?.on('error', (err) => log.debug({ err: err.message }, 'LLM rate-limit Redis connection error'));
+    if (llmRedis) closers.push(async () => llmRedis.disconnect());
+    const llm = llmOptions
+      ? createLlmClient(llmOptions, { cache: pgLlmCache(db), log, redis: llmRedis, prefix: config.QUEUE_PREFIX })
+      : null;
     if (llm) closers.push(() => llm.close());
 
     // Producers fail fast when Redis is down (the task stays in Postgres); see CONVENTIONS.md #12.
@@ -100,12 +109,16 @@ export async function startService(config: Config, log: Logger, opts: { logReque
       await Promise.all(Object.values(queues).map((q) => q.close()));
     });
 
-    const cache = new EmbeddingCache(config.LOOKUP_CACHE_ITEMS);
-    const publisher = createPublisher(redisUrl, config.QUEUE_PREFIX, log);
-    closers.push(() => publisher.close());
+    const cache = new EmbeddingCache({
+      maxBytes: config.LOOKUP_CACHE_BYTES,
+      ttlMs: config.LOOKUP_CACHE_TTL_MS,
+      negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
+    });
+    registerCacheGauges(() => ({ bytes: cache.bytes, entries: cache.size }));
+    // Other processes learn of a change from the writing transaction's NOTIFY (see
+    // lookup/invalidation.ts); this one drops its entries at once, too.
     const publish = async (space: string, ids: string[]) => {
       cache.invalidate(space, ids);
-      await publisher.publish(space, ids);
     };
 
     const relay = new OutboxRelay(db, queues, log.child({ part: 'relay' }), {
@@ -141,8 +154,16 @@ export async function startService(config: Config, log: Logger, opts: { logReque
       await untilDbReady('API keys', () => keys.bootstrap(path.join(config.DATA_DIR, 'admin-api-key')), ready);
       await untilDbReady('API keys', () => keys.start(), ready);
       closers.push(async () => keys.stop());
-      const sub = await subscribeInvalidations(redisUrl, config.QUEUE_PREFIX, cache, log);
+      const sub = await untilDbReady(
+        'lookup invalidations',
+        () => listenInvalidations(db, cache, log.child({ part: 'lookup-cache' })),
+        ready,
+      );
       closers.push(() => sub.close());
+      // In the background: lookups are served meanwhile, from Postgres for what is not loaded yet.
+      preloadSpaces(db, cache, config.LOOKUP_PRELOAD_SPACES, config.LOOKUP_CACHE_BYTES, log.child({ part: 'lookup-cache' })).catch(
+        (err: Error) => log.warn({ err: err.message }, 'lookup cache preload failed; lookups read from Postgres'),
+      );
       app = await buildApp(
         {
           keys,

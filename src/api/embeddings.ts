@@ -11,7 +11,8 @@ import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace, type AppDeps } from './deps.js';
 import { checkBatch } from './validate.js';
-import { embeddingJson, type CachedEmbedding } from '../lookup/cache.js';
+import { embeddingJson, type Lookup } from '../lookup/cache.js';
+import { cacheHits, cacheMisses } from '../lookup/metrics.js';
 
 const Embedding = Type.Object({
   id: Type.String(),
@@ -30,21 +31,48 @@ const LookupAnswer = Type.Object({
   missing: Type.Array(Type.String()),
 });
 
-async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<string, CachedEmbedding>> {
-  const found = new Map<string, CachedEmbedding>();
+/**
+ * The newest embeddings of `ids` (distinct): from the cache where it has them, the rest in
+ * one query whose result fills the cache (rows, and negative entries for the ids without).
+ */
+async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<string, Lookup>> {
+  const found = new Map<string, Lookup>();
   const misses: string[] = [];
+  const now = Date.now();
   for (const id of ids) {
-    const hit = deps.cache.get(space, id);
-    if (hit) found.set(id, hit);
-    else misses.push(id);
+    if (found.has(id)) continue;
+    const l = deps.cache.get(space, id, now);
+    found.set(id, l);
+    if (!l.hit) misses.push(id);
   }
+  cacheHits.inc({ space }, found.size - misses.length);
   if (misses.length) {
-    const epoch = deps.cache.epoch;
-    const rows = await latestEmbeddings(deps.db, space, [...new Set(misses)]);
-    deps.cache.fill(space, rows, epoch);
-    for (const r of rows) found.set(r.id, r);
+    cacheMisses.inc({ space }, misses.length);
+    const token = deps.cache.beginRead();
+    let rows: Awaited<ReturnType<typeof latestEmbeddings>>;
+    try {
+      rows = await latestEmbeddings(deps.db, space, misses);
+    } catch (err) {
+      deps.cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
+      throw err;
+    }
+    const got = new Set(rows.map((r) => r.id));
+    deps.cache.fill(
+      space,
+      token,
+      rows,
+      misses.filter((id) => !got.has(id)),
+    );
+    for (const id of misses) found.set(id, { hit: true, embedding: null });
+    for (const r of rows) found.set(r.id, { hit: true, embedding: r, json: () => embeddingJson(r) });
   }
   return found;
+}
+
+/** The single-item answer, assembled around the cached JSON of the vector. */
+function itemEmbeddingJson(id: string, l: Extract<Lookup, { json: () => string }>): string {
+  const e = l.embedding;
+  return `{"id":${JSON.stringify(id)},${l.json()},"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"}`;
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -58,10 +86,13 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Embedding, 404: ErrorBody },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const space = await requireSpace(app.deps, req.params.space);
-      const [emb] = await latestEmbeddings(app.deps.db, space.id, [req.params.id]);
-      if (emb) return { ...emb, vector: Array.from(emb.vector), updatedAt: emb.updatedAt.toISOString() };
+      const l = (await lookup(app.deps, space.id, [req.params.id])).get(req.params.id)!;
+      // Assembled from the cached fragment; the Embedding schema above documents the shape.
+      if (l.hit && l.embedding)
+        return reply.header('content-type', 'application/json; charset=utf-8').send(itemEmbeddingJson(req.params.id, l) as never);
+      // None: say why (rare, so the database may be asked).
       const item = await getItem(app.deps.db, space.id, req.params.id);
       if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
       const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
@@ -91,8 +122,8 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (req.headers.accept === 'application/octet-stream') {
         const out = new Float32Array(ids.length * space.dim).fill(NaN);
         ids.forEach((id, i) => {
-          const e = found.get(id);
-          if (e) out.set(e.vector, i * space.dim);
+          const l = found.get(id)!;
+          if (l.hit && l.embedding) out.set(l.embedding.vector, i * space.dim);
         });
         return reply
           .header('content-type', 'application/octet-stream')
@@ -104,8 +135,8 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const parts: string[] = [];
       const missing: string[] = [];
       for (const id of ids) {
-        const e = found.get(id);
-        if (e) parts.push(`{"id":${JSON.stringify(id)},${embeddingJson(e)}}`);
+        const l = found.get(id)!;
+        if (l.hit && l.embedding) parts.push(`{"id":${JSON.stringify(id)},${l.json()}}`);
         else missing.push(id);
       }
       return reply

@@ -164,6 +164,21 @@ export async function unparkTasks(db: Queryable, queue: string, space: string, r
 }
 
 /**
+ * Makes due again the tasks of a queue parked with a reason `${prefix}<x>` where x sorts before
+ * `upTo` byte-wise: e.g. enrichment parked for a spent budget on a day that is over (ISO dates
+ * sort as they count). Found through tasks_parked, so a backlog of other pending work costs nothing.
+ */
+export async function unparkBefore(db: Queryable, queue: string, prefix: string, upTo: string): Promise<number> {
+  const r = await db.query(
+    `${locked(`queue = $1 AND parked IS NOT NULL AND starts_with(parked, $2) AND parked COLLATE "C" < ($2 || $3) COLLATE "C"`)}
+     UPDATE tasks t SET parked = NULL, not_before = now() ${LOCKED}`,
+    [queue, prefix, upTo],
+  );
+  if (r.rowCount) await db.query(`SELECT pg_notify($1, $2)`, [TASKS_CHANNEL, queue]);
+  return r.rowCount ?? 0;
+}
+
+/**
  * Failed: each task the job holds is tried again after an exponential backoff with jitter
  * (or the delay asked for), and parked as dead after maxAttempts. A task requested again
  * meanwhile starts its attempts afresh. Returns the keys that are now dead.

@@ -27,3 +27,19 @@ export const tasksRecovered = new Counter({
   labelNames: ['reason'],
   registers: [registry],
 });
+// LLM_SPACE_DAILY_TOKENS: how often spaces run out, and the enrichment that waits for the next UTC day.
+export const llmBudgetSpent = new Counter({
+  name: 'emerflow_llm_budget_spent_total',
+  help: 'Spaces whose daily LLM token budget (LLM_SPACE_DAILY_TOKENS) ran out, once per space and UTC day.',
+  registers: [registry],
+});
+export const llmBudgetParked = new Counter({
+  name: 'emerflow_llm_budget_parked_total',
+  help: 'Enrichment tasks parked, not sent to the LLM, because their space had spent its daily token budget.',
+  registers: [registry],
+});
+export const llmBudgetUnparked = new Counter({
+  name: 'emerflow_llm_budget_unparked_total',
+  help: 'Enrichment tasks parked for a spent budget made due again by the sweeper once the UTC day turned.',
+  registers: [registry],
+});

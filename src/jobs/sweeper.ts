@@ -5,21 +5,26 @@
 // - lost jobs: a dispatch not started after TASK_LEASE_MS is checked against Redis — still
 //   waiting, it is left alone (a backlog is not a loss); gone (Redis lost it), it is released;
 // - healing: emerging items whose cold embedding is not from the active model are re-embedded;
-// - retention: embedding versions beyond the newest few (left by older releases) are pruned.
+// - retention: embedding versions beyond the newest few (left by older releases) are pruned;
+// - LLM budgets: enrichment parked because its space had spent its tokens for a UTC day
+//   is made due again once that day is over.
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import type { Db } from '../db/pool.js';
-import { releaseExpiredLeases, releaseJobs, touchDispatch, unstartedJobs } from '../db/tasks.js';
+import { releaseExpiredLeases, releaseJobs, touchDispatch, unparkBefore, unstartedJobs } from '../db/tasks.js';
 import { pruneOldVersions } from '../db/embeddings.js';
+import { LLM_BUDGET_PARKED, utcDay } from '../db/llm-usage.js';
 import { healSpace } from '../pipeline/activate-model.js';
 import type { QueueName } from './queues.js';
-import { tasksRecovered } from './metrics.js';
+import { llmBudgetUnparked, tasksRecovered } from './metrics.js';
 
 export interface SweeperOptions {
   leaseMs: number;
   keepVersions: number;
   upkeepMs?: number;
   onReleased(): void;
+  /** The clock that says which UTC day it is (injectable: tests turn the day without waiting for it). */
+  now?: () => number;
 }
 
 export class Sweeper {
@@ -94,6 +99,23 @@ export class Sweeper {
     for (const s of spaces.rows) healed += await healSpace(this.db, s.id, Number(s.model), 10_000);
     const pruned = await pruneOldVersions(this.db, this.opts.keepVersions, 10_000);
     if (healed || pruned) this.log.info({ healed, pruned }, 'upkeep');
+    await this.renewLlmBudgets();
+  }
+
+  /**
+   * Makes due again the enrichment parked for a spent budget on a day before `now`'s UTC day
+   * (within a minute of midnight, by the upkeep's pace). A space still over its budget (the
+   * clocks of two processes disagree) just parks them again, for the new day.
+   */
+  async renewLlmBudgets(now: number = (this.opts.now ?? Date.now)()): Promise<number> {
+    const day = utcDay(now);
+    const woken = await unparkBefore(this.db, 'enrich', LLM_BUDGET_PARKED, day);
+    if (woken) {
+      llmBudgetUnparked.inc(woken);
+      this.log.info({ tasks: woken, day }, 'a new UTC day: enrichment parked for spent LLM budgets is due again');
+      this.opts.onReleased();
+    }
+    return woken;
   }
 
   stop(): void {

@@ -2,6 +2,7 @@
 // and (with EMBEDDING_MODEL) an embeddings encoder, over any OpenAI-compatible
 // endpoint. The real `openai` SDK does the HTTP with its own retries off
 // (maxRetries: 0): retries, limits and the breaker live in this layer only.
+import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { proposeAuxFeatures } from './aux-features.js';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
@@ -10,7 +11,8 @@ import { enrichItem } from './enrich-item.js';
 import { createEmbeddingsEncoder } from './embeddings-encoder.js';
 import { BREAKER_STATE_VALUE, llmBreakerState, llmBreakerTransitions } from './metrics.js';
 import { resolveLlmOptions, type LlmOptions } from './options.js';
-import { RateLimiter } from './rate-limit.js';
+import { LocalBuckets, RateLimiter } from './rate-limit.js';
+import { rateKey, SharedBuckets } from './shared-rate-limit.js';
 import { operation, type Runtime } from './runtime.js';
 import type { AuxFeature, AuxFeaturesAnswer, CallContext, Enrichment, Logger, TextEncoder } from './types.js';
 
@@ -33,7 +35,20 @@ export interface LlmClient {
   close(): Promise<void>;
 }
 
-export function createLlmClient(options: LlmOptions, deps: { cache: LlmCache; log: Logger }): LlmClient {
+export interface LlmClientDeps {
+  cache: LlmCache;
+  log: Logger;
+  /**
+   * With a Redis connection, LLM_RPM / LLM_TPM are budgets of the whole deployment,
+   * shared by every process; without, each process's own. The client does not close it.
+   * Best with `enableOfflineQueue: false`, so that a Redis that is down is noticed at once.
+   */
+  redis?: Redis;
+  /** Key prefix of the shared budgets (QUEUE_PREFIX); `emerflow` by default. */
+  prefix?: string;
+}
+
+export function createLlmClient(options: LlmOptions, deps: LlmClientDeps): LlmClient {
   const opts = resolveLlmOptions(options);
   const log = deps.log.child({ component: 'llm', model: opts.model });
   const openai = new OpenAI({
@@ -54,11 +69,15 @@ export function createLlmClient(options: LlmOptions, deps: { cache: LlmCache; lo
     log[state === 'open' ? 'warn' : 'info']({ breaker: state }, `LLM circuit breaker ${state}`);
   });
   llmBreakerState.set({ model: opts.model }, 0);
+  const local = new LocalBuckets(opts);
+  const buckets = deps.redis
+    ? new SharedBuckets({ ...opts, redis: deps.redis, key: rateKey(deps.prefix ?? 'emerflow', opts.model), local, log, model: opts.model })
+    : local;
   const rt: Runtime = {
     opts,
     openai,
     breaker,
-    limiter: new RateLimiter(opts),
+    limiter: new RateLimiter(opts, Date.now, buckets),
     cache: deps.cache,
     log,
     shutdown: new AbortController(),

@@ -90,6 +90,17 @@ export const llmRateLimitWait = getOrCreate(
     }),
 );
 
+export const llmRateLimitShared = getOrCreate(
+  'emerflow_llm_rate_limit_shared',
+  () =>
+    new Gauge({
+      name: 'emerflow_llm_rate_limit_shared',
+      help: 'Which LLM rate budgets decide, per model: 1 the ones shared by every process in Redis, 0 this process alone (Redis unreachable).',
+      labelNames: ['model'] as const,
+      registers: [registry],
+    }),
+);
+
 export const llmBreakerState = getOrCreate(
   'emerflow_llm_breaker_state',
   () =>

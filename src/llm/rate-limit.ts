@@ -3,7 +3,9 @@
 // told so by 429s, and a self-hosted server is protected from a burst of jobs.
 // Waiting is bounded: a wait longer than `maxWaitMs` fails fast with a
 // retryable rate_limit so the job goes back to Postgres instead of piling up
-// in memory.
+// in memory. The buckets are this process's own (LocalBuckets) or shared by
+// every process through Redis (shared-rate-limit.ts); the concurrency cap is
+// always per process, since it protects this process's sockets and memory.
 import { LlmError } from './errors.js';
 
 /**
@@ -51,6 +53,58 @@ export class TokenBucket {
   }
 }
 
+/** One request's booking in the buckets. */
+export interface Reservation {
+  /** How long the caller must wait before sending (0: at once). */
+  waitMs: number;
+  /** Corrects the booked token count once the real usage is known (positive: used more). */
+  adjust(delta: number): void;
+}
+
+export type ReserveResult = { granted: true; reservation: Reservation } | { granted: false; waitMs: number };
+
+/** Where the requests/min and tokens/min budgets are kept. */
+export interface RateBuckets {
+  /**
+   * Books one request and `tokens` when that means waiting at most `maxWaitMs`;
+   * otherwise books nothing and says how long the wait would have been.
+   */
+  reserve(tokens: number, maxWaitMs: number): Promise<ReserveResult>;
+}
+
+export interface RateOptions {
+  requestsPerMinute: number;
+  tokensPerMinute: number;
+}
+
+/** The budgets of this process alone. */
+export class LocalBuckets implements RateBuckets {
+  readonly requests: TokenBucket;
+  readonly tokens: TokenBucket;
+
+  constructor(opts: RateOptions, now: () => number = Date.now) {
+    this.requests = new TokenBucket(opts.requestsPerMinute, now);
+    this.tokens = new TokenBucket(opts.tokensPerMinute, now);
+  }
+
+  waitFor(tokens: number): number {
+    return Math.max(this.requests.waitFor(1), this.tokens.waitFor(tokens));
+  }
+
+  /** Books without asking: bookkeeping while another store (Redis) decides. */
+  book(tokens: number): void {
+    this.requests.take(1);
+    this.tokens.take(tokens);
+  }
+
+  async reserve(tokens: number, maxWaitMs: number): Promise<ReserveResult> {
+    const waitMs = this.waitFor(tokens);
+    if (waitMs > maxWaitMs) return { granted: false, waitMs };
+    this.book(tokens);
+    return { granted: true, reservation: { waitMs, adjust: (d) => this.tokens.adjust(d) } };
+  }
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (e: Error) => void;
@@ -65,33 +119,32 @@ export interface Permit {
 }
 
 export class RateLimiter {
-  private readonly requests: TokenBucket;
-  private readonly tokens: TokenBucket;
+  private readonly buckets: RateBuckets;
   private inFlight = 0;
   private readonly waiters: Waiter[] = [];
   private readonly sleeping = new Map<NodeJS.Timeout, (e: Error) => void>();
   private closed = false;
 
   constructor(
-    private readonly opts: { requestsPerMinute: number; tokensPerMinute: number; concurrency: number },
+    private readonly opts: RateOptions & { concurrency: number },
     now: () => number = Date.now,
+    buckets?: RateBuckets,
   ) {
-    this.requests = new TokenBucket(opts.requestsPerMinute, now);
-    this.tokens = new TokenBucket(opts.tokensPerMinute, now);
+    this.buckets = buckets ?? new LocalBuckets(opts, now);
   }
 
   async acquire(estimatedTokens: number, maxWaitMs: number): Promise<Permit> {
     const start = Date.now();
     await this.slot(maxWaitMs);
+    let reservation: Reservation;
     try {
-      const left = maxWaitMs - (Date.now() - start);
-      const wait = Math.max(this.requests.waitFor(1), this.tokens.waitFor(estimatedTokens));
-      if (wait > left) {
-        throw new LlmError('rate_limit', `local rate limit: would wait ${wait} ms (limit ${Math.max(0, left)} ms)`, { retryAfterMs: wait });
+      const left = Math.max(0, maxWaitMs - (Date.now() - start));
+      const r = await this.buckets.reserve(estimatedTokens, left);
+      if (!r.granted) {
+        throw new LlmError('rate_limit', `rate limit: would wait ${r.waitMs} ms (limit ${left} ms)`, { retryAfterMs: r.waitMs });
       }
-      this.requests.take(1);
-      this.tokens.take(estimatedTokens);
-      if (wait > 0) await this.delay(wait);
+      reservation = r.reservation;
+      if (reservation.waitMs > 0) await this.delay(reservation.waitMs);
     } catch (err) {
       this.freeSlot();
       throw err;
@@ -102,7 +155,7 @@ export class RateLimiter {
       release: (actualTokens?: number) => {
         if (released) return;
         released = true;
-        if (actualTokens !== undefined) this.tokens.adjust(actualTokens - estimatedTokens);
+        if (actualTokens !== undefined && actualTokens !== estimatedTokens) reservation.adjust(actualTokens - estimatedTokens);
         this.freeSlot();
       },
     };

@@ -45,7 +45,10 @@ export function guardedCall<T>(rt: Runtime, req: GuardedRequest<T>): Promise<T> 
     { maxRetries: rt.opts.maxRetries, baseMs: rt.opts.retryBaseMs, maxDelayMs: rt.opts.retryMaxDelayMs },
     (err, delayMs, n) => {
       llmRetries.inc({ op: req.op, kind: err.kind });
-      req.log.warn({ op: req.op, kind: err.kind, status: err.status, retry: n, delayMs }, 'LLM request failed, retrying');
+      req.log.warn(
+        { op: req.op, kind: err.kind, status: err.status, detail: err.detail, retry: n, delayMs },
+        'LLM request failed, retrying',
+      );
     },
   );
 }
@@ -64,7 +67,8 @@ export async function operation<T>(rt: Runtime, op: Op, log: Logger, run: () => 
         : classifyError(err, { timedOut: false, closed: rt.shutdown.signal.aborted, apiKey: rt.opts.apiKey, what: op });
     llmFailures.inc({ op, kind: e.kind });
     log.warn(
-      { op, kind: e.kind, retryable: e.retryable, retryAfterMs: e.retryAfterMs, status: e.status, reason: e.message },
+      // `detail` (what the endpoint said) lives here, in the logs, and nowhere an API caller can read it.
+      { op, kind: e.kind, retryable: e.retryable, retryAfterMs: e.retryAfterMs, status: e.status, reason: e.message, detail: e.detail },
       'LLM operation failed',
     );
     throw e;

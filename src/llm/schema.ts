@@ -89,11 +89,15 @@ export function stripFence(text: string): string {
   return body.trim();
 }
 
-/** Parses and validates in one step; throws invalid_output listing up to 5 violations. */
+/**
+ * Parses and validates in one step; throws invalid_output with up to 5 violations
+ * as its detail: they quote the model's own keys, so they go to the logs and the
+ * re-ask, not into the message.
+ */
 export function parseAndValidate(schema: JsonSchema, text: string | null | undefined): unknown {
   const value = parseJsonAnswer(text);
   const errors = validate(schema, value);
   if (errors.length)
-    throw new LlmError('invalid_output', `answer does not match the schema: ${errors.slice(0, 5).join('; ').slice(0, 400)}`);
+    throw new LlmError('invalid_output', 'answer does not match the schema', { detail: errors.slice(0, 5).join('; ').slice(0, 400) });
   return value;
 }

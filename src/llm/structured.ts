@@ -23,6 +23,17 @@ export interface StructuredRequest<T> {
 
 export async function structuredChat<T>(rt: Runtime, req: StructuredRequest<T>): Promise<{ value: T; tokens: TokenUsage }> {
   const tokens: TokenUsage = { input: 0, output: 0 };
+  try {
+    return await ask(rt, req, tokens);
+  } catch (err) {
+    // Answers that were paid for and still rejected (or a re-ask that then failed) count
+    // against budgets too: the error carries what they cost.
+    if (err instanceof LlmError && tokens.input + tokens.output > 0) err.spent = { ...tokens };
+    throw err;
+  }
+}
+
+async function ask<T>(rt: Runtime, req: StructuredRequest<T>, tokens: TokenUsage): Promise<{ value: T; tokens: TokenUsage }> {
   let messages = req.messages;
   for (let ask = 0; ; ask++) {
     const completion = await complete(rt, req, messages);
@@ -39,9 +50,10 @@ export async function structuredChat<T>(rt: Runtime, req: StructuredRequest<T>):
       if (!(err instanceof LlmError) || err.kind !== 'invalid_output') throw err;
       // One re-ask only, and not for answers a re-ask cannot fix (refusal, truncation).
       const reaskable = ask === 0 && typeof text === 'string' && text.length > 0 && !REFUSED.has(err);
-      req.log.warn({ op: req.op, reason: err.message, reask: reaskable }, 'LLM answer rejected');
+      req.log.warn({ op: req.op, reason: err.message, detail: err.detail, reask: reaskable }, 'LLM answer rejected');
       if (!reaskable) throw err;
-      messages = reaskMessages(req.messages, text, err.message);
+      // The model is told exactly what was wrong (the violations it can fix), not just that it was.
+      messages = reaskMessages(req.messages, text, err.detail ? `${err.message}: ${err.detail}` : err.message);
     }
   }
 }

@@ -115,9 +115,11 @@ test('schema-violating JSON (missing, extra and non-string properties) is reject
   fake.fallback('chat', { kind: 'json', value: { director: 42, themes: 'x', extra: 'y' } });
   const err = await rejects(client.enrichItem(item('schema')));
   assert.equal(err.kind, 'invalid_output');
-  assert.match(err.message, /director: expected a string/);
-  assert.match(err.message, /mood: missing/);
-  assert.match(err.message, /extra: not allowed/);
+  // The violations quote the model's keys: in the detail (logs, the re-ask), not the message.
+  assert.match(err.detail, /director: expected a string/);
+  assert.match(err.detail, /mood: missing/);
+  assert.match(err.detail, /extra: not allowed/);
+  assert.doesNotMatch(err.message, /extra/);
   assert.equal(fake.requests.length, 2);
 });
 
@@ -149,7 +151,9 @@ test('400 is bad_request, not retried', async (t) => {
   const err = await rejects(client.enrichItem(item('400')));
   assert.equal(err.kind, 'bad_request');
   assert.equal(err.retryable, false);
-  assert.match(err.message, /Invalid schema/);
+  assert.match(err.detail, /Invalid schema/, "the endpoint's words are kept for the logs");
+  assert.doesNotMatch(err.message, /Invalid schema/, 'and only there');
+  assert.equal(err.code, 'llm_bad_request');
   assert.equal(fake.requests.length, 1);
 });
 

@@ -1,53 +1,126 @@
-// The lookup cache's guards: a fill that raced with an invalidation is discarded, nothing is
-// served or stored while the invalidation feed is down, and the bound holds.
+// The lookup cache's guards: byte-bounded LRU eviction, negative entries, fill guards per
+// item (a write to one item, in this space or another, never discards a fill of others),
+// the TTL, and nothing served or stored while the invalidation feed is down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EmbeddingCache, embeddingJson } from '../../src/lookup/cache.js';
+import { EmbeddingCache, embeddingJson, type CacheOptions, type Lookup } from '../../src/lookup/cache.js';
 
-const row = (id: string, version = 1) => ({ id, vector: Float32Array.from([1, 2]), version, kind: 'cold' });
+const row = (id: string, version = 1, dim = 2) => ({
+  id,
+  vector: new Float32Array(dim).fill(0.5),
+  version,
+  kind: 'cold',
+  interactions: 0,
+  modelVersion: 1,
+  updatedAt: new Date(0),
+});
+let clock = 0;
+const cache = (opts: Partial<CacheOptions> = {}) =>
+  new EmbeddingCache({ maxBytes: 1e6, ttlMs: 1000, negativeTtlMs: 100, now: () => clock, ...opts });
+const version = (l: Lookup) => (l.hit && l.embedding ? l.embedding.version : l.hit ? 'negative' : 'miss');
+const fill = (c: EmbeddingCache, space: string, rows: ReturnType<typeof row>[], absent: string[] = []) =>
+  c.fill(space, c.beginRead(), rows, absent);
 
-test('a fill read before an invalidation is discarded; one read after is kept', () => {
-  const c = new EmbeddingCache(10);
-  const before = c.epoch;
+test('a fill read before an invalidation of its item skips that item and keeps the others', () => {
+  const c = cache();
+  const token = c.beginRead();
   c.invalidate('s', ['a']); // a writer committed while the read was in flight
-  c.fill('s', [row('a', 1)], before);
-  assert.equal(c.get('s', 'a'), undefined);
-  c.fill('s', [row('a', 2)], c.epoch);
-  assert.equal(c.get('s', 'a')?.version, 2);
+  c.fill('s', token, [row('a', 1), row('b', 1)]);
+  assert.equal(version(c.get('s', 'a')), 'miss');
+  assert.equal(version(c.get('s', 'b')), 1);
+  fill(c, 's', [row('a', 2)]);
+  assert.equal(version(c.get('s', 'a')), 2, 'a read that began after the invalidation fills');
 });
 
-test('invalidation drops the entry, in that space only', () => {
-  const c = new EmbeddingCache(10);
-  c.fill('s', [row('a')], c.epoch);
-  c.fill('t', [row('a')], c.epoch);
+test('per-item guards: a write in space A does not discard a concurrent fill in space B', () => {
+  const c = cache();
+  const token = c.beginRead();
+  c.invalidate('A', ['x', 'y']);
+  c.fill('B', token, [row('x'), row('y')]);
+  assert.equal(version(c.get('B', 'x')), 1);
+  assert.equal(version(c.get('B', 'y')), 1);
+});
+
+test('invalidation drops the entry, in that space only; a space-wide one drops them all', () => {
+  const c = cache();
+  fill(c, 's', [row('a'), row('b')]);
+  fill(c, 't', [row('a')]);
   c.invalidate('s', ['a']);
-  assert.equal(c.get('s', 'a'), undefined);
-  assert.equal(c.get('t', 'a')?.version, 1);
+  assert.equal(version(c.get('s', 'a')), 'miss');
+  assert.equal(version(c.get('t', 'a')), 1);
+  c.invalidateSpace('s');
+  assert.equal(version(c.get('s', 'b')), 'miss');
+  assert.equal(version(c.get('t', 'a')), 1);
 });
 
-test('while the invalidation feed is down nothing is served or stored', () => {
-  const c = new EmbeddingCache(10);
-  c.fill('s', [row('a')], c.epoch);
-  c.setEnabled(false);
-  assert.equal(c.get('s', 'a'), undefined);
-  c.fill('s', [row('b')], c.epoch);
-  c.setEnabled(true);
-  assert.equal(c.get('s', 'a'), undefined, 'what was cached before the outage is gone');
-  assert.equal(c.get('s', 'b'), undefined, 'nothing was stored during it');
+test('negative entries: an id found absent is answered without a read, until its TTL or an invalidation', () => {
+  clock = 0;
+  const c = cache();
+  fill(c, 's', [], ['ghost', 'soon']);
+  assert.equal(version(c.get('s', 'ghost')), 'negative');
+  c.invalidate('s', ['soon']); // it got its first embedding
+  assert.equal(version(c.get('s', 'soon')), 'miss');
+  clock = 150; // past negativeTtlMs (100)
+  assert.equal(version(c.get('s', 'ghost')), 'miss');
 });
 
-test('the bound holds: the oldest entry goes first; a bound of 0 caches nothing', () => {
-  const c = new EmbeddingCache(2);
-  c.fill('s', [row('a'), row('b'), row('c')], c.epoch);
-  assert.equal(c.size, 2);
-  assert.equal(c.get('s', 'a'), undefined);
-  assert.ok(c.get('s', 'c'));
-  const off = new EmbeddingCache(0);
-  off.fill('s', [row('a')], off.epoch);
+test('the TTL: an entry is not served past it, so a lost invalidation heals by itself', () => {
+  clock = 0;
+  const c = cache();
+  fill(c, 's', [row('a')]);
+  clock = 999;
+  assert.equal(version(c.get('s', 'a')), 1);
+  clock = 1000;
+  assert.equal(version(c.get('s', 'a')), 'miss');
+  assert.equal(c.size, 0, 'and it is gone');
+});
+
+test('bounded by bytes, least recently used out first; 0 bytes caches nothing', () => {
+  clock = 0;
+  const probe = cache();
+  fill(probe, 's', [row('a', 1, 64)]);
+  const one = probe.bytes;
+  const c = cache({ maxBytes: 3 * one + 10 });
+  fill(c, 's', [row('a', 1, 64), row('b', 1, 64), row('c', 1, 64)]);
+  assert.equal(c.size, 3);
+  c.get('s', 'a'); // a is now the most recently used; b the least
+  fill(c, 's', [row('d', 1, 64)]);
+  assert.equal(version(c.get('s', 'b')), 'miss', 'the least recently used went');
+  for (const id of ['a', 'c', 'd']) assert.equal(version(c.get('s', id)), 1, id);
+  assert.ok(c.bytes <= 3 * one + 10, `${c.bytes} bytes held`);
+  const off = cache({ maxBytes: 0 });
+  fill(off, 's', [row('a')]);
   assert.equal(off.size, 0);
 });
 
-test('the cached JSON fragment is the vector, version and kind', () => {
-  const e = { vector: Float32Array.from([0.5, -1]), version: 3, kind: 'refined' };
+test('the JSON made on first use counts against the bound', () => {
+  const c = cache();
+  fill(c, 's', [row('a', 1, 64)]);
+  const before = c.bytes;
+  const l = c.get('s', 'a');
+  assert.ok(l.hit && l.embedding);
+  const json = l.json();
+  assert.ok(c.bytes >= before + json.length);
+  assert.deepEqual(JSON.parse(`{${json}}`), { vector: Array(64).fill(0.5), version: 1, kind: 'cold' });
+});
+
+test('while the invalidation feed is down nothing is served or stored', () => {
+  const c = cache();
+  fill(c, 's', [row('a')]);
+  c.setEnabled(false);
+  assert.equal(version(c.get('s', 'a')), 'miss');
+  fill(c, 's', [row('b')]);
+  c.setEnabled(true);
+  assert.equal(version(c.get('s', 'a')), 'miss', 'what was cached before the outage is gone');
+  assert.equal(version(c.get('s', 'b')), 'miss', 'nothing was stored during it');
+  const token = c.beginRead();
+  c.setEnabled(false);
+  c.setEnabled(true);
+  c.fill('s', token, [row('c')]);
+  assert.equal(version(c.get('s', 'c')), 'miss', 'a read that spanned the outage is not stored either');
+});
+
+test('the fragment is the vector, version and kind', () => {
+  const e = { ...row('a'), vector: Float32Array.from([0.5, -1]), version: 3, kind: 'refined' };
   assert.deepEqual(JSON.parse(`{${embeddingJson(e)}}`), { vector: [0.5, -1], version: 3, kind: 'refined' });
 });

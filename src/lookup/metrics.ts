@@ -1,0 +1,28 @@
+// How well the lookup cache serves: hits and misses per space (negative entries count as
+// hits: they spare the database as much), and what it holds.
+import { Counter, Gauge } from 'prom-client';
+import { registry } from '../metrics.js';
+
+const counter = (name: string, help: string) =>
+  (registry.getSingleMetric(name) as Counter<'space'> | undefined) ??
+  new Counter({ name, help, labelNames: ['space'], registers: [registry] });
+
+export const cacheHits = counter('emerflow_lookup_cache_hits_total', 'Lookup ids answered from the cache (negative entries included).');
+export const cacheMisses = counter('emerflow_lookup_cache_misses_total', 'Lookup ids read from Postgres.');
+
+export function registerCacheGauges(read: () => { bytes: number; entries: number }): void {
+  for (const [name, help, pick] of [
+    ['emerflow_lookup_cache_bytes', 'Estimated bytes the lookup cache holds (bounded by LOOKUP_CACHE_BYTES).', 'bytes'],
+    ['emerflow_lookup_cache_entries', 'Entries in the lookup cache, negative ones included.', 'entries'],
+  ] as const) {
+    registry.removeSingleMetric(name); // the newest cache of this process reports
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read()[pick]);
+      },
+    });
+  }
+}
