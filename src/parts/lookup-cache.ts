@@ -1,0 +1,40 @@
+// The lookup cache of an API process: invalidated by the writing transactions' NOTIFY (it
+// listens on a connection of its own) and, with LOOKUP_PRELOAD_SPACES, warmed in the
+// background at start. Worker-only processes have none.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { untilDbReady } from '../db/wait-ready.js';
+import { EmbeddingCache } from '../lookup/cache.js';
+import { listenInvalidations } from '../lookup/invalidation.js';
+import { registerCacheGauges } from '../lookup/metrics.js';
+import { preloadSpaces } from '../lookup/preload.js';
+import { closeWithin } from './close-within.js';
+import type { PartOptions } from './options.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    cache: EmbeddingCache;
+  }
+}
+
+async function lookupCache(app: FastifyInstance, { config, log }: PartOptions): Promise<void> {
+  const cache = new EmbeddingCache({
+    maxBytes: config.LOOKUP_CACHE_BYTES,
+    ttlMs: config.LOOKUP_CACHE_TTL_MS,
+    negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
+  });
+  app.decorate('cache', cache);
+  registerCacheGauges(() => ({ bytes: cache.bytes, entries: cache.size }));
+  const l = log.child({ part: 'lookup-cache' });
+  const sub = await untilDbReady('lookup invalidations', () => listenInvalidations(app.db, cache, l), {
+    deadlineMs: config.STARTUP_WAIT_MS,
+    log,
+  });
+  closeWithin(app, log, 'lookup invalidations', () => sub.close());
+  // In the background: lookups are served meanwhile, from Postgres for what is not loaded yet.
+  preloadSpaces(app.db, cache, config.LOOKUP_PRELOAD_SPACES, config.LOOKUP_CACHE_BYTES, l).catch((err: Error) =>
+    l.warn({ err: err.message }, 'lookup cache preload failed; lookups read from Postgres'),
+  );
+}
+
+export const lookupCachePart = fp(lookupCache, { name: 'emerflow-lookup-cache', dependencies: ['emerflow-database'] });

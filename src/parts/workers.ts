@@ -1,0 +1,37 @@
+// The BullMQ workers (ROLE worker|all): enrich, embed, refine, train. Closing lets the jobs
+// in flight finish (within their grace), then stops.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { ModelCache } from '../jobs/model-cache.js';
+import { startWorkers, type Workers } from '../jobs/workers.js';
+import { closeWithin } from './close-within.js';
+import type { PartOptions } from './options.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    workers: Workers;
+  }
+}
+
+async function workers(app: FastifyInstance, { config, log }: PartOptions): Promise<void> {
+  // Other API processes learn of a change from the writing transaction's NOTIFY; this
+  // process's own cache (ROLE=all) drops its entries at once, too.
+  const cache = app.hasDecorator('cache') ? app.cache : null;
+  const w = startWorkers(
+    {
+      db: app.db,
+      log: log.child({ part: 'worker' }),
+      config,
+      llm: app.llm,
+      models: new ModelCache(app.db, app.llm),
+      invalidate: async (space, ids) => cache?.invalidate(space, ids),
+    },
+    app.redisUrl,
+    config.QUEUE_PREFIX,
+    () => app.relay.kick(),
+  );
+  closeWithin(app, log, 'workers', () => w.close());
+  app.decorate('workers', w);
+}
+
+export const workersPart = fp(workers, { name: 'emerflow-workers', dependencies: ['emerflow-outbox', 'emerflow-llm'] });
