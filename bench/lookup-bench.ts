@@ -1,138 +1,435 @@
-// The lookup hot path against its ceiling, side by side in one run: a bare Fastify
-// route answering the same bytes (precomputed) is the best this stack can do; the
-// real route is measured with its cache warm, with the cache off (one batched query
-// per request), and in its packed float32 form. Prints requests/s and ratios.
-// Run: npm run bench:lookup   (starts its own Postgres and Redis)
+// The lookup hot path against its ceiling, three processes apart: the service (node
+// --import tsx src/server.ts, ROLE=all, its own Postgres and Redis), a bare Fastify
+// server holding the same items in a Map (bench/support/bare-server.ts), and wrk as the
+// load generator (bench/support/wrk.ts), so no figure shares an event loop with the
+// load that produced it.
+//
+// --items established items (dim 64) go in through the API and the lookup cache is warmed
+// with all of them. Then each phase runs against the service and, back to back with the
+// same wrk settings (-t2 -c32 -d<duration>, after a warm-up run that is not reported),
+// against the bare server: single-item GET of random ids; 100- and 1,000-id JSON lookups;
+// 100-id float32 lookups (ids/s). Finally a mixed phase on the service alone: the 100-id
+// JSON lookup, over the established ids plus --emerging emerging items, while a separate
+// process (bench/support/loadgen.ts) posts --event-rate interaction events/s for those
+// emerging items, so refinement writes and cache invalidations run under the lookups.
+// Its throughput is given relative to the quiet 100-id run, and its cache hit rate from
+// emerflow_lookup_cache_{hits,misses}_total (n/a when /metrics lacks them).
+//
+// Latency at low load: the target is a p99 at half the peak rate, but wrk cannot hold a
+// rate (wrk2 could; it is not packaged for Debian). So the single-item GET is also run
+// with --low-connections connections (4) and that run's p99 is judged as "p99 at low
+// load", printed with the share of the peak it reached: on a small machine 4 closed-loop
+// connections can come close to the peak. For a second view, a paced run: wrk's delay()
+// hook holds each of the 32 connections to about half the service's peak (whole
+// milliseconds, and a closed loop still: a slow answer delays the next request, which
+// wrk2's constant rate would not); its p99 is printed beside, not judged.
+//
+// Run: npm run bench:lookup [-- --items 10000] [--duration 10] [--out results.json]
+// Needs wrk (apt-get install -y wrk). Exit code 0 whatever the figures; 1 when a request
+// failed (non-2xx, socket errors) or the bench could not run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import Fastify from 'fastify';
-import { authHeader, BENCH_KEY } from './support/key.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { startService } from '../src/service.js';
-import { startLocalPostgres } from '../src/dev/postgres.js';
-import { startLocalRedis } from '../src/dev/redis.js';
+import { parseArgs, num } from './support/args.js';
+import { startBareServer } from './support/bare-server-process.js';
+import {
+  Interrupted,
+  addCleanup,
+  interrupted,
+  log,
+  rssBytes,
+  runBench,
+  serverProcessPid,
+  startEnv,
+  serverLogLines,
+} from './support/harness.js';
+import { Api } from './support/http.js';
+import { BENCH_KEY } from './support/key.js';
+import { LoadGen } from './support/loadgen-client.js';
+import { ESTABLISHED_PREFIX, establishedId, establishedVector, meanIdBytes } from './support/lookup-items.js';
+import {
+  figures,
+  judge,
+  printReport,
+  type LookupReport,
+  type MixedExtra,
+  type PhaseResult,
+  type RunFigures,
+} from './support/lookup-report.js';
+import { promDelta, type Prom } from './support/prom.js';
+import { lookupAll, postEmerging, train, waitForEmbeddings } from './support/setup.js';
+import {
+  getScript,
+  lookupScript,
+  runWrk,
+  writeScript,
+  wrkInstalled,
+  WRK_INSTALL_HINT,
+  type IdPool,
+  type WrkResult,
+} from './support/wrk.js';
+import { int } from './support/stats.js';
+import { World, mix, rng } from './support/world.js';
 
+const opts = parseArgs('npm run bench:lookup -- [options]', {
+  items: { default: '10000', help: 'established items (dim 64) loaded through the API and looked up' },
+  duration: { default: '10', help: 'seconds of each measured wrk run' },
+  warmup: { default: '2', help: 'seconds of the unreported wrk run before each measured one (0: none)' },
+  threads: { default: '2', help: 'wrk threads' },
+  connections: { default: '32', help: 'wrk connections' },
+  'low-connections': { default: '4', help: 'wrk connections of the low-load single-item GET run' },
+  'load-concurrency': { default: '4', help: 'item batches (5,000 items each) in flight while loading' },
+  emerging: { default: '2000', help: 'emerging items the mixed phase sends events for' },
+  'event-rate': { default: '1000', help: 'interaction events/s posted during the mixed phase' },
+  users: { default: '500', help: 'users with vectors (mixed phase)' },
+  'train-items': { default: '200', help: 'established items given interactions for the training the mixed phase needs' },
+  'events-per-item': { default: '40', help: 'interactions per training item' },
+  'train-timeout': { default: '900', help: 'seconds to wait for training' },
+  seed: { default: '1', help: 'seed of the items, users and wrk scripts' },
+  out: { help: 'also write the results as JSON to this file' },
+});
+const ITEMS = num('items', opts.items, { min: 100, max: 10_000_000, integer: true });
+const DURATION = num('duration', opts.duration, { min: 1, max: 3600, integer: true });
+const WARMUP = num('warmup', opts.warmup, { min: 0, max: 600, integer: true });
+const THREADS = num('threads', opts.threads, { min: 1, max: 64, integer: true });
+const CONNECTIONS = num('connections', opts.connections, { min: THREADS, max: 10_000, integer: true });
+const LOW_CONNECTIONS = num('low-connections', opts['low-connections'], { min: 1, max: 10_000, integer: true });
+const LOAD_CONCURRENCY = num('load-concurrency', opts['load-concurrency'], { min: 1, max: 32, integer: true });
+const EMERGING = num('emerging', opts.emerging, { min: 1, max: 1_000_000, integer: true });
+const EVENT_RATE = num('event-rate', opts['event-rate'], { min: 1, max: 100_000 });
+const USERS = num('users', opts.users, { min: 1, max: 1_000_000, integer: true });
+const TRAIN_ITEMS = Math.min(ITEMS, num('train-items', opts['train-items'], { min: 2, max: 100_000, integer: true }));
+const EVENTS_PER_ITEM = num('events-per-item', opts['events-per-item'], { min: 1, max: 10_000, integer: true });
+const TRAIN_TIMEOUT_MS = num('train-timeout', opts['train-timeout'], { min: 10, max: 7200 }) * 1000;
+const SEED = num('seed', opts.seed, { integer: true });
+const OUT = opts.out;
 const DIM = 64;
-const ITEMS = 20_000;
-const IDS_PER_REQUEST = 200;
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const CONNECTIONS = 16;
+const SPACE = 'bench';
+const BATCH = 5000;
+const HITS = 'emerflow_lookup_cache_hits_total';
+const MISSES = 'emerflow_lookup_cache_misses_total';
 
-function rnd(seed: number) {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+/** POST the established items in batches of 5,000, `LOAD_CONCURRENCY` in flight. */
+async function loadItems(api: Api): Promise<void> {
+  let next = 0;
+  let done = 0;
+  let lastLog = performance.now();
+  const worker = async () => {
+    for (let from = next; from < ITEMS; from = next) {
+      next += BATCH;
+      const items = [];
+      for (let i = from; i < Math.min(ITEMS, from + BATCH); i++)
+        items.push({ id: establishedId(i), features: { title: `item ${i}` }, embedding: establishedVector(SEED, DIM, i) });
+      await api.must('POST', `/v1/spaces/${SPACE}/items`, { items }, { route: 'POST items', timeoutMs: 300_000 });
+      done += items.length;
+      if (performance.now() - lastLog > 10_000) {
+        log(`loaded ${done.toLocaleString('en-US')} of ${ITEMS.toLocaleString('en-US')} items`);
+        lastLog = performance.now();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
 }
 
-async function load(url: string, body: string, headers: Record<string, string> = {}): Promise<{ rps: number; p99: number }> {
-  const r = await autocannon({
-    url,
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...authHeader(), ...headers },
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    pipelining: 1,
-  });
-  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average, p99: r.latency.p99 };
-}
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-bench-'));
-fs.chmodSync(tmp, 0o755);
-const pg = await startLocalPostgres(path.join(tmp, 'pg'));
-const redis = await startLocalRedis(path.join(tmp, 'redis'));
-const results: { name: string; rps: number; p99: number }[] = [];
-let memoryLine = '';
-try {
-  const gen = rnd(7);
-  const items = Array.from({ length: ITEMS }, (_, i) => ({
-    id: `item-${i}`,
-    features: { title: `t${i}` },
-    embedding: Array.from({ length: DIM }, gen),
-  }));
-  const ids = Array.from({ length: IDS_PER_REQUEST }, (_, i) => `item-${(i * 97) % ITEMS}`);
-  const body = JSON.stringify({ ids });
-
-  const run = async (cacheItems: number, port: number) => {
-    const cfg = loadConfig({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      LOG_LEVEL: 'silent',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ROLE: 'api',
-      ADMIN_API_KEY: BENCH_KEY,
-      LOOKUP_CACHE_ITEMS: String(cacheItems),
+/**
+ * One request of each shape to both servers before any load: both answer 200 with every
+ * id found, and with the same vectors, so the two are compared on the same work.
+ */
+async function checkAnswers(serviceUrl: string, bareUrl: string): Promise<void> {
+  const headers = { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' };
+  const ids = Array.from({ length: 100 }, (_, k) => establishedId((k * 7919) % ITEMS));
+  const ask = async (base: string, what: string, p: string, body?: unknown, accept?: string) => {
+    const res = await fetch(base + p, {
+      method: body ? 'POST' : 'GET',
+      headers: { ...headers, ...(accept ? { accept } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
     });
-    const svc = await startService(cfg, createLogger('silent'), { logRequests: false });
-    await svc.app!.listen({ port, host: '127.0.0.1' });
-    return svc;
+    const buf = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new Error(`${what} ${p} answered ${res.status}: ${buf.toString().slice(0, 300)}`);
+    return buf;
+  };
+  for (const [name, p, body, accept] of [
+    ['single-item GET', `/v1/spaces/${SPACE}/items/${establishedId(ITEMS - 1)}/embedding`, undefined, undefined],
+    ['100-id JSON lookup', `/v1/spaces/${SPACE}/embeddings/lookup`, { ids }, undefined],
+    ['100-id float32 lookup', `/v1/spaces/${SPACE}/embeddings/lookup`, { ids }, 'application/octet-stream'],
+  ] as const) {
+    const [s, b] = [await ask(serviceUrl, 'the service', p, body, accept), await ask(bareUrl, 'the bare server', p, body, accept)];
+    if (accept) {
+      if (s.length !== ids.length * DIM * 4 || !s.equals(b))
+        throw new Error(`${name}: the service's float32 rows differ from the bare server's`);
+      continue;
+    }
+    type Shape = { vector?: number[]; embeddings?: { id: string; vector: number[] }[]; missing?: string[] };
+    const [js, jb] = [JSON.parse(s.toString()) as Shape, JSON.parse(b.toString()) as Shape];
+    const vs = js.vector ? [js.vector] : (js.embeddings ?? []).map((e) => e.vector);
+    const vb = jb.vector ? [jb.vector] : (jb.embeddings ?? []).map((e) => e.vector);
+    if (!js.vector && (vs.length !== ids.length || js.missing?.length))
+      throw new Error(`${name}: the service found ${vs.length} of ${ids.length} ids`);
+    if (JSON.stringify(vs) !== JSON.stringify(vb)) throw new Error(`${name}: the service's vectors differ from the bare server's`);
+    if (s.length !== b.length) log(`note: ${name}: the service answers ${s.length} bytes, the bare server ${b.length}`);
+  }
+}
+
+async function main(): Promise<number> {
+  if (!wrkInstalled()) {
+    console.error(WRK_INSTALL_HINT);
+    return 1;
+  }
+  const t0 = performance.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-lookup-bench-'));
+  addCleanup('wrk scripts', async () => fs.rmSync(tmp, { recursive: true, force: true }));
+  const env = await startEnv({ nodeImport: true });
+  const api = new Api(env.url);
+  const pid = env.serverPid === undefined ? null : serverProcessPid(env.serverPid);
+  const rss = () => (pid === null ? undefined : (rssBytes(pid) ?? undefined));
+  const serverStartRss = rss();
+
+  await api.must('POST', '/v1/spaces', { id: SPACE, dim: DIM, itemType: 'item', scorer: 'dot' }, { route: 'POST /v1/spaces' });
+  log(`loading ${ITEMS.toLocaleString('en-US')} established items (dim ${DIM}), ${LOAD_CONCURRENCY} batches of ${BATCH} in flight`);
+  let t = performance.now();
+  await loadItems(api);
+  const loadS = (performance.now() - t) / 1000;
+  const afterLoadRss = rss();
+  log(`loaded in ${loadS.toFixed(1)} s; warming the lookup cache with every item`);
+  const allIds = Array.from({ length: ITEMS }, (_, i) => establishedId(i));
+  t = performance.now();
+  const found = await lookupAll(api, SPACE, allIds, 'POST lookup (warm-up)');
+  if (found.size !== ITEMS) throw new Error(`after loading, lookups found ${found.size} of ${ITEMS} items`);
+  const cacheWarmS = (performance.now() - t) / 1000;
+
+  log('starting the bare server');
+  const bare = await startBareServer({ items: ITEMS, dim: DIM, seed: SEED });
+  log(`bare server ready (built its Map in ${bare.buildS.toFixed(1)} s); checking both give the same answers`);
+  await checkAnswers(env.url, bare.url);
+
+  // ---- wrk scripts ----
+  const established: IdPool[] = [{ prefix: ESTABLISHED_PREFIX, count: ITEMS }];
+  const withEmerging: IdPool[] = [...established, { prefix: 'e', count: EMERGING }]; // World's emerging ids are e<n>
+  const auth = { Authorization: `Bearer ${BENCH_KEY}` };
+  const json = { ...auth, 'Content-Type': 'application/json' };
+  const lookupPath = `/v1/spaces/${SPACE}/embeddings/lookup`;
+  const script = (name: string, text: string) => writeScript(tmp, name, text);
+  const getLua = script(
+    'get.lua',
+    getScript({ pools: established, headers: auth, seed: SEED, pathPrefix: `/v1/spaces/${SPACE}/items/`, pathSuffix: '/embedding' }),
+  );
+  const l100Lua = script(
+    'lookup100.lua',
+    lookupScript({ pools: established, headers: json, seed: SEED, path: lookupPath, idsPerRequest: 100 }),
+  );
+  const l1000Lua = script(
+    'lookup1000.lua',
+    lookupScript({ pools: established, headers: json, seed: SEED, path: lookupPath, idsPerRequest: 1000 }),
+  );
+  const f32Lua = script(
+    'lookup100-f32.lua',
+    lookupScript({
+      pools: established,
+      headers: { ...json, Accept: 'application/octet-stream' },
+      seed: SEED,
+      path: lookupPath,
+      idsPerRequest: 100,
+    }),
+  );
+  const mixedLua = script(
+    'mixed100.lua',
+    lookupScript({ pools: withEmerging, headers: json, seed: SEED + 1, path: lookupPath, idsPerRequest: 100 }),
+  );
+
+  const cacheRate = (a: Prom | null, b: Prom | null) => {
+    const h = promDelta(a, b, HITS, { space: SPACE });
+    const m = promDelta(a, b, MISSES, { space: SPACE });
+    return { hits: h, misses: m, rate: h === undefined || m === undefined || h + m === 0 ? undefined : h / (h + m) };
+  };
+  /** A warm-up run (not reported), then the measured one; for the service, the cache hit rate over it. */
+  const measure = async (url: string, lua: string, connections: number, what: string, service: boolean) => {
+    const run = (seconds: number) => runWrk({ url, script: lua, threads: THREADS, connections, seconds });
+    if (WARMUP > 0) await run(WARMUP);
+    const before = service ? await api.metrics() : null;
+    const w: WrkResult = await run(DURATION);
+    const rate = service ? cacheRate(before, await api.metrics()).rate : undefined;
+    log(
+      `  ${what}: ${w.rps.toFixed(0)} req/s, p50 ${w.latencyMs.p50.toFixed(2)} ms, p99 ${w.latencyMs.p99.toFixed(2)} ms${w.errors ? `, ${w.errors} FAILED requests` : ''}`,
+    );
+    return figures(w, rate);
   };
 
-  // Data in, through the API.
-  const setup = await run(1_000_000, 18_081);
-  await setup.app!.inject({
-    method: 'POST',
-    headers: authHeader(),
-    url: '/v1/spaces',
-    payload: { id: 'bench', dim: DIM, itemType: 'x', scorer: 'dot' },
-  });
-  for (let i = 0; i < ITEMS; i += 5000) {
-    const r = await setup.app!.inject({
-      method: 'POST',
-      headers: authHeader(),
-      url: '/v1/spaces/bench/items',
-      payload: { items: items.slice(i, i + 5000) },
-    });
-    if (r.statusCode !== 202) throw new Error(r.body);
+  const phases: PhaseResult[] = [];
+  const runPhase = async (key: PhaseResult['key'], label: string, lua: string, connections: number, ids: number) => {
+    if (interrupted()) throw new Interrupted('interrupted');
+    log(`phase: ${label}`);
+    const service = await measure(env.url, lua, connections, 'service', true);
+    const bareRun = await measure(bare.url, lua, connections, 'bare   ', false);
+    const p: PhaseResult = { key, label, idsPerRequest: ids, connections, service, bare: bareRun };
+    phases.push(p);
+    return p;
+  };
+  const peak = await runPhase('get', `single-item GET, random ids (c${CONNECTIONS})`, getLua, CONNECTIONS, 1);
+  const low = await runPhase('get-low', `single-item GET, low load (c${LOW_CONNECTIONS})`, getLua, LOW_CONNECTIONS, 1);
+  // Paced at about half the service's peak, the same offered rate for both: each of the
+  // connections waits connections ÷ rate, less the latency seen at low load, per request.
+  const half = peak.service.rps / 2;
+  const delayMs = Math.max(1, Math.round((1000 * CONNECTIONS) / half - low.service.latencyMs.avg));
+  const pacedLua = script(
+    'get-paced.lua',
+    getScript({
+      pools: established,
+      headers: auth,
+      seed: SEED,
+      pathPrefix: `/v1/spaces/${SPACE}/items/`,
+      pathSuffix: '/embedding',
+      delayMs,
+    }),
+  );
+  await runPhase(
+    'get-half',
+    `single-item GET, paced to ~${int(half)} req/s (c${CONNECTIONS}, ${delayMs} ms apart)`,
+    pacedLua,
+    CONNECTIONS,
+    1,
+  );
+  await runPhase('lookup100', 'lookup 100 ids, JSON', l100Lua, CONNECTIONS, 100);
+  await runPhase('lookup1000', 'lookup 1,000 ids, JSON', l1000Lua, CONNECTIONS, 1000);
+  await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100);
+  const afterLookupsRss = rss();
+  const bareRss = rssBytes(bare.pid) ?? undefined;
+
+  // ---- mixed phase: refinement under the lookups ----
+  log(`mixed phase: ${USERS} users, interactions for ${TRAIN_ITEMS} items, training, ${EMERGING} emerging items`);
+  const world = new World(SEED, DIM, USERS);
+  const users = Array.from({ length: USERS }, (_, u) => ({ id: world.userId(u), vector: world.userVector(u) }));
+  for (let i = 0; i < users.length; i += 50_000)
+    await api.must('POST', `/v1/spaces/${SPACE}/users`, { users: users.slice(i, i + 50_000) }, { route: 'POST users', timeoutMs: 120_000 });
+  const r = rng(mix(SEED, 0x6c62));
+  const past = Date.now() - 30 * 86_400_000;
+  let events: { id: string; userId: string; itemId: string; label: 0 | 1; ts: string }[] = [];
+  for (let i = 0; i < TRAIN_ITEMS; i++) {
+    const v = establishedVector(SEED, DIM, i);
+    const start = Math.floor(r() * USERS);
+    for (let k = 0; k < EVENTS_PER_ITEM; k++) {
+      const u = (start + k) % USERS;
+      events.push({
+        id: `train-${i}-${k}`,
+        userId: world.userId(u),
+        itemId: establishedId(i),
+        label: world.label(u, v, r),
+        ts: new Date(past + i * 60_000 + k * 1000).toISOString(),
+      });
+    }
+    if (events.length >= 20_000 || i === TRAIN_ITEMS - 1) {
+      await api.must('POST', `/v1/spaces/${SPACE}/interactions`, { events }, { route: 'POST interactions', timeoutMs: 120_000 });
+      events = [];
+    }
   }
-  const answer = (
-    await setup.app!.inject({ method: 'POST', headers: authHeader(), url: '/v1/spaces/bench/embeddings/lookup', payload: { ids } })
-  ).body;
+  t = performance.now();
+  await train(api, SPACE, TRAIN_TIMEOUT_MS);
+  log(`trained in ${((performance.now() - t) / 1000).toFixed(1)} s; posting ${EMERGING} emerging items`);
+  await postEmerging(api, world, SPACE, 'e', 0, EMERGING);
+  const emergingIds = Array.from({ length: EMERGING }, (_, i) => world.itemId('e', i));
+  const coldS = await waitForEmbeddings(api, SPACE, emergingIds, Math.max(600_000, EMERGING * 100), 'cold embeddings');
+  log(`every emerging item has an embedding (${coldS.toFixed(1)} s); re-warming the cache`);
+  await lookupAll(api, SPACE, [...allIds, ...emergingIds], 'POST lookup (warm-up)');
 
-  // Ceiling: a bare Fastify route sending the same JSON bytes, precomputed.
-  const bare = Fastify();
-  bare.post('/lookup', async (_req, reply) => reply.header('content-type', 'application/json').send(answer));
-  await bare.listen({ port: 18_080, host: '127.0.0.1' });
-  results.push({ name: 'bare Fastify, same bytes (ceiling)', ...(await load('http://127.0.0.1:18080/lookup', body)) });
-  await bare.close();
+  const batch = Math.max(20, Math.min(250, Math.round(EVENT_RATE / 20)));
+  const feeder = await LoadGen.start({
+    url: env.url,
+    space: SPACE,
+    seconds: WARMUP + DURATION + 60,
+    world: { seed: SEED, dim: DIM, users: USERS },
+    progressEveryMs: 5000,
+    events: {
+      rate: EVENT_RATE,
+      batch,
+      kind: 'e',
+      from: 0,
+      count: EMERGING,
+      idPrefix: `mixed-${Date.now().toString(36)}`,
+      maxInflight: Math.max(8, Math.ceil((2 * EVENT_RATE) / batch)),
+    },
+  });
+  await feeder.go();
+  log(`phase: mixed (100-id JSON lookups while ${EVENT_RATE} events/s are posted)`);
+  if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
+  const m0 = await api.metrics();
+  const mixedT0 = performance.now();
+  const mixedWrk = await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
+  const m1 = await api.metrics();
+  feeder.stop();
+  const feed = await feeder.finish();
+  const cr = cacheRate(m0, m1);
+  const refineJobs = promDelta(m0, m1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
+  log(
+    `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
+  );
+  const mixedRun: RunFigures = figures(mixedWrk, cr.rate);
+  phases.push({
+    key: 'mixed',
+    label: `mixed: lookup 100 ids, JSON, + ${EVENT_RATE} events/s`,
+    idsPerRequest: 100,
+    connections: CONNECTIONS,
+    service: mixedRun,
+  });
+  const ev = feed.events!;
+  const mixed: MixedExtra = {
+    quietRps: phases.find((p) => p.key === 'lookup100')!.service.rps,
+    cacheHits: cr.hits,
+    cacheMisses: cr.misses,
+    hitRate: cr.rate,
+    eventsPerS: ev.accepted / Math.max(1e-9, feed.elapsedS),
+    eventsAccepted: ev.accepted,
+    feederErrors: ev.errors,
+    feederThrottled: ev.throttled,
+    refineJobs,
+  };
+  for (const s of feed.errorSamples) log(`  event feeder: ${s}`);
 
-  results.push({ name: 'lookup, cache warm (JSON)', ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body)) });
-  results.push({
-    name: 'lookup, cache warm (float32)',
-    ...(await load('http://127.0.0.1:18081/v1/spaces/bench/embeddings/lookup', body, { accept: 'application/octet-stream' })),
-  });
-  // Fill the cache with every item, then report what this process holds (Node + TF.js + cache).
-  for (let i = 0; i < ITEMS; i += 1000)
-    await setup.app!.inject({
-      method: 'POST',
-      headers: authHeader(),
-      url: '/v1/spaces/bench/embeddings/lookup',
-      payload: { ids: items.slice(i, i + 1000).map((x) => x.id) },
-    });
-  global.gc?.();
-  const mem = process.memoryUsage();
-  memoryLine = `memory with all ${ITEMS} embeddings cached (dim ${DIM}): rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, cache entries ${setup.app!.deps.cache.size}`;
-  await setup.close();
-  const nocache = await run(0, 18_082);
-  results.push({
-    name: 'lookup, no cache (1 query/request)',
-    ...(await load('http://127.0.0.1:18082/v1/spaces/bench/embeddings/lookup', body)),
-  });
-  await nocache.close();
-} finally {
-  await redis.stop();
-  await pg.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // ---- report ----
+  const rawBytesPerItem = DIM * 4 + meanIdBytes(ITEMS);
+  const report: LookupReport = {
+    config: {
+      items: ITEMS,
+      dim: DIM,
+      duration: DURATION,
+      warmup: WARMUP,
+      threads: THREADS,
+      connections: CONNECTIONS,
+      lowConnections: LOW_CONNECTIONS,
+      emerging: EMERGING,
+      eventRate: EVENT_RATE,
+      cores: os.cpus().length,
+    },
+    load: { items: ITEMS, seconds: loadS, itemsPerS: ITEMS / loadS, cacheWarmS, bareBuildS: bare.buildS },
+    memory: {
+      serverStartRss,
+      afterLoadRss,
+      afterLookupsRss,
+      afterMixedRss: rss(),
+      bareRss,
+      rawBytesPerItem,
+      rssBytesPerItem:
+        afterLookupsRss === undefined || serverStartRss === undefined ? undefined : (afterLookupsRss - serverStartRss) / ITEMS,
+    },
+    phases,
+    mixed,
+    targets: judge(phases, mixed),
+  };
+  printReport(report, [
+    `lookup bench: ${ITEMS.toLocaleString('en-US')} established items (dim ${DIM}), ${os.cpus().length} cores; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after a ${WARMUP} s warm-up, its own process; service: node --import tsx src/server.ts (ROLE=all), pid ${pid ?? 'n/a'}; bare Fastify + Map, pid ${bare.pid}`,
+    `loaded ${ITEMS.toLocaleString('en-US')} items in ${loadS.toFixed(1)} s (${(ITEMS / loadS).toFixed(0)} items/s, batches of ${BATCH}, ${LOAD_CONCURRENCY} in flight); cache warmed with every item in ${cacheWarmS.toFixed(1)} s; bare server built its Map in ${bare.buildS.toFixed(1)} s`,
+    `"low load": wrk cannot hold a fixed rate, so the single-item GET is also run with ${LOW_CONNECTIONS} connections and its p99 is the "p99 at low load"; the paced run (wrk's delay() hook, about half the peak) is shown beside it, not judged`,
+    `mixed: ${EMERGING} emerging items get ${EVENT_RATE} events/s (batches of ${batch}, from bench/support/loadgen.ts, its own process); lookups draw from established and emerging ids`,
+  ]);
+  if (OUT) {
+    fs.writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
+    console.log(`\nresults written to ${OUT}`);
+  }
+  console.log(
+    `\nbench process (setup): ${api.errorReport()}; service log: ${serverLogLines()} lines at warn or above; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
+  );
+  const failed = phases.reduce((a, p) => a + p.service.errors + (p.bare?.errors ?? 0), 0) + ev.errors + api.errorCount();
+  return failed > 0 ? 1 : 0;
 }
-const ceiling = results[0]!.rps;
-console.log(
-  `\nlookup of ${IDS_PER_REQUEST} ids (dim ${DIM}) from ${ITEMS} items, ${CONNECTIONS} connections, ${SECONDS} s each, ${os.cpus().length} cores\n`,
-);
-console.log(`${memoryLine}\n`);
-console.log('| path | req/s | ids/s | p99 ms | vs ceiling |\n|---|---|---|---|---|');
-for (const r of results)
-  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps * IDS_PER_REQUEST).toFixed(0)} | ${r.p99} | ${(r.rps / ceiling).toFixed(2)} |`);
+
+const perRun = WARMUP + DURATION + 10;
+runBench(main, { maxSeconds: 900 + ITEMS / 300 + 12 * perRun + TRAIN_TIMEOUT_MS / 1000 + Math.max(600, EMERGING / 10) + perRun + 120 });

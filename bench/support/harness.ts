@@ -136,7 +136,7 @@ export interface BenchEnv {
   /** Postgres / Redis the service uses, when known (own ones, or --database / --redis). */
   databaseUrl?: string;
   redisUrl?: string;
-  /** pid of the spawned tsx process (the server runs in it or in its child). */
+  /** pid of the spawned process (the server runs in it, or in its child under tsx's CLI). */
   serverPid?: number;
 }
 
@@ -164,7 +164,14 @@ export function serverLogLines(): number {
 }
 
 export async function startEnv(
-  opts: { url?: string; database?: string; redis?: string; serverEnv?: Record<string, string> } = {},
+  opts: {
+    url?: string;
+    database?: string;
+    redis?: string;
+    serverEnv?: Record<string, string>;
+    /** Run the server as `node --import tsx src/server.ts` (one process, so its pid is the server's) instead of tsx's CLI. */
+    nodeImport?: boolean;
+  } = {},
 ): Promise<BenchEnv> {
   if (opts.url) {
     assertLoopback(opts.url, '--url');
@@ -223,10 +230,13 @@ export async function startEnv(
       delete env['EMBEDDING_MODEL'];
     }
   }
-  log(`starting the service: tsx src/server.ts on ${url}`);
+  const [cmd, args] = opts.nodeImport
+    ? [process.execPath, ['--import', 'tsx', 'src/server.ts']]
+    : [path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts']];
+  log(`starting the service: ${opts.nodeImport ? 'node --import tsx' : 'tsx'} src/server.ts on ${url}`);
   // Its own process group, so a terminal's Ctrl-C reaches it only through this bench
   // (which stops it gracefully) and a stuck server can be killed as a group.
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts'], {
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     env,
     detached: true,

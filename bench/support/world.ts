@@ -43,7 +43,7 @@ export function mix(...xs: number[]): number {
   return h >>> 0;
 }
 
-function gaussian(r: () => number): number {
+export function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 }
 
