@@ -179,7 +179,8 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-lookup-bench-'));
   addCleanup('wrk scripts', async () => fs.rmSync(tmp, { recursive: true, force: true }));
-  const env = await startEnv({ nodeImport: true });
+  // The mixed phase needs a model, not a good one: the quick preset trains in seconds.
+  const env = await startEnv({ nodeImport: true, serverEnv: { TRAIN_PRESET: 'quick' } });
   const api = new Api(env.url);
   const pid = env.serverPid === undefined ? null : serverProcessPid(env.serverPid);
   const rss = () => (pid === null ? undefined : (rssBytes(pid) ?? undefined));
