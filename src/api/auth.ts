@@ -6,7 +6,7 @@
 // in SIGNABLE_ROUTES also take a signed request instead of a key (auth/webhook-signature.ts):
 // it acts with the `write` scope on its own space only.
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { allows, mayUseSpace, type KeyStore, type Principal, type Scope } from '../auth/keys.js';
 import { SIGNATURE_HEADER, SIGNATURE_WINDOW_S, verify } from '../auth/webhook-signature.js';
 import type { Db } from '../db/pool.js';
@@ -70,11 +70,17 @@ const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/');
 
 async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Promise<void> {
   app.decorateRequest('principal', null);
+  const { verifySignature, forgetFailed } = signatureHooks(opts.db);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const m of methods) {
       if (m === 'HEAD' || m === 'OPTIONS' || isDocs(route.url)) continue;
       if (!(`${m} ${route.url}` in ROUTE_SCOPES)) throw new Error(`route ${m} ${route.url} has no scope in ROUTE_SCOPES (src/api/auth.ts)`);
+    }
+    // Only the signable routes pay for the signature hooks (the lookups are the hot path).
+    if (methods.some((m) => SIGNABLE_ROUTES.has(`${m} ${route.url}`))) {
+      route.preValidation = [...asArray(route.preValidation), verifySignature] as typeof route.preValidation;
+      route.onResponse = [...asArray(route.onResponse), forgetFailed] as typeof route.onResponse;
     }
   });
   app.addHook('onRequest', async (req) => {
@@ -99,25 +105,31 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
     const space = (req.params as { space?: unknown } | undefined)?.space;
     if (typeof space === 'string') requireSpaceAccess(req, space);
   });
-  app.addHook('preValidation', async (req) => {
+}
+/** Checks a signed request once its body is read; on the SIGNABLE_ROUTES only (see onRoute). */
+function signatureHooks(db: Db) {
+  const verifySignature = async (req: FastifyRequest) => {
     if (!req.webhook) return;
     const space = (req.params as { space: string }).space;
-    const verdict = verify(req.webhook.header, req.rawBody ?? '', await activeWebhookSecrets(opts.db, space));
+    const verdict = verify(req.webhook.header, req.rawBody ?? '', await activeWebhookSecrets(db, space));
     if (!verdict.ok) throw new ApiError(401, `signature_${verdict.reason}`, SIGNATURE_REFUSALS[verdict.reason]);
-    if (!(await recordDelivery(opts.db, space, verdict.mac, 2 * SIGNATURE_WINDOW_S)))
+    if (!(await recordDelivery(db, space, verdict.mac, 2 * SIGNATURE_WINDOW_S)))
       throw new ApiError(409, 'replayed', 'this signed request was already accepted; sign each delivery anew');
     req.webhook = { header: req.webhook.header, space, mac: verdict.mac };
     req.principal = { keyId: `webhook:${verdict.secretId}`, scopes: new Set(['write']), spaces: new Set([space]) };
-  });
+  };
   // A signed request that failed on our side may be sent again as it was.
-  app.addHook('onResponse', async (req, reply) => {
+  const forgetFailed = async (req: FastifyRequest, reply: FastifyReply) => {
     const w = req.webhook;
     if (!w?.mac || !w.space || reply.statusCode < 500) return;
-    await forgetDelivery(opts.db, w.space, w.mac).catch((err: Error) =>
+    await forgetDelivery(db, w.space, w.mac).catch((err: Error) =>
       req.log.warn({ err: err.message }, 'a failed signed request stays recorded; its sender must re-sign to retry'),
     );
-  });
+  };
+  return { verifySignature, forgetFailed };
 }
+
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 const SIGNATURE_REFUSALS = {
   malformed: `${SIGNATURE_HEADER} must be t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,

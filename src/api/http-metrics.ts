@@ -17,10 +17,15 @@ export function installHttpMetrics(app: FastifyInstance): void {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     });
+  // One child per label set, kept: resolving labels on every observation is a measurable
+  // share of a cached lookup's cost.
+  const children = new Map<string, ReturnType<typeof hist.labels>>();
   app.addHook('onResponse', async (req, reply) => {
-    hist.observe(
-      { route: req.routeOptions.url ?? 'unknown', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` },
-      reply.elapsedTime / 1000,
-    );
+    const route = req.routeOptions.url ?? 'unknown';
+    const status = `${Math.floor(reply.statusCode / 100)}xx`;
+    const key = `${req.method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = hist.labels({ route, method: req.method, status })));
+    child.observe(reply.elapsedTime / 1000);
   });
 }
