@@ -12,7 +12,7 @@ import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js
 import { requireSpace, type AppDeps } from './deps.js';
 import { checkBatch } from './validate.js';
 import { embeddingJson, type Lookup } from '../lookup/cache.js';
-import { cacheHits, cacheMisses } from '../lookup/metrics.js';
+import { countHits, countMisses } from '../lookup/metrics.js';
 
 const Embedding = Type.Object({
   id: Type.String(),
@@ -45,9 +45,9 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
     found.set(id, l);
     if (!l.hit) misses.push(id);
   }
-  cacheHits.inc({ space }, found.size - misses.length);
+  countHits(space, found.size - misses.length);
   if (misses.length) {
-    cacheMisses.inc({ space }, misses.length);
+    countMisses(space, misses.length);
     const token = deps.cache.beginRead();
     let rows: Awaited<ReturnType<typeof latestEmbeddings>>;
     try {

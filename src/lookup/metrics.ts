@@ -7,8 +7,21 @@ const counter = (name: string, help: string) =>
   (registry.getSingleMetric(name) as Counter<'space'> | undefined) ??
   new Counter({ name, help, labelNames: ['space'], registers: [registry] });
 
-export const cacheHits = counter('emerflow_lookup_cache_hits_total', 'Lookup ids answered from the cache (negative entries included).');
-export const cacheMisses = counter('emerflow_lookup_cache_misses_total', 'Lookup ids read from Postgres.');
+const hits = counter('emerflow_lookup_cache_hits_total', 'Lookup ids answered from the cache (negative entries included).');
+const misses = counter('emerflow_lookup_cache_misses_total', 'Lookup ids read from Postgres.');
+
+/** Counts per space through a kept child: resolving labels on every lookup costs more than the count. */
+function perSpace(c: Counter<'space'>): (space: string, n: number) => void {
+  const children = new Map<string, ReturnType<typeof c.labels>>();
+  return (space, n) => {
+    if (n === 0) return;
+    let child = children.get(space);
+    if (!child) children.set(space, (child = c.labels({ space })));
+    child.inc(n);
+  };
+}
+export const countHits = perSpace(hits);
+export const countMisses = perSpace(misses);
 
 export function registerCacheGauges(read: () => { bytes: number; entries: number }): void {
   for (const [name, help, pick] of [
