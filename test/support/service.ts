@@ -38,7 +38,9 @@ export async function freshDatabase(t: Pick<TestContext, 'after'>): Promise<stri
   await admin.connect();
   // a copy of the migrated template `npm test` made, when there is one
   const template = process.env['TEST_TEMPLATE_DB'];
-  await admin.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
+  // FILE_COPY copies the template's files instead of logging every block (the default,
+  // WAL_LOG): 16 vs 88 ms a database here, and the suite makes about a hundred.
+  await admin.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY` : `CREATE DATABASE ${name}`);
   await admin.end();
   defer(t, async () => {
     const c = new pg.Client({ connectionString: base.toString() });
