@@ -10,7 +10,6 @@ import { latestEmbeddings } from '../db/embeddings.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace, type AppDeps } from './deps.js';
-import { checkBatch } from './validate.js';
 import { embeddingJson, type Lookup } from '../lookup/cache.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
 
@@ -23,7 +22,7 @@ const Embedding = Type.Object({
   modelVersion: Type.Union([Type.Integer(), Type.Null()]),
   updatedAt: Type.String(),
 });
-const LookupBody = Type.Object({ ids: Type.Array(Id) }, { additionalProperties: false });
+const LookupBody = Type.Object({ ids: Type.Array(Id, { maxItems: LIMITS.lookup }) }, { additionalProperties: false });
 const LookupAnswer = Type.Object({
   embeddings: Type.Array(
     Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() }),
@@ -117,7 +116,6 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const space = await requireSpace(app.deps, req.params.space);
       const { ids } = req.body;
-      checkBatch('ids', ids.length, LIMITS.lookup);
       const found = await lookup(app.deps, space.id, ids);
       if (req.headers.accept === 'application/octet-stream') {
         const out = new Float32Array(ids.length * space.dim).fill(NaN);

@@ -23,7 +23,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) return reply.status(err.statusCode).send({ error: err.code, message: err.message, ...err.extra });
     const fe = err as FastifyError;
-    if (fe.validation) return reply.status(400).send({ error: 'invalid_request', message: validationMessage(fe) });
+    if (fe.validation) {
+      const tooMany = batchTooLarge(fe);
+      if (tooMany) return reply.status(413).send({ error: 'batch_too_large', message: tooMany });
+      return reply.status(400).send({ error: 'invalid_request', message: validationMessage(fe) });
+    }
     if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && /JSON/i.test(fe.message))) {
       return reply.status(400).send({ error: 'malformed_json', message: `body is not valid JSON: ${fe.message}` });
     }
@@ -56,6 +60,17 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
+}
+
+const BATCHES = new Set(['items', 'users', 'events', 'ids']);
+
+/** A body's batch (its top-level array: items, users, events, ids) over the schema's maxItems: 413, naming the limit. */
+function batchTooLarge(fe: FastifyError): string | null {
+  const v = fe.validation?.[0];
+  const field = v?.instancePath.slice(1);
+  if (!v || v.keyword !== 'maxItems' || (fe.validationContext ?? 'body') !== 'body' || !BATCHES.has(field ?? '')) return null;
+  const limit = (v.params as { limit?: number }).limit;
+  return `${field} has more than ${limit} entries; at most ${limit} per request`;
 }
 
 /** Turns ajv's first error into "body.users[0].vector[1] must be number". */

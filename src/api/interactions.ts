@@ -7,7 +7,6 @@ import { recordEvents } from '../pipeline/record-events.js';
 import { ApiError, ErrorBody } from './errors.js';
 import { Id, LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
-import { checkBatch } from './validate.js';
 
 const Event = Type.Object(
   {
@@ -30,7 +29,7 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['interactions'],
         summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
         params: SpaceParams,
-        body: Type.Object({ events: Type.Array(Event) }, { additionalProperties: false }),
+        body: Type.Object({ events: Type.Array(Event, { maxItems: LIMITS.events }) }, { additionalProperties: false }),
         response: {
           202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }),
           400: ErrorBody,
@@ -42,7 +41,6 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const space = await requireSpace(app.deps, req.params.space);
       const { events } = req.body;
-      checkBatch('events', events.length, LIMITS.events);
       const now = new Date();
       const parsed = events.map((e, i) => {
         const ts = e.ts === undefined ? now : new Date(e.ts);

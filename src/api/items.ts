@@ -10,7 +10,7 @@ import { deleteItem } from '../pipeline/delete-item.js';
 import { ErrorBody, notFound } from './errors.js';
 import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind } from './schemas.js';
 import { requireSpace } from './deps.js';
-import { checkBatch, checkFeatures, checkVector } from './validate.js';
+import { checkFeatures, checkVector } from './validate.js';
 
 const ItemIn = Type.Object(
   {
@@ -43,7 +43,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['items'],
         summary: `Add or update items (up to ${LIMITS.items} a request)`,
         params: SpaceParams,
-        body: Type.Object({ items: Type.Array(ItemIn) }, { additionalProperties: false }),
+        body: Type.Object({ items: Type.Array(ItemIn, { maxItems: LIMITS.items }) }, { additionalProperties: false }),
         response: {
           202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }),
           400: ErrorBody,
@@ -55,7 +55,6 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const space = await requireSpace(app.deps, req.params.space);
       const { items } = req.body;
-      checkBatch('items', items.length, LIMITS.items);
       items.forEach((it, i) => {
         if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim, app.deps.config.VECTOR_MAX_ABS);
         checkFeatures(`items[${i}].features`, it.features, app.deps.config.FEATURES_MAX_BYTES, 8);

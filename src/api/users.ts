@@ -5,10 +5,10 @@ import { upsertUsers } from '../db/users.js';
 import { ErrorBody } from './errors.js';
 import { Id, LIMITS, SpaceParams, Vector } from './schemas.js';
 import { requireSpace } from './deps.js';
-import { checkBatch, checkVector } from './validate.js';
+import { checkVector } from './validate.js';
 
 const Body = Type.Object(
-  { users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false })) },
+  { users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false }), { maxItems: LIMITS.users }) },
   { additionalProperties: false },
 );
 
@@ -29,7 +29,6 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const space = await requireSpace(app.deps, req.params.space);
       const { users } = req.body;
-      checkBatch('users', users.length, LIMITS.users);
       users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim, app.deps.config.VECTOR_MAX_ABS));
       const unique = [...new Map(users.map((u) => [u.id, u])).values()];
       await upsertUsers(app.deps.db, space.id, unique);

@@ -1,9 +1,5 @@
-// Checks the schema cannot express: lengths against the space's dimension, batch sizes.
+// Checks the schema cannot express: lengths against the space's dimension, float32 range, feature size.
 import { ApiError } from './errors.js';
-
-export function checkBatch(field: string, n: number, limit: number): void {
-  if (n > limit) throw new ApiError(413, 'batch_too_large', `${field} has ${n} entries; at most ${limit} per request`);
-}
 
 /**
  * A vector of the space's dimension whose components are finite as float32 (1e39 is a
