@@ -28,7 +28,8 @@ export default tseslint.config(
         },
         {
           selector:
-            "CallExpression[callee.property.name=/^(on|once)$/][arguments.0.value='error'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
+            "CallExpression[callee.property.name=/^(on|once)$/][arguments.0.value='error'] > " +
+            "ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
           message: "An 'error' listener that does nothing hides failures: log at debug, saying why that is safe.",
         },
       ],

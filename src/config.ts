@@ -82,11 +82,13 @@ export const configSpec = {
   LOOKUP_CACHE_TTL_MS: int(300_000, 'Longest a cached embedding is served without being read again (the net beneath invalidation).', 1000),
   LOOKUP_PRELOAD_SPACES: str(
     '',
-    "Spaces whose served embeddings an API process loads into its cache at start (comma-separated, or '*' for all), up to 90 % of LOOKUP_CACHE_BYTES.",
+    'Spaces whose served embeddings an API process loads into its cache at start ' +
+      "(comma-separated, or '*' for all), up to 90 % of LOOKUP_CACHE_BYTES.",
   ),
   LOOKUP_NEGATIVE_TTL_MS: int(10_000, 'How long "this id has no embedding" is remembered (an invalidation ends it sooner).', 0),
   ADMIN_API_KEY: optStr(
-    'A key with every scope (bootstrap; what compose and tests use). Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
+    'A key with every scope (bootstrap; what compose and tests use). ' +
+      'Unset: the first start makes one and writes it to DATA_DIR/admin-api-key.',
   ),
   BODY_LIMIT_BYTES: int(1024 * 1024, 'Largest request body on every route but the bulk writes (413 beyond it).', 1024),
   BULK_BODY_LIMIT_BYTES: int(
@@ -105,7 +107,8 @@ export const configSpec = {
   VECTOR_MAX_ABS: int(1_000_000, 'Largest magnitude accepted for a vector component (user vectors, base embeddings).', 1),
   FEATURES_MAX_BYTES: int(65_536, 'Largest item features accepted, in bytes of JSON.', 256, 16 * 1024 * 1024),
   LLM_BASE_URL: optStr(
-    'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. Unset: no enrichment, embeddings from raw features.',
+    'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. ' +
+      'Unset: no enrichment, embeddings from raw features.',
   ),
   LLM_API_KEY: str('', 'API key for LLM_BASE_URL (never logged).'),
   LLM_MODEL: str('gpt-4o-mini', 'Chat model used for enrichment.'),
@@ -117,7 +120,8 @@ export const configSpec = {
   LLM_TPM: int(200_000, 'LLM tokens per minute.', 1),
   LLM_SPACE_DAILY_TOKENS: int(
     0,
-    'Tokens (prompt + completion) one space may spend on enrichment per UTC day (0: no budget); past it, its enrichment waits for the next day.',
+    'Tokens (prompt + completion) one space may spend on enrichment per UTC day (0: no budget); ' +
+      'past it, its enrichment waits for the next day.',
   ),
   LLM_CONCURRENCY: int(8, 'Concurrent LLM requests per process.', 1, 1024),
   LLM_BREAKER_THRESHOLD: int(5, 'Consecutive failed LLM calls that open the circuit breaker.', 1, 1000),

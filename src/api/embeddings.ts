@@ -71,7 +71,8 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
 /** The single-item answer, assembled around the cached JSON of the vector. */
 function itemEmbeddingJson(id: string, l: Extract<Lookup, { json: () => string }>): string {
   const e = l.embedding;
-  return `{"id":${JSON.stringify(id)},${l.json()},"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"}`;
+  const meta = `"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"`;
+  return `{"id":${JSON.stringify(id)},${l.json()},${meta}}`;
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -88,7 +88,8 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ApiError(
           409,
           'space_exists',
-          `space "${b.id}" exists with dim ${existing.dim}, itemType "${existing.itemType}", scorer "${existing.scorer}"; a space's definition cannot change`,
+          `space "${b.id}" exists with dim ${existing.dim}, itemType "${existing.itemType}", scorer "${existing.scorer}"; ` +
+            "a space's definition cannot change",
         );
       }
       return reply.status(200).send(await view(app.deps, existing));

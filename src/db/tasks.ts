@@ -72,7 +72,8 @@ export async function claimDue(
        WHERE queue = $1 AND dispatched_at IS NULL AND dead_at IS NULL AND parked IS NULL AND not_before <= now()
        ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED),
      numbered AS (SELECT key, (row_number() OVER () - 1) / $3 AS b FROM due)
-     UPDATE tasks t SET dispatched_at = now(), dispatches = t.dispatches + 1, job_id = $4 || '-' || n.b, started_at = NULL, lease_until = NULL
+     UPDATE tasks t SET dispatched_at = now(), dispatches = t.dispatches + 1, job_id = $4 || '-' || n.b,
+       started_at = NULL, lease_until = NULL
      FROM numbered n WHERE t.queue = $1 AND t.key = n.key
      RETURNING t.queue, t.key, t.gen, t.attempts, t.payload, t.job_id AS "jobId"`,
     [queue, limit, batch, jobPrefix],
@@ -191,7 +192,8 @@ export async function failJob(
 ): Promise<string[]> {
   const r = await db.query<{ key: string; dead: boolean }>(
     `${locked('job_id = $1')}
-     UPDATE tasks t SET attempts = t.attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL, started_at = NULL, lease_until = NULL,
+     UPDATE tasks t SET attempts = t.attempts + 1, last_error = $2, dispatched_at = NULL, job_id = NULL,
+       started_at = NULL, lease_until = NULL,
        not_before = now() + make_interval(secs => coalesce($3::float8, least(600, 2 ^ t.attempts) * (0.5 + random()))),
        dead_at = CASE WHEN t.attempts + 1 >= $4 THEN now() END
      ${LOCKED}
@@ -263,7 +265,8 @@ export async function taskStats(db: Queryable): Promise<{ queue: string; pending
 export async function dropTasks(db: Queryable, tasks: { queue: string; key: string }[]): Promise<void> {
   if (tasks.length === 0) return;
   await db.query(
-    `WITH l AS (SELECT t.queue, t.key FROM tasks t JOIN unnest($1::text[], $2::text[]) AS d(queue, key) ON t.queue = d.queue AND t.key = d.key
+    `WITH l AS (SELECT t.queue, t.key FROM tasks t
+                JOIN unnest($1::text[], $2::text[]) AS d(queue, key) ON t.queue = d.queue AND t.key = d.key
                 ORDER BY t.queue COLLATE "C", t.key COLLATE "C" FOR UPDATE OF t)
      DELETE FROM tasks t USING l WHERE t.queue = l.queue AND t.key = l.key`,
     [tasks.map((t) => t.queue), tasks.map((t) => t.key)],

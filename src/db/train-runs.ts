@@ -19,7 +19,8 @@ export async function createRun(db: Queryable, id: string, spaceId: string): Pro
 
 export async function getRun(db: Queryable, id: string): Promise<TrainRun | null> {
   const r = await db.query<TrainRun>(
-    `SELECT id, space_id AS "spaceId", state, progress, result, error, created_at AS "createdAt", updated_at AS "updatedAt" FROM train_runs WHERE id = $1`,
+    `SELECT id, space_id AS "spaceId", state, progress, result, error, created_at AS "createdAt", updated_at AS "updatedAt"
+     FROM train_runs WHERE id = $1`,
     [id],
   );
   return r.rows[0] ?? null;

@@ -7,7 +7,8 @@ import { writeReport } from './write-report.js';
 import type { EvalResults } from './run.js';
 
 const USAGE =
-  'usage: npm run eval:merge -- --out <dir> <run-dir> <run-dir> …  (each run-dir holds a results.json of the same evaluation, other seeds)';
+  'usage: npm run eval:merge -- --out <dir> <run-dir> <run-dir> …  ' +
+  '(each run-dir holds a results.json of the same evaluation, other seeds)';
 
 function main(): void {
   const { values, positionals } = parseArgs({

@@ -23,7 +23,8 @@ export function renderMarkdown(r: EvalResults, command?: string): string {
     `| oracle (full retrain) | ${f4(r.oracle.auc)} ± ${f4(r.oracle.aucStd)} / ${f4(r.oracle.f1)} | | | |`,
     '',
     `Established ${r.counts.established} items (${r.counts.trainBase} ratings), emerging ${r.counts.emerging} ` +
-      `(${r.counts.warm.join(' / ')} per warm set, ${r.counts.test} test), ${r.counts.emergingWithText} emerging with \`${r.text}\` text; ` +
+      `(${r.counts.warm.join(' / ')} per warm set, ${r.counts.test} test), ` +
+      `${r.counts.emergingWithText} emerging with \`${r.text}\` text; ` +
       `hot threshold ${r.protocol.hotThreshold}, k ${r.protocol.k}; backend ${r.backend}; ${r.seconds} s.`,
   ];
   for (const [m, e] of Object.entries(r.errors ?? {})) lines.push('', `**${m} failed** (${e}).`);

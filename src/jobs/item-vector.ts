@@ -29,7 +29,8 @@ export async function itemVectors(
   const texts = items.map(itemText);
   const hashes = texts.map((t) => crypto.createHash('sha256').update(t).digest('hex'));
   const hit = await db.query<{ id: string; vector: Buffer }>(
-    `SELECT v.item_id AS id, v.vector FROM item_vectors v JOIN unnest($2::text[], $3::text[]) AS w(id, hash) ON v.item_id = w.id AND v.text_hash = w.hash
+    `SELECT v.item_id AS id, v.vector FROM item_vectors v
+     JOIN unnest($2::text[], $3::text[]) AS w(id, hash) ON v.item_id = w.id AND v.text_hash = w.hash
      WHERE v.space_id = $1 AND v.encoder = $4`,
     [space, items.map((i) => i.id), hashes, model.encoderName],
   );

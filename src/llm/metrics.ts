@@ -95,7 +95,9 @@ export const llmRateLimitShared = getOrCreate(
   () =>
     new Gauge({
       name: 'emerflow_llm_rate_limit_shared',
-      help: 'Which LLM rate budgets decide, per model: 1 the ones shared by every process in Redis, 0 this process alone (Redis unreachable).',
+      help:
+        'Which LLM rate budgets decide, per model: 1 the ones shared by every process in Redis, ' +
+        '0 this process alone (Redis unreachable).',
       labelNames: ['model'] as const,
       registers: [registry],
     }),

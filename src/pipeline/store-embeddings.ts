@@ -10,7 +10,9 @@ import { registry } from '../metrics.js';
 
 export const staleWrites = new Counter({
   name: 'emerflow_stale_writes_total',
-  help: 'Embedding writes dropped because what their job read was no longer current (newer events, text, model, incarnation, or established).',
+  help:
+    'Embedding writes dropped because what their job read was no longer current ' +
+    '(newer events, text, model, incarnation, or established).',
   labelNames: ['step'],
   registers: [registry],
 });

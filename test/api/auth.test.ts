@@ -182,5 +182,7 @@ test('no key appears in any log line', async (t) => {
   await app.inject({ method: 'GET', url: '/v1/spaces/nope', headers: as('efk_wrong-key') });
   assert.ok(lines.length > 3, 'requests were logged');
   const all = lines.join('');
-  for (const secret of [TEST_ADMIN_KEY, key, 'efk_wrong-key']) assert.ok(!all.includes(secret), `a log line holds ${secret.slice(0, 8)}…`);
+  for (const secret of [TEST_ADMIN_KEY, key, 'efk_wrong-key']) {
+    assert.ok(!all.includes(secret), `a log line holds ${secret.slice(0, 8)}…`);
+  }
 });

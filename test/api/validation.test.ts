@@ -215,7 +215,8 @@ test('hostile input is refused before anything is written', async (t) => {
   }
   await t.test('nothing of it was stored', async () => {
     const rows = await svc.db.query(
-      `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM items)::int AS items, (SELECT count(*) FROM train_runs)::int AS runs`,
+      `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM items)::int AS items,
+              (SELECT count(*) FROM train_runs)::int AS runs`,
     );
     assert.deepEqual(rows.rows[0], { users: 0, items: 0, runs: 0 });
   });

@@ -39,7 +39,8 @@ async function distinctFreePorts(n: number): Promise<number[]> {
 }
 
 function listFailures(what: string, total: number, bad: string[]): string {
-  return `${bad.length} of ${total} ${what}:\n  ${bad.slice(0, 20).join('\n  ')}${bad.length > 20 ? `\n  … and ${bad.length - 20} more` : ''}`;
+  const more = bad.length > 20 ? `\n  … and ${bad.length - 20} more` : '';
+  return `${bad.length} of ${total} ${what}:\n  ${bad.slice(0, 20).join('\n  ')}${more}`;
 }
 
 test(

@@ -82,7 +82,8 @@ test('an upstream 500 naming a distinctive string never appears in any API answe
   for (const a of answers) assert.ok(!a.body.includes(MARK), `${a.statusCode} ${a.body.slice(0, 300)}`);
   // Nor in what Postgres keeps for routes to read back.
   const stored = await svc.db.query(
-    `SELECT (SELECT count(*) FROM items WHERE enrich_error LIKE '%' || $1 || '%') + (SELECT count(*) FROM train_runs WHERE error LIKE '%' || $1 || '%') AS n`,
+    `SELECT (SELECT count(*) FROM items WHERE enrich_error LIKE '%' || $1 || '%')
+          + (SELECT count(*) FROM train_runs WHERE error LIKE '%' || $1 || '%') AS n`,
     [MARK],
   );
   assert.equal(Number(stored.rows[0].n), 0);

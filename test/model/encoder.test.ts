@@ -63,7 +63,8 @@ const catalogue = Array.from({ length: 40 }, (_, i) =>
       year: i % 9 === 0 ? 'unknown' : 1950 + i,
     },
     {
-      description: `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} in a long story about ${words[i % 12]} and many more words here`,
+      description:
+        `${words[(i * 7) % 12]} meets ${words[(i * 11 + 2) % 12]} ` + `in a long story about ${words[i % 12]} and many more words here`,
     },
   ),
 );
