@@ -140,14 +140,16 @@ async function main(): Promise<number> {
       api.metrics(),
       redis ? redis.info('memory').catch(() => null) : Promise.resolve(null),
       dbQuery<{ queue: string; n: number; d: string; mx: number; rd: number }>(
-        `SELECT queue, count(*)::int AS n, coalesce(sum(dispatches), 0)::bigint AS d, coalesce(max(dispatches), 0)::int AS mx, count(*) FILTER (WHERE dispatches > 1)::int AS rd FROM tasks GROUP BY queue`,
+        `SELECT queue, count(*)::int AS n, coalesce(sum(dispatches), 0)::bigint AS d, coalesce(max(dispatches), 0)::int AS mx, ` +
+          `count(*) FILTER (WHERE dispatches > 1)::int AS rd FROM tasks GROUP BY queue`,
       ),
       dbQuery<{ queue: string; key: string; dispatches: number }>(
         `SELECT queue, key, dispatches FROM tasks WHERE dispatches > 1 LIMIT 20000`,
       ),
       newModelId !== null
         ? dbQuery<{ n: number }>(
-            `SELECT count(*)::int AS n FROM items i JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
+            `SELECT count(*)::int AS n FROM items i
+             JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
            WHERE i.space_id = $1 AND i.state <> 'established' AND e.model_id = $2`,
             [space, newModelId],
           )
@@ -277,7 +279,8 @@ async function main(): Promise<number> {
     const lastCount = [...samples].reverse().find((x) => x.reembedded !== undefined)?.reembedded;
     if (Date.now() - lastLog > 10_000) {
       log(
-        `  re-embed: embed pending ${int(s.embedPending)}, refine pending ${int(s.refinePending)}, re-embedded ${newModelId ? int(lastCount) : 'n/a'} of ${ITEMS}, Redis ${mib(s.redisUsed)}`,
+        `  re-embed: embed pending ${int(s.embedPending)}, refine pending ${int(s.refinePending)}, re-embedded ` +
+          `${newModelId ? int(lastCount) : 'n/a'} of ${ITEMS}, Redis ${mib(s.redisUsed)}`,
       );
       lastLog = Date.now();
     }
@@ -340,10 +343,13 @@ async function main(): Promise<number> {
     }
 
   console.log(
-    `\nbacklog: ${ITEMS} emerging items (dim ${DIM}) re-embedded after a second training; ${os.cpus().length} cores; service ${env.spawned ? 'started by the bench' : env.url}; Postgres ${db ? 'read directly' : 'n/a'}; Redis ${redis ? 'read directly' : 'n/a'}`,
+    `\nbacklog: ${ITEMS} emerging items (dim ${DIM}) re-embedded after a second training; ${os.cpus().length} cores; service ` +
+      `${env.spawned ? 'started by the bench' : env.url}; Postgres ${db ? 'read directly' : 'n/a'}; Redis ` +
+      `${redis ? 'read directly' : 'n/a'}`,
   );
   console.log(
-    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions; first training ${setup.trainSeconds.toFixed(1)} s (v${setup.modelVersion})\n`,
+    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions; first training ` +
+      `${setup.trainSeconds.toFixed(1)} s (v${setup.modelVersion})\n`,
   );
   console.log(
     table(
@@ -415,7 +421,8 @@ async function main(): Promise<number> {
     ),
   ];
   console.log(
-    `\nover time (t from the bench's start, sampled every 1 s; ${rows.length} of ${re.length} rows shown; items/s from Postgres counts, or from the embed backlog without Postgres)\n`,
+    `\nover time (t from the bench's start, sampled every 1 s; ${rows.length} of ${re.length} rows shown; items/s from Postgres ` +
+      `counts, or from the embed backlog without Postgres)\n`,
   );
   console.log(
     table(

@@ -125,7 +125,8 @@ async function main(): Promise<number> {
     // Open loop at the rate; at most 2 s worth of POSTs outstanding before it falls behind (counted).
     const maxInflight = Math.max(8, Math.ceil((2 * rate) / batch));
     log(
-      `run ${ri + 1}/${RATES.length}: ${rate} events/s for ${SECONDS} s (${batch} events a POST, ${(rate / batch).toFixed(1)} POST/s, at most ${maxInflight} outstanding), ${PROBE_CONC} probes in flight`,
+      `run ${ri + 1}/${RATES.length}: ${rate} events/s for ${SECONDS} s (${batch} events a POST, ${(rate / batch).toFixed(1)} POST/s, ` +
+        `at most ${maxInflight} outstanding), ${PROBE_CONC} probes in flight`,
     );
     const gen = await LoadGen.start({
       url: env.url,
@@ -274,7 +275,8 @@ async function main(): Promise<number> {
         if (phase === 'stream' && rows.length % 5 === 1) {
           const s = summarise(latencies);
           log(
-            `  t=${row.t.toFixed(0)} s: ${int(row.accepted ?? 0)} events accepted, refine backlog ${int(row.refinePending)}, embed ${int(row.embedPending)}, probes ${s.n} (p95 ${ms(s.p95)}), unrefreshed ${unrefreshed}`,
+            `  t=${row.t.toFixed(0)} s: ${int(row.accepted ?? 0)} events accepted, refine backlog ${int(row.refinePending)}, embed ` +
+              `${int(row.embedPending)}, probes ${s.n} (p95 ${ms(s.p95)}), unrefreshed ${unrefreshed}`,
           );
         }
         const wait = SAMPLE_EVERY_MS - ((performance.now() - t0) % SAMPLE_EVERY_MS);
@@ -350,10 +352,14 @@ async function main(): Promise<number> {
 
   // ---- report ----
   console.log(
-    `\nfreshness: ${ITEMS} emerging stream items + ${PROBES} probe items (dim ${DIM}), ${SECONDS} s per rate, ${PROBE_CONC} probes in flight, lookups every ${POLL_MS} ms, give-up ${PROBE_TIMEOUT_MS / 1000} s; ${os.cpus().length} cores; service ${env.spawned ? 'started by the bench' : env.url}`,
+    `\nfreshness: ${ITEMS} emerging stream items + ${PROBES} probe items (dim ${DIM}), ${SECONDS} s per rate, ${PROBE_CONC} probes in ` +
+      `flight, lookups every ${POLL_MS} ms, give-up ${PROBE_TIMEOUT_MS / 1000} s; ${os.cpus().length} cores; service ` +
+      `${env.spawned ? 'started by the bench' : env.url}`,
   );
   console.log(
-    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ${setup.trainSeconds.toFixed(1)} s (model v${setup.modelVersion}); cold embeddings for ${ITEMS + PROBES} items ${coldS.toFixed(1)} s after posting\n`,
+    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ` +
+      `${setup.trainSeconds.toFixed(1)} s (model v${setup.modelVersion}); cold embeddings for ${ITEMS + PROBES} items ` +
+      `${coldS.toFixed(1)} s after posting\n`,
   );
   console.log('background stream (from the load-generator process)\n');
   console.log(
@@ -452,7 +458,8 @@ async function main(): Promise<number> {
     ),
   );
   console.log(
-    `\n(sampled: version increments of ${SAMPLE} random stream items per second, scaled by ${ITEMS}/${SAMPLE}; independent of metric names)`,
+    `\n(sampled: version increments of ${SAMPLE} random stream items per second, scaled by ${ITEMS}/${SAMPLE}; independent of metric ` +
+      `names)`,
   );
   for (const x of results) {
     console.log(`\nbacklog over time at ${x.rate} events/s (t from the stream's start; rates over the preceding interval)\n`);

@@ -251,7 +251,8 @@ async function main(): Promise<number> {
     const w: WrkResult = await run(DURATION);
     const rate = service ? cacheRate(before, await api.metrics()).rate : undefined;
     log(
-      `  ${what}: ${w.rps.toFixed(0)} req/s, p50 ${w.latencyMs.p50.toFixed(2)} ms, p99 ${w.latencyMs.p99.toFixed(2)} ms${w.errors ? `, ${w.errors} FAILED requests` : ''}`,
+      `  ${what}: ${w.rps.toFixed(0)} req/s, p50 ${w.latencyMs.p50.toFixed(2)} ms, p99 ${w.latencyMs.p99.toFixed(2)} ` +
+        `ms${w.errors ? `, ${w.errors} FAILED requests` : ''}`,
     );
     return figures(w, rate);
   };
@@ -361,7 +362,9 @@ async function main(): Promise<number> {
   const cr = cacheRate(m0, m1);
   const refineJobs = promDelta(m0, m1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
   log(
-    `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
+    `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ` +
+      `${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ` +
+      `${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
   );
   const mixedRun: RunFigures = figures(mixedWrk, cr.rate);
   phases.push({
@@ -416,17 +419,24 @@ async function main(): Promise<number> {
     targets: judge(phases, mixed),
   };
   printReport(report, [
-    `lookup bench: ${ITEMS.toLocaleString('en-US')} established items (dim ${DIM}), ${os.cpus().length} cores; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s after a ${WARMUP} s warm-up, its own process; service: node --import tsx src/server.ts (ROLE=all), pid ${pid ?? 'n/a'}; bare Fastify + Map, pid ${bare.pid}`,
-    `loaded ${ITEMS.toLocaleString('en-US')} items in ${loadS.toFixed(1)} s (${(ITEMS / loadS).toFixed(0)} items/s, batches of ${BATCH}, ${LOAD_CONCURRENCY} in flight); cache warmed with every item in ${cacheWarmS.toFixed(1)} s; bare server built its Map in ${bare.buildS.toFixed(1)} s`,
-    `"low load": wrk cannot hold a fixed rate, so the single-item GET is also run with ${LOW_CONNECTIONS} connections and its p99 is the "p99 at low load"; the paced run (wrk's delay() hook, about half the peak) is shown beside it, not judged`,
-    `mixed: ${EMERGING} emerging items get ${EVENT_RATE} events/s (batches of ${batch}, from bench/support/loadgen.ts, its own process); lookups draw from established and emerging ids`,
+    `lookup bench: ${ITEMS.toLocaleString('en-US')} established items (dim ${DIM}), ${os.cpus().length} cores; wrk -t${THREADS} ` +
+      `-c${CONNECTIONS} -d${DURATION}s after a ${WARMUP} s warm-up, its own process; service: node --import tsx src/server.ts ` +
+      `(ROLE=all), pid ${pid ?? 'n/a'}; bare Fastify + Map, pid ${bare.pid}`,
+    `loaded ${ITEMS.toLocaleString('en-US')} items in ${loadS.toFixed(1)} s (${(ITEMS / loadS).toFixed(0)} items/s, batches of ` +
+      `${BATCH}, ${LOAD_CONCURRENCY} in flight); cache warmed with every item in ${cacheWarmS.toFixed(1)} s; bare server built its Map ` +
+      `in ${bare.buildS.toFixed(1)} s`,
+    `"low load": wrk cannot hold a fixed rate, so the single-item GET is also run with ${LOW_CONNECTIONS} connections and its p99 is ` +
+      `the "p99 at low load"; the paced run (wrk's delay() hook, about half the peak) is shown beside it, not judged`,
+    `mixed: ${EMERGING} emerging items get ${EVENT_RATE} events/s (batches of ${batch}, from bench/support/loadgen.ts, its own ` +
+      `process); lookups draw from established and emerging ids`,
   ]);
   if (OUT) {
     fs.writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
     console.log(`\nresults written to ${OUT}`);
   }
   console.log(
-    `\nbench process (setup): ${api.errorReport()}; service log: ${serverLogLines()} lines at warn or above; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
+    `\nbench process (setup): ${api.errorReport()}; service log: ${serverLogLines()} lines at warn or above; ` +
+      `${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
   );
   const failed = phases.reduce((a, p) => a + p.service.errors + (p.bare?.errors ?? 0), 0) + ev.errors + api.errorCount();
   return failed > 0 ? 1 : 0;

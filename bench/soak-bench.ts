@@ -116,10 +116,13 @@ async function main(): Promise<number> {
     newItems: { everyMs: NEW_EVERY_S * 1000, kind: 'n', from: 0 },
   });
   console.log(
-    `\nsoak: ${MINUTES} min of ${EVENT_RATE} events/s (batches of ${BATCH}) over ${ITEMS} emerging items, ${LOOKUP_RATE} lookups/s of ${LOOKUP_IDS} ids, a new emerging item every ${NEW_EVERY_S} s; ${os.cpus().length} cores; service ${env.spawned ? 'started by the bench' : env.url}`,
+    `\nsoak: ${MINUTES} min of ${EVENT_RATE} events/s (batches of ${BATCH}) over ${ITEMS} emerging items, ${LOOKUP_RATE} lookups/s of ` +
+      `${LOOKUP_IDS} ids, a new emerging item every ${NEW_EVERY_S} s; ${os.cpus().length} cores; service ` +
+      `${env.spawned ? 'started by the bench' : env.url}`,
   );
   console.log(
-    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ${setup.trainSeconds.toFixed(1)} s (v${setup.modelVersion}); memory: ${memSource}, every ${SAMPLE_S} s\n`,
+    `setup: ${USERS} users, ${ESTABLISHED} established items × ${EVENTS_PER_ITEM} interactions, training ` +
+      `${setup.trainSeconds.toFixed(1)} s (v${setup.modelVersion}); memory: ${memSource}, every ${SAMPLE_S} s\n`,
   );
   const header = [
     't',
@@ -150,9 +153,9 @@ async function main(): Promise<number> {
     };
     const l = s.load;
     const errs = (l?.events?.errors ?? 0) + (l?.lookups?.errors ?? 0) + (l?.newItems?.errors ?? 0) + api.errorCount();
-    console.log(
-      `| ${[`${t.toFixed(0)} s`, mib(s.rss), mib(s.heap), int(s.cache), int(s.refine), int(s.embed), int(l?.events?.accepted ?? 0), int(l?.lookups?.ok ?? 0), int(l?.newItems?.accepted ?? 0), errs].join(' | ')} |`,
-    );
+    const cells = [`${t.toFixed(0)} s`, mib(s.rss), mib(s.heap), int(s.cache), int(s.refine), int(s.embed)];
+    cells.push(int(l?.events?.accepted ?? 0), int(l?.lookups?.ok ?? 0), int(l?.newItems?.accepted ?? 0), String(errs));
+    console.log(`| ${cells.join(' | ')} |`);
     return s;
   };
 
@@ -261,7 +264,8 @@ async function main(): Promise<number> {
         ],
         [
           'RSS min / max over all samples',
-          `${mib(Math.min(...samples.filter((s) => s.rss !== undefined).map((s) => s.rss!)))} / ${mib(Math.max(...samples.filter((s) => s.rss !== undefined).map((s) => s.rss!)))}`,
+          `${mib(Math.min(...samples.filter((s) => s.rss !== undefined).map((s) => s.rss!)))} / ` +
+            `${mib(Math.max(...samples.filter((s) => s.rss !== undefined).map((s) => s.rss!)))}`,
           '',
           '',
         ],

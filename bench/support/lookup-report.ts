@@ -126,12 +126,18 @@ export function printReport(r: LookupReport, header: string[]): void {
   const m = r.memory;
   const perItem = m.rssBytesPerItem;
   console.log(
-    `service resident memory (VmRSS): at start ${mib(m.serverStartRss)}, after loading ${mib(m.afterLoadRss)}, after the lookup phases ${mib(m.afterLookupsRss)} (every item cached), after the mixed phase ${mib(m.afterMixedRss)}`,
+    `service resident memory (VmRSS): at start ${mib(m.serverStartRss)}, after loading ${mib(m.afterLoadRss)}, after the lookup ` +
+      `phases ${mib(m.afterLookupsRss)} (every item cached), after the mixed phase ${mib(m.afterMixedRss)}`,
   );
   // Below ~100,000 items the process's own growth (JIT, heap headroom) dominates the figure.
+  const perItemText =
+    perItem === undefined
+      ? 'n/a'
+      : `${int(perItem)} bytes = ${fixed(perItem / m.rawBytesPerItem, 1)}× ` +
+        `the raw float32 vector + id (${fixed(m.rawBytesPerItem, 1)} bytes)`;
   const small = r.load.items < 100_000 ? ' (few items: mostly the process growing, not the items)' : '';
   console.log(
-    `per item (after the lookup phases − at start, ÷ ${int(r.load.items)}): ${perItem === undefined ? 'n/a' : `${int(perItem)} bytes = ${fixed(perItem / m.rawBytesPerItem, 1)}× the raw float32 vector + id (${fixed(m.rawBytesPerItem, 1)} bytes)`}${small}; bare server: ${mib(m.bareRss)}\n`,
+    `per item (after the lookup phases − at start, ÷ ${int(r.load.items)}): ${perItemText}${small}; bare server: ${mib(m.bareRss)}\n`,
   );
   console.log(
     table(
@@ -167,8 +173,14 @@ export function printReport(r: LookupReport, header: string[]): void {
   );
   if (r.mixed) {
     const x = r.mixed;
+    const hits =
+      x.cacheHits === undefined
+        ? 'hit rate n/a (no emerflow_lookup_cache_hits_total / emerflow_lookup_cache_misses_total in /metrics)'
+        : `${int(x.cacheHits)} hits, ${int(x.cacheMisses)} misses`;
     console.log(
-      `\nmixed phase: event feeder ${int(x.eventsPerS)} events/s accepted (${int(x.eventsAccepted)} in all, ${int(x.feederErrors)} errors, ${int(x.feederThrottled)} throttled); refine jobs completed during the measured run: ${int(x.refineJobs)}; lookup cache ${x.cacheHits === undefined ? 'hit rate n/a (no emerflow_lookup_cache_hits_total / emerflow_lookup_cache_misses_total in /metrics)' : `${int(x.cacheHits)} hits, ${int(x.cacheMisses)} misses`}`,
+      `\nmixed phase: event feeder ${int(x.eventsPerS)} events/s accepted (${int(x.eventsAccepted)} in all, ${int(x.feederErrors)} ` +
+        `errors, ${int(x.feederThrottled)} throttled); refine jobs completed during the measured run: ${int(x.refineJobs)}; lookup ` +
+        `cache ${hits}`,
     );
   }
   console.log('\ntargets\n');

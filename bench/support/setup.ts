@@ -73,7 +73,8 @@ export async function setupTrainedSpace(api: Api, world: World, o: SetupOptions)
   }
   await flush();
   log(
-    `space "${o.space}": ${users.length} users, ${items.length} established items, ${o.established * o.eventsPerItem} interactions; training`,
+    `space "${o.space}": ${users.length} users, ${items.length} established items, ${o.established * o.eventsPerItem} interactions; ` +
+      `training`,
   );
   const t = performance.now();
   const job = await train(api, o.space, o.trainTimeoutMs);
@@ -186,7 +187,8 @@ export async function waitForEmbeddings(
     }
     if (Date.now() - lastLog > 10_000) {
       log(
-        `${what}: ${ids.length - remaining.length} of ${ids.length} seen by lookups; ${c ? `space counts ${JSON.stringify(c)}` : `counted ${embedded ?? 'n/a'}`}`,
+        `${what}: ${ids.length - remaining.length} of ${ids.length} seen by lookups; ` +
+          `${c ? `space counts ${JSON.stringify(c)}` : `counted ${embedded ?? 'n/a'}`}`,
       );
       lastLog = Date.now();
     }

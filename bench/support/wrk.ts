@@ -16,7 +16,8 @@ import path from 'node:path';
 import { Interrupted, addCleanup, delay, interrupted } from './harness.js';
 
 export const WRK_INSTALL_HINT =
-  'wrk is not installed (it is the load generator of this bench). Install it with:\n\n  apt-get update && apt-get install -y wrk    (as root; or: sudo apt-get install -y wrk)\n';
+  'wrk is not installed (it is the load generator of this bench). Install it with:\n\n' +
+  '  apt-get update && apt-get install -y wrk    (as root; or: sudo apt-get install -y wrk)\n';
 
 export function wrkInstalled(): boolean {
   const r = spawnSync('wrk', ['--version'], { stdio: 'ignore' });
