@@ -50,17 +50,25 @@ export async function appendEmbeddings(
 }
 
 /** The newest embedding of each id, in one query. */
-export async function latestEmbeddings(db: Queryable, spaceId: string, ids: string[]): Promise<EmbeddingRow[]> {
-  if (ids.length === 0) return [];
-  const r = await db.query<Omit<EmbeddingRow, 'vector'> & { vector: Buffer }>(
-    `SELECT i.id, e.vector, e.version, e.kind, e.interactions, m.version AS "modelVersion", e.created_at AS "updatedAt"
+// What an item serves: its newest version, with the model that made it.
+const SERVED = `SELECT i.id, e.vector, e.version, e.kind, e.interactions, m.version AS "modelVersion", e.created_at AS "updatedAt"
      FROM items i
      JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
-     LEFT JOIN models m ON m.id = e.model_id
-     WHERE i.space_id = $1 AND i.id = ANY($2::text[])`,
-    [spaceId, ids],
-  );
+     LEFT JOIN models m ON m.id = e.model_id`;
+
+async function served(db: Queryable, sql: string, params: unknown[]): Promise<EmbeddingRow[]> {
+  const r = await db.query<Omit<EmbeddingRow, 'vector'> & { vector: Buffer }>(sql, params);
   return r.rows.map((row) => ({ ...row, vector: fromBytes(row.vector) }));
+}
+
+export async function latestEmbeddings(db: Queryable, spaceId: string, ids: string[]): Promise<EmbeddingRow[]> {
+  if (ids.length === 0) return [];
+  return served(db, `${SERVED} WHERE i.space_id = $1 AND i.id = ANY($2::text[])`, [spaceId, ids]);
+}
+
+/** A page of a space's served embeddings in id order, after `afterId` (keyset pagination: one index range a page). */
+export async function servedEmbeddingsPage(db: Queryable, spaceId: string, afterId: string, limit: number): Promise<EmbeddingRow[]> {
+  return served(db, `${SERVED} WHERE i.space_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3`, [spaceId, afterId, limit]);
 }
 
 /** Base embeddings of established items, for training. */

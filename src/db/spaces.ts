@@ -67,3 +67,7 @@ export async function spaceCounts(db: Queryable, id: string): Promise<SpaceCount
   for (const r of states.rows) items[r.state] = r.n;
   return { items, interactions: inter.rows[0]!.n, users: users.rows[0]!.n, models: models.rows[0]!.n };
 }
+
+export async function spaceIds(db: Queryable): Promise<string[]> {
+  return (await db.query<{ id: string }>('SELECT id FROM spaces ORDER BY id')).rows.map((r) => r.id);
+}

@@ -5,7 +5,8 @@
 // lookups are served meanwhile, from Postgres for what is not loaded yet. Fills go through
 // the same guards as any read, so an item written while it loads is not stored stale.
 import type { Db } from '../db/pool.js';
-import { fromBytes } from '../db/vectors.js';
+import { servedEmbeddingsPage } from '../db/embeddings.js';
+import { spaceIds } from '../db/spaces.js';
 import type { EmbeddingCache } from './cache.js';
 
 const PAGE = 2000;
@@ -20,7 +21,7 @@ export async function preloadSpaces(db: Db, cache: EmbeddingCache, which: string
   const started = Date.now();
   const spaces =
     which.trim() === '*'
-      ? (await db.query<{ id: string }>('SELECT id FROM spaces ORDER BY id')).rows.map((r) => r.id)
+      ? await spaceIds(db)
       : which
           .split(',')
           .map((s) => s.trim())
@@ -36,34 +37,13 @@ export async function preloadSpaces(db: Db, cache: EmbeddingCache, which: string
       const token = cache.beginRead();
       let rows;
       try {
-        rows = (
-          await db.query<{
-            id: string;
-            vector: Buffer;
-            version: number;
-            kind: string;
-            interactions: number;
-            modelVersion: number | null;
-            updatedAt: Date;
-          }>(
-            `SELECT i.id, e.vector, e.version, e.kind, e.interactions, m.version AS "modelVersion", e.created_at AS "updatedAt"
-             FROM items i
-             JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
-             LEFT JOIN models m ON m.id = e.model_id
-             WHERE i.space_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3`,
-            [space, after, PAGE],
-          )
-        ).rows;
+        rows = await servedEmbeddingsPage(db, space, after, PAGE);
       } catch (err) {
         cache.cancelRead(token);
         log.warn({ err: (err as Error).message, space }, 'lookup cache preload stopped; lookups read what is missing from Postgres');
         return;
       }
-      cache.fill(
-        space,
-        token,
-        rows.map((r) => ({ ...r, vector: fromBytes(r.vector) })),
-      );
+      cache.fill(space, token, rows);
       loaded += rows.length;
       if (rows.length < PAGE) break;
       after = rows[rows.length - 1]!.id;
