@@ -8,7 +8,7 @@
 // connection dies (Postgres restarted, a proxy cut it) the relay listens again with
 // backoff, polling meanwhile.
 import crypto from 'node:crypto';
-import type pg from 'pg';
+import { keepListening, type Listener } from '../db/listen.js';
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import type { Db } from '../db/pool.js';
@@ -27,7 +27,7 @@ export interface RelayOptions {
 }
 
 export class OutboxRelay {
-  private listener: pg.PoolClient | null = null;
+  private listener: Listener | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -35,8 +35,6 @@ export class OutboxRelay {
   // finished jobs look at all of them.
   private dirty = new Set<QueueName>(QUEUES);
   private stopped = false;
-  private relistenTimer: NodeJS.Timeout | null = null;
-  private relistenDelay: number;
   private lastWarn = 0;
 
   constructor(
@@ -44,62 +42,27 @@ export class OutboxRelay {
     private queues: Record<QueueName, Queue>,
     private log: Logger,
     private opts: RelayOptions,
-  ) {
-    this.relistenDelay = opts.relistenMs ?? 500;
-  }
+  ) {}
 
   async start(): Promise<void> {
-    await this.listen();
+    this.listener = await keepListening(this.db, TASKS_CHANNEL, {
+      onNotification: (payload) => this.kick(QUEUES.find((q) => q === payload)),
+      // notifications sent while it was deaf are lost: look now
+      onUp: (again) => {
+        if (again) this.kick();
+      },
+      log: this.log,
+      what: 'relay',
+      whileDown: 'polling until it listens again',
+      ...(this.opts.relistenMs !== undefined ? { relistenMs: this.opts.relistenMs } : {}),
+    });
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 500);
     this.kick();
   }
 
   /** true while a LISTEN connection is up (notifications arrive) */
   get listening(): boolean {
-    return this.listener !== null;
-  }
-
-  private async listen(): Promise<void> {
-    const client = await this.db.connect();
-    let lost = false;
-    const onLost = (err?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (this.listener === client) this.listener = null;
-      client.release(err ?? true); // destroy it: never hand a dead connection back to the pool
-      if (this.stopped) return;
-      this.log.warn({ err: err?.message }, 'relay lost its LISTEN connection; polling until it listens again');
-      this.scheduleRelisten();
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    client.on('notification', (n) => this.kick(QUEUES.find((q) => q === n.payload)));
-    try {
-      await client.query(`LISTEN ${TASKS_CHANNEL}`);
-    } catch (err) {
-      onLost(err as Error);
-      throw err;
-    }
-    if (lost) return;
-    this.listener = client;
-    this.relistenDelay = this.opts.relistenMs ?? 500;
-  }
-
-  private scheduleRelisten(): void {
-    if (this.stopped || this.relistenTimer) return;
-    const delay = this.relistenDelay;
-    this.relistenDelay = Math.min(this.relistenDelay * 2, 30_000);
-    this.relistenTimer = setTimeout(() => {
-      this.relistenTimer = null;
-      if (this.stopped || this.listener) return;
-      this.listen().then(
-        () => {
-          this.log.info('relay listens again');
-          this.kick(); // notifications sent while it was deaf are lost: look now
-        },
-        () => this.scheduleRelisten(),
-      );
-    }, delay);
+    return this.listener?.listening ?? false;
   }
 
   /** Runs a pass now (or after the one in progress) and resolves when it is over. */
@@ -173,19 +136,9 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.relistenTimer) clearTimeout(this.relistenTimer);
     await this.running;
     const l = this.listener;
-    if (l) {
-      this.listener = null;
-      await l
-        .query(`UNLISTEN ${TASKS_CHANNEL}`)
-        .catch((err: Error) => this.log.debug({ err: err.message }, 'UNLISTEN failed; the connection is closed anyway'));
-      // its loss handlers would release it a second time
-      l.removeAllListeners('end');
-      l.removeAllListeners('error');
-      l.on('error', (err: Error) => this.log.debug({ err: err.message }, 'listener errored after stop'));
-      l.release();
-    }
+    this.listener = null;
+    await l?.close();
   }
 }

@@ -5,7 +5,8 @@
 // connection of its own. A notification cannot be lost silently: while the connection
 // is down the process cannot know what it missed, so the cache is off (serves and
 // stores nothing) until it listens again, and starts empty. The TTL is the net beneath.
-import type { Db, Tx } from '../db/pool.js';
+import { keepListening, type Listener } from '../db/listen.js';
+import type { Db } from '../db/pool.js';
 import type { EmbeddingCache } from './cache.js';
 
 export const EMBEDDINGS_CHANNEL = 'emerflow_embeddings';
@@ -13,11 +14,7 @@ export const EMBEDDINGS_CHANNEL = 'emerflow_embeddings';
 interface Log {
   info(obj: object | string, msg?: string): void;
   warn(obj: object, msg: string): void;
-}
-
-export interface InvalidationListener {
-  readonly listening: boolean;
-  close(): Promise<void>;
+  debug(obj: object, msg: string): void;
 }
 
 /** `{"space":s,"ids":[…]}`, or `{"space":s,"all":true}` when the ids did not fit one payload. */
@@ -31,68 +28,16 @@ export function applyNotification(cache: EmbeddingCache, payload: string): void 
   }
 }
 
-export async function listenInvalidations(db: Db, cache: EmbeddingCache, log: Log, relistenMs = 500): Promise<InvalidationListener> {
-  let client: Tx | null = null;
-  let closing: Tx | null = null;
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let delay = relistenMs;
-
-  const connect = async (): Promise<void> => {
-    const c = await db.connect();
-    let lost = false;
-    const onLost = (err?: Error) => {
-      if (lost) return;
-      lost = true;
-      cache.setEnabled(false);
-      if (client === c) client = null;
-      if (c === closing) return; // close() released it
-      c.release(err ?? true); // destroy it: never hand a dead connection back to the pool
-      if (stopped) return;
-      log.warn({ err: err?.message }, 'lookup cache off: lost the invalidation LISTEN connection; reading from Postgres until it is back');
-      schedule();
-    };
-    c.on('error', onLost);
-    c.on('end', () => onLost());
-    c.on('notification', (n) => {
-      if (n.channel === EMBEDDINGS_CHANNEL && n.payload !== undefined) applyNotification(cache, n.payload);
-    });
-    try {
-      await c.query(`LISTEN ${EMBEDDINGS_CHANNEL}`);
-    } catch (err) {
-      onLost(err as Error);
-      throw err;
-    }
-    if (lost) return;
-    client = c;
-    delay = relistenMs;
-    cache.setEnabled(true); // empty: whatever was missed while deaf is not in it
-  };
-
-  const schedule = () => {
-    if (stopped || timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      if (stopped || client) return;
-      connect().then(
-        () => log.info('lookup cache on again: listening for invalidations'),
-        () => schedule(),
-      );
-    }, delay);
-    delay = Math.min(delay * 2, 30_000);
-  };
-
-  await connect();
-  return {
-    get listening() {
-      return client !== null;
+export function listenInvalidations(db: Db, cache: EmbeddingCache, log: Log, relistenMs = 500): Promise<Listener> {
+  return keepListening(db, EMBEDDINGS_CHANNEL, {
+    onNotification: (payload) => {
+      if (payload !== undefined) applyNotification(cache, payload);
     },
-    async close() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      closing = client;
-      client = null;
-      closing?.release(true);
-    },
-  };
+    onUp: () => cache.setEnabled(true), // empty: whatever was missed while deaf is not in it
+    onDown: () => cache.setEnabled(false),
+    log,
+    what: 'lookup cache',
+    whileDown: 'it is off (lookups read from Postgres) until it listens again',
+    relistenMs,
+  });
 }
