@@ -22,6 +22,15 @@ const int = (def: number, description: string, min = 0, max = Number.MAX_SAFE_IN
     return n;
   },
 });
+const num = (def: number, description: string, min: number, max: number): VarSpec<number> => ({
+  description,
+  parse: (r) => {
+    if (r === undefined || r === '') return def;
+    const n = Number(r);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`must be a number between ${min} and ${max}, got "${r}"`);
+    return n;
+  },
+});
 const oneOf = <T extends string>(values: readonly T[], def: T, description: string): VarSpec<T> => ({
   description,
   parse: (r) => {
@@ -70,6 +79,15 @@ export const configSpec = {
     'TensorFlow.js backend: auto (the first that loads: tensorflow-gpu, tensorflow, wasm, cpu) or one of them (falling back to cpu).',
   ),
   TRAIN_SEED: int(42, 'Seed of model training: the same data and seed give the same weights.'),
+  MODEL_GATE_TOLERANCE: num(
+    0.05,
+    "A trained model is activated only if its held-out loss is at most (1 + this) × the active model's (else it is kept inactive).",
+    0,
+    100,
+  ),
+  VERSIONS_KEEP_RETIRED: int(2, 'Retired versions of a space kept for rankers to roll over at their own pace; older ones are pruned.', 0, 100),
+  PROMOTE_POLL_MS: int(500, 'How often a promotion checks how far the migration of its emerging items has come.', 10, 60_000),
+  PROMOTE_FAST_PATH_BATCH: int(1000, 'Items the fast path of a promotion maps and writes per statement.', 1, 100_000),
   TRAIN_PRESET: oneOf(
     ['default', 'quick'] as const,
     'default',

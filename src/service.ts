@@ -64,6 +64,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
         db: root.db,
         redis: root.producer,
         cache: root.cache,
+        versions: root.spaceVersions,
         backend: () => backend,
         llmBreaker: () => root.llm?.breakerState() ?? null,
         publish: async (space: string, ids: string[]) => root.cache.invalidate(space, ids),

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { EmbeddingCache } from '../lookup/cache.js';
+import type { SpaceVersions } from '../lookup/space-versions.js';
 import type { KeyStore } from '../auth/keys.js';
 import type { BackendInfo } from '../model/index.js';
 import { getSpace, type SpaceRow } from '../db/spaces.js';
@@ -13,6 +14,7 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   cache: EmbeddingCache;
+  versions: SpaceVersions;
   keys: KeyStore;
   backend(): BackendInfo | null;
   llmBreaker(): string | null;
@@ -37,7 +39,8 @@ export async function requireSpace(deps: AppDeps, id: string): Promise<SpaceRow>
   const hit = memo.get(id);
   if (hit) return hit;
   const s = await getSpace(deps.db, id);
-  if (!s) throw notFound(`space "${id}"`);
+  // a later version's own row is reached through its space (?version=), never by its id
+  if (!s || s.rootId !== null) throw notFound(`space "${id}"`);
   memo.set(id, s);
   return s;
 }

@@ -9,12 +9,14 @@ import { getSpace } from '../db/spaces.js';
 import { latestEmbeddings } from '../db/embeddings.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
-import { requireSpace, type AppDeps } from './deps.js';
+import type { AppDeps } from './deps.js';
+import { resolveVersion, VersionQuery } from './space-version.js';
 import { embeddingJson, type Lookup } from '../lookup/cache.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
 
 const Embedding = Type.Object({
   id: Type.String(),
+  spaceVersion: Type.Integer({ description: 'The version of the space the vector is in' }),
   vector: Type.Array(Type.Number()),
   version: Type.Integer(),
   kind: EmbeddingKind,
@@ -24,6 +26,7 @@ const Embedding = Type.Object({
 });
 const LookupBody = Type.Object({ ids: Type.Array(Id, { maxItems: LIMITS.lookup }) }, { additionalProperties: false });
 const LookupAnswer = Type.Object({
+  spaceVersion: Type.Integer({ description: 'The version of the space every vector of the answer is in' }),
   embeddings: Type.Array(
     Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() }),
   ),
@@ -69,10 +72,10 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
 }
 
 /** The single-item answer, assembled around the cached JSON of the vector. */
-function itemEmbeddingJson(id: string, l: Extract<Lookup, { json: () => string }>): string {
+function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: () => string }>): string {
   const e = l.embedding;
   const meta = `"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"`;
-  return `{"id":${JSON.stringify(id)},${l.json()},${meta}}`;
+  return `{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},${l.json()},${meta}}`;
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -81,21 +84,25 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['embeddings'],
-        summary: "An item's newest embedding",
+        summary: "An item's newest embedding (in the current version of the space, or ?version=v)",
         params: ItemParams,
+        querystring: VersionQuery,
         response: { 200: Embedding, 404: ErrorBody },
       },
     },
     async (req, reply) => {
-      const space = await requireSpace(app.deps, req.params.space);
-      const l = (await lookup(app.deps, space.id, [req.params.id])).get(req.params.id)!;
+      const { space, version } = await resolveVersion(app.deps, req.params.space, req.query.version);
+      const physical = version.physicalId;
+      const l = (await lookup(app.deps, physical, [req.params.id])).get(req.params.id)!;
       // Assembled from the cached fragment; the Embedding schema above documents the shape.
       if (l.hit && l.embedding)
-        return reply.header('content-type', 'application/json; charset=utf-8').send(itemEmbeddingJson(req.params.id, l) as never);
+        return reply
+          .header('content-type', 'application/json; charset=utf-8')
+          .send(itemEmbeddingJson(req.params.id, version.version, l) as never);
       // None: say why (rare, so the database may be asked).
-      const item = await getItem(app.deps.db, space.id, req.params.id);
+      const item = await getItem(app.deps.db, physical, req.params.id);
       if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-      const fresh = await getSpace(app.deps.db, space.id); // the memoised row's activeModel may be old
+      const fresh = await getSpace(app.deps.db, physical); // the memoised row's activeModel may be old
       const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
       throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, {
         state: item.state,
@@ -108,25 +115,29 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['embeddings'],
-        summary: `Newest embeddings of up to ${LIMITS.lookup} ids (ranking-time hot path)`,
+        summary: `Newest embeddings of up to ${LIMITS.lookup} ids (ranking-time hot path), all from one version of the space`,
         params: SpaceParams,
+        querystring: VersionQuery,
         body: LookupBody,
         response: { 200: LookupAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
       },
     },
     async (req, reply) => {
-      const space = await requireSpace(app.deps, req.params.space);
+      // One version resolved once: the answer never mixes versions.
+      const { version } = await resolveVersion(app.deps, req.params.space, req.query.version);
       const { ids } = req.body;
-      const found = await lookup(app.deps, space.id, ids);
+      const found = await lookup(app.deps, version.physicalId, ids);
       if (req.headers.accept === 'application/octet-stream') {
-        const out = new Float32Array(ids.length * space.dim).fill(NaN);
+        const dim = version.dim;
+        const out = new Float32Array(ids.length * dim).fill(NaN);
         ids.forEach((id, i) => {
           const l = found.get(id)!;
-          if (l.hit && l.embedding) out.set(l.embedding.vector, i * space.dim);
+          if (l.hit && l.embedding) out.set(l.embedding.vector, i * dim);
         });
         return reply
           .header('content-type', 'application/octet-stream')
-          .header('x-emerflow-dim', String(space.dim))
+          .header('x-emerflow-dim', String(dim))
+          .header('x-emerflow-space-version', String(version.version))
           .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
       }
       // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
@@ -140,7 +151,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       return reply
         .header('content-type', 'application/json; charset=utf-8')
-        .send(`{"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
+        .send(`{"spaceVersion":${version.version},"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
     },
   );
 };

@@ -9,7 +9,8 @@ import { ingestItems } from '../pipeline/ingest-items.js';
 import { deleteItem } from '../pipeline/delete-item.js';
 import { ErrorBody, notFound } from './errors.js';
 import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind } from './schemas.js';
-import { requireSpace } from './deps.js';
+import { resolveVersion, resolveWritableVersion, VersionQuery } from './space-version.js';
+import { ApiError } from './errors.js';
 import { checkFeatures, checkVector } from './validate.js';
 
 const ItemIn = Type.Object(
@@ -22,6 +23,7 @@ const ItemIn = Type.Object(
 );
 const ItemView = Type.Object({
   id: Type.String(),
+  spaceVersion: Type.Integer(),
   state: ItemState,
   features: Type.Record(Type.String(), Type.Unknown()),
   enrichment: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
@@ -42,7 +44,11 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['items'],
         summary: `Add or update items (up to ${LIMITS.items} a request)`,
+        description:
+          'Features go to every version of the space still followed; an `embedding` is for one version ' +
+          '(`?version=v`, default: current), where the item is established.',
         params: SpaceParams,
+        querystring: VersionQuery,
         body: Type.Object({ items: Type.Array(ItemIn, { maxItems: LIMITS.items }) }, { additionalProperties: false }),
         response: {
           202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }),
@@ -53,14 +59,16 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const space = await requireSpace(app.deps, req.params.space);
+      const { space, version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
       const { items } = req.body;
       items.forEach((it, i) => {
-        if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, space.dim, app.deps.config.VECTOR_MAX_ABS);
+        if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, version.dim, app.deps.config.VECTOR_MAX_ABS);
         checkFeatures(`items[${i}].features`, it.features, app.deps.config.FEATURES_MAX_BYTES, 8);
       });
-      const r = await ingestItems(app.deps.db, space.id, items, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
-      if (r.established.length) await app.deps.publish(space.id, r.established);
+      const opts = { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL };
+      const r = await ingestItems(app.deps.db, space.id, version.physicalId, items, opts);
+      if (!r) throw new ApiError(409, 'version_retired', `version ${version.version} of space "${space.id}" was retired meanwhile`);
+      if (r.established.length) await app.deps.publish(version.physicalId, r.established);
       return reply.status(202).send({ accepted: r.accepted, unchanged: r.unchanged });
     },
   );
@@ -70,18 +78,20 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['items'],
-        summary: 'An item: state, features, enrichment and newest embedding version',
+        summary: 'An item: state, features, enrichment and newest embedding version (in one version of the space)',
         params: ItemParams,
+        querystring: VersionQuery,
         response: { 200: ItemView, 404: ErrorBody },
       },
     },
     async (req) => {
-      const space = await requireSpace(app.deps, req.params.space);
-      const item = await getItem(app.deps.db, space.id, req.params.id);
+      const { space, version } = await resolveVersion(app.deps, req.params.space, req.query.version);
+      const item = await getItem(app.deps.db, version.physicalId, req.params.id);
       if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-      const [emb] = item.embeddingVersion === null ? [] : await latestEmbeddings(app.deps.db, space.id, [item.id]);
+      const [emb] = item.embeddingVersion === null ? [] : await latestEmbeddings(app.deps.db, version.physicalId, [item.id]);
       return {
         id: item.id,
+        spaceVersion: version.version,
         state: item.state,
         features: item.features,
         enrichment: item.enrichment,
@@ -106,11 +116,13 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const space = await requireSpace(app.deps, req.params.space);
+      const { space } = await resolveVersion(app.deps, req.params.space);
       const id = req.params.id;
-      if (!(await deleteItem(app.deps.db, space.id, id))) throw notFound(`item "${id}" in space "${space.id}"`);
-      // other API processes drop it from their lookup caches
-      await app.deps.publish(space.id, [id]);
+      // from every version the space follows: an item belongs to the space
+      const from = await deleteItem(app.deps.db, space.id, id);
+      if (from.length === 0) throw notFound(`item "${id}" in space "${space.id}"`);
+      // other API processes learn it from the deleting transaction's NOTIFY
+      for (const physical of from) await app.deps.publish(physical, [id]);
       return reply.status(204).send(null);
     },
   );

@@ -9,7 +9,8 @@ export const Id = Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE
 export const SpaceParams = Type.Object({ space: Id });
 export const ItemParams = Type.Object({ space: Id, id: Id });
 export const Vector = Type.Array(Type.Number(), { minItems: 1, maxItems: 4096 });
-export const EmbeddingKind = Type.Union([Type.Literal('base'), Type.Literal('cold'), Type.Literal('refined')]);
+// mapped: the fast path of a version's promotion (the previous version's vector mapped into it)
+export const EmbeddingKind = Type.Union([Type.Literal('base'), Type.Literal('cold'), Type.Literal('refined'), Type.Literal('mapped')]);
 export const ItemState = Type.Union([
   Type.Literal('received'),
   Type.Literal('enriched'),

@@ -6,11 +6,13 @@ import { getRun } from '../db/train-runs.js';
 import { requestTraining } from '../pipeline/request-training.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
-import { requireSpace } from './deps.js';
 import { requireSpaceAccess } from './auth.js';
+import { resolveWritableVersion, VersionQuery } from './space-version.js';
+import { rootOf } from '../db/space-versions.js';
 
 const JobView = Type.Object({
   id: Type.String(),
+  kind: Type.Union([Type.Literal('train'), Type.Literal('promote')]),
   space: Type.String(),
   state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
   progress: Type.Object({ fraction: Type.Number(), phase: Type.String() }),
@@ -28,11 +30,13 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['training'],
         summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
         params: SpaceParams,
-        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody },
+        querystring: VersionQuery,
+        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
-      const space = await requireSpace(app.deps, req.params.space);
+      // a version's model is trained on that version's users and established items
+      const { version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
       // The body is optional (`{"seed": n}`), so it is checked here rather than by a schema.
       const body = (req.body ?? {}) as { seed?: unknown };
       if (typeof body !== 'object' || Array.isArray(body))
@@ -42,7 +46,7 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new ApiError(400, 'invalid_request', 'body.seed must be an integer from 0 to 2147483647');
       const seed = (body.seed as number | undefined) ?? app.deps.config.TRAIN_SEED;
       // While a run of this space is queued or running, asking again answers that run.
-      const { run } = await requestTraining(app.deps.db, space.id, seed, { requestId: req.id });
+      const { run } = await requestTraining(app.deps.db, version.physicalId, seed, { requestId: req.id });
       return reply.status(202).header('location', `/v1/jobs/${run}`).send({ jobId: run });
     },
   );
@@ -52,7 +56,7 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['training'],
-        summary: 'A training run: state, progress (fraction, phase), result or error',
+        summary: 'A training run or a promotion: state, progress (fraction, phase), result or error',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         response: { 200: JobView, 404: ErrorBody },
       },
@@ -60,10 +64,13 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const r = await getRun(app.deps.db, req.params.id);
       if (!r) throw notFound(`job "${req.params.id}"`);
-      requireSpaceAccess(req, r.spaceId, `job "${req.params.id}"`);
+      // a version's training run is kept under the version's own row: access is by its space
+      const space = rootOf(r.spaceId);
+      requireSpaceAccess(req, space, `job "${req.params.id}"`);
       return {
         id: r.id,
-        space: r.spaceId,
+        kind: r.kind,
+        space,
         state: r.state,
         progress: r.progress,
         result: (r.result ?? null) as Record<string, unknown> | null,

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { upsertUsers } from '../db/users.js';
 import { ErrorBody } from './errors.js';
 import { Id, LIMITS, SpaceParams, Vector } from './schemas.js';
-import { requireSpace } from './deps.js';
+import { resolveWritableVersion, VersionQuery } from './space-version.js';
 import { checkVector } from './validate.js';
 
 const Body = Type.Object(
@@ -22,16 +22,18 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: `Upsert user vectors (up to ${LIMITS.users} a request; the same id twice: the last wins)`,
         params: SpaceParams,
+        querystring: VersionQuery,
         body: Body,
         response: { 200: Type.Object({ upserted: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
       },
     },
     async (req) => {
-      const space = await requireSpace(app.deps, req.params.space);
+      // user vectors belong to one version of the space (?version=v; default: current)
+      const { version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
       const { users } = req.body;
-      users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, space.dim, app.deps.config.VECTOR_MAX_ABS));
+      users.forEach((u, i) => checkVector(`users[${i}].vector`, u.vector, version.dim, app.deps.config.VECTOR_MAX_ABS));
       const unique = [...new Map(users.map((u) => [u.id, u])).values()];
-      await upsertUsers(app.deps.db, space.id, unique);
+      await upsertUsers(app.deps.db, version.physicalId, unique);
       return { upserted: unique.length };
     },
   );

@@ -7,7 +7,7 @@ import type { Queryable } from './pool.js';
 import type { ItemState } from './items.js';
 import { fromBytes, toBytes } from './vectors.js';
 
-export type EmbeddingKind = 'base' | 'cold' | 'refined';
+export type EmbeddingKind = 'base' | 'cold' | 'refined' | 'mapped';
 export interface EmbeddingRow {
   id: string;
   vector: Float32Array;

@@ -15,41 +15,46 @@ export interface EventIn {
  * Stores new events, counts them on their items and asks for a refinement of each emerging
  * item they touched — one statement, so the item and task rows it locks (in id order) are
  * held only while Postgres runs it. Event pipelines send many overlapping batches at once;
- * locks held across round trips would queue them behind each other. Returns the ids of the
- * events that were new. (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
+ * locks held across round trips would queue them behind each other. Interactions belong to
+ * the space, so the statement writes them into every version it follows (migration 007,
+ * emerflow_write_targets). Returns the ids of the events that were new.
+ * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
 export async function recordEventsStatement(
   db: Queryable,
-  spaceId: string,
+  space: string,
   events: EventIn[],
   requestId: string | undefined,
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const r = await db.query<{ accepted: string[] | null }>(
-    `WITH ins AS (
+    `WITH t AS (SELECT unnest(emerflow_write_targets($1)) AS sid),
+     ins AS (
        INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
-       SELECT $1, e.id, e.user_id, e.item_id, e.label, e.ts
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::timestamptz[]) AS e(id, user_id, item_id, label, ts)
-       ORDER BY e.id COLLATE "C"
+       SELECT t.sid, e.id, e.user_id, e.item_id, e.label, e.ts
+       FROM t CROSS JOIN unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::timestamptz[]) AS e(id, user_id, item_id, label, ts)
+       ORDER BY t.sid COLLATE "C", e.id COLLATE "C"
        ON CONFLICT (space_id, event_id) DO NOTHING
-       RETURNING event_id, item_id),
-     per AS (SELECT item_id, count(*)::int AS n FROM ins GROUP BY item_id),
-     lk AS (SELECT i.id FROM items i JOIN per ON per.item_id = i.id WHERE i.space_id = $1 ORDER BY i.id COLLATE "C" FOR NO KEY UPDATE OF i),
+       RETURNING space_id, event_id, item_id),
+     per AS (SELECT space_id, item_id, count(*)::int AS n FROM ins GROUP BY space_id, item_id),
+     lk AS (SELECT i.space_id, i.id FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
+            ORDER BY i.space_id COLLATE "C", i.id COLLATE "C" FOR NO KEY UPDATE OF i),
      upd AS (
        UPDATE items i SET interactions = i.interactions + per.n
-       FROM per JOIN lk ON lk.id = per.item_id
-       WHERE i.space_id = $1 AND i.id = per.item_id
-       RETURNING i.id, i.state),
+       FROM per JOIN lk ON lk.space_id = per.space_id AND lk.id = per.item_id
+       WHERE i.space_id = per.space_id AND i.id = per.item_id
+       RETURNING i.space_id, i.id, i.state),
      asked AS (
        INSERT INTO tasks (queue, key, payload)
-       SELECT 'refine', $1 || '/' || upd.id, jsonb_strip_nulls(jsonb_build_object('space', $1::text, 'item', upd.id, 'requestId', $7::text))
-       FROM upd WHERE upd.state <> 'established' ORDER BY ($1 || '/' || upd.id) COLLATE "C"
+       SELECT 'refine', upd.space_id || '/' || upd.id,
+              jsonb_strip_nulls(jsonb_build_object('space', upd.space_id, 'item', upd.id, 'requestId', $7::text))
+       FROM upd WHERE upd.state <> 'established' ORDER BY (upd.space_id || '/' || upd.id) COLLATE "C"
        ${ASK_AGAIN}
        RETURNING 1)
-     SELECT (SELECT array_agg(event_id) FROM ins) AS accepted,
+     SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
     [
-      spaceId,
+      space,
       events.map((e) => e.id),
       events.map((e) => e.userId),
       events.map((e) => e.itemId),

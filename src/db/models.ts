@@ -32,3 +32,34 @@ export async function getModel(db: Queryable, id: number): Promise<ModelRow | nu
   );
   return r.rows[0] ?? null;
 }
+
+export async function modelByVersion(db: Queryable, spaceId: string, version: number): Promise<{ id: number; version: number } | null> {
+  const r = await db.query<{ id: number; version: number }>('SELECT id::int, version FROM models WHERE space_id = $1 AND version = $2', [
+    spaceId,
+    version,
+  ]);
+  return r.rows[0] ?? null;
+}
+
+/** What the activation gate decided about a model (pipeline/model-gate.ts). */
+export async function setGate(db: Queryable, id: number, gate: unknown): Promise<void> {
+  await db.query('UPDATE models SET gate = $2 WHERE id = $1', [id, JSON.stringify(gate)]);
+}
+
+export interface ModelSummary {
+  version: number;
+  active: boolean;
+  metrics: Record<string, number>;
+  gate: Record<string, unknown> | null;
+  createdAt: Date;
+}
+
+/** A space's models, newest first, without their weights. */
+export async function listModels(db: Queryable, spaceId: string, limit = 20): Promise<ModelSummary[]> {
+  const r = await db.query<ModelSummary>(
+    `SELECT m.version, m.id = s.active_model AS active, m.metrics, m.gate, m.created_at AS "createdAt"
+     FROM models m JOIN spaces s ON s.id = m.space_id WHERE m.space_id = $1 ORDER BY m.version DESC LIMIT $2`,
+    [spaceId, limit],
+  );
+  return r.rows.map((x) => ({ ...x, active: x.active === true }));
+}

@@ -11,25 +11,33 @@ export interface SpaceRow {
   auxFeatures: AuxFeature[] | null;
   auxSource: 'llm' | 'user' | null;
   activeModel: number | null;
+  /** the space a version's physical space belongs to; null for a space itself */
+  rootId: string | null;
   createdAt: Date;
 }
 
 const COLS = `id, dim, item_type AS "itemType", scorer, aux_features AS "auxFeatures", aux_source AS "auxSource",
-  active_model::int AS "activeModel", created_at AS "createdAt"`;
+  active_model::int AS "activeModel", root_id AS "rootId", created_at AS "createdAt"`;
 
 /** Inserts the space; returns null when one with the same id exists already. */
 export async function createSpace(
   db: Queryable,
   s: { id: string; dim: number; itemType: string; scorer: string; auxFeatures?: AuxFeature[] },
 ): Promise<SpaceRow | null> {
+  // with its version 1, kept in the space's own row (migration 007)
   const r = await db.query<SpaceRow>(
-    `INSERT INTO spaces (id, dim, item_type, scorer, aux_features, aux_source) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (id) DO NOTHING RETURNING ${COLS}`,
+    `WITH s AS (
+       INSERT INTO spaces (id, dim, item_type, scorer, aux_features, aux_source) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO NOTHING RETURNING *),
+     v AS (INSERT INTO space_versions (space_id, version, physical_id, state, promoted_at)
+           SELECT id, 1, id, 'current', now() FROM s)
+     SELECT ${COLS} FROM s`,
     [s.id, s.dim, s.itemType, s.scorer, s.auxFeatures ? JSON.stringify(s.auxFeatures) : null, s.auxFeatures ? 'user' : null],
   );
   return r.rows[0] ?? null;
 }
 
+/** A space or a version's physical space, by id (the API resolves only spaces: `rootId` null). */
 export async function getSpace(db: Queryable, id: string): Promise<SpaceRow | null> {
   const r = await db.query<SpaceRow>(`SELECT ${COLS} FROM spaces WHERE id = $1`, [id]);
   return r.rows[0] ?? null;
@@ -69,5 +77,6 @@ export async function spaceCounts(db: Queryable, id: string): Promise<SpaceCount
 }
 
 export async function spaceIds(db: Queryable): Promise<string[]> {
-  return (await db.query<{ id: string }>('SELECT id FROM spaces ORDER BY id')).rows.map((r) => r.id);
+  // the spaces themselves, not the rows their later versions are kept in
+  return (await db.query<{ id: string }>('SELECT id FROM spaces WHERE root_id IS NULL ORDER BY id')).rows.map((r) => r.id);
 }

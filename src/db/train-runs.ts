@@ -2,8 +2,10 @@
 import type { Queryable } from './pool.js';
 
 export type RunState = 'queued' | 'running' | 'completed' | 'failed';
+export type RunKind = 'train' | 'promote';
 export interface TrainRun {
   id: string;
+  kind: RunKind;
   spaceId: string;
   state: RunState;
   progress: { fraction: number; phase: string };
@@ -13,13 +15,13 @@ export interface TrainRun {
   updatedAt: Date;
 }
 
-export async function createRun(db: Queryable, id: string, spaceId: string): Promise<void> {
-  await db.query('INSERT INTO train_runs (id, space_id, state) VALUES ($1, $2, $3)', [id, spaceId, 'queued']);
+export async function createRun(db: Queryable, id: string, spaceId: string, kind: RunKind = 'train'): Promise<void> {
+  await db.query('INSERT INTO train_runs (id, space_id, state, kind) VALUES ($1, $2, $3, $4)', [id, spaceId, 'queued', kind]);
 }
 
 export async function getRun(db: Queryable, id: string): Promise<TrainRun | null> {
   const r = await db.query<TrainRun>(
-    `SELECT id, space_id AS "spaceId", state, progress, result, error, created_at AS "createdAt", updated_at AS "updatedAt"
+    `SELECT id, kind, space_id AS "spaceId", state, progress, result, error, created_at AS "createdAt", updated_at AS "updatedAt"
      FROM train_runs WHERE id = $1`,
     [id],
   );
@@ -45,8 +47,11 @@ export async function updateRun(
   );
 }
 
-/** The space's run that is queued or running, if any (at most one: train_runs_one_active). */
-export async function activeRun(db: Queryable, spaceId: string): Promise<string | null> {
-  const r = await db.query<{ id: string }>(`SELECT id FROM train_runs WHERE space_id = $1 AND state IN ('queued', 'running')`, [spaceId]);
+/** The space's run of this kind that is queued or running, if any (at most one: train_runs_one_active). */
+export async function activeRun(db: Queryable, spaceId: string, kind: RunKind = 'train'): Promise<string | null> {
+  const r = await db.query<{ id: string }>(
+    `SELECT id FROM train_runs WHERE space_id = $1 AND kind = $2 AND state IN ('queued', 'running')`,
+    [spaceId, kind],
+  );
   return r.rows[0]?.id ?? null;
 }

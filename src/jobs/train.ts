@@ -48,11 +48,13 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
       );
       const art = artifact as ModelArtifact;
       const encoder = encoderName(prepared.encoder.id);
-      const { modelId, result } = await activateModel(
+      const { modelId, activated, result } = await activateModel(
         deps.db,
-        { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics },
-        (model, reembedding) => ({
+        { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics, gateTolerance: deps.config.MODEL_GATE_TOLERANCE },
+        (model, reembedding, gate) => ({
           modelVersion: model.version,
+          activated: gate.activate,
+          gate,
           backend,
           encoder,
           metrics: art.metrics,
@@ -62,6 +64,10 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
         (tx) => ctx.complete(tx, [task]),
         { requestId: task.payload.requestId },
       );
+      if (!activated) {
+        ctx.log.warn({ space: spaceId, run, ...result }, 'model trained and kept inactive: the gate refused it');
+        return result;
+      }
       const healed = await healSpace(deps.db, spaceId, modelId);
       ctx.log.info({ space: spaceId, run, healed, ...result }, 'model trained and activated');
       return result;

@@ -8,6 +8,7 @@ import type { Db } from '../db/pool.js';
 import { servedEmbeddingsPage } from '../db/embeddings.js';
 import { spaceIds } from '../db/spaces.js';
 import type { EmbeddingCache } from './cache.js';
+import type { SpaceVersions } from './space-versions.js';
 
 const PAGE = 2000;
 
@@ -16,7 +17,14 @@ interface Log {
   warn(obj: object, msg: string): void;
 }
 
-export async function preloadSpaces(db: Db, cache: EmbeddingCache, which: string, maxBytes: number, log: Log): Promise<void> {
+export async function preloadSpaces(
+  db: Db,
+  cache: EmbeddingCache,
+  versions: SpaceVersions,
+  which: string,
+  maxBytes: number,
+  log: Log,
+): Promise<void> {
   if (!which.trim() || maxBytes === 0) return;
   const started = Date.now();
   const spaces =
@@ -27,7 +35,10 @@ export async function preloadSpaces(db: Db, cache: EmbeddingCache, which: string
           .map((s) => s.trim())
           .filter(Boolean);
   let loaded = 0;
-  for (const space of spaces) {
+  for (const name of spaces) {
+    // what lookups of the space serve: its current version's physical space
+    const space = (await versions.versions(name)).find((v) => v.state === 'current')?.physicalId;
+    if (!space) continue;
     let after = '';
     for (;;) {
       if (cache.bytes >= 0.9 * maxBytes) {

@@ -62,3 +62,9 @@ export function validateArtifact(a: ModelArtifact): void {
     if (!a.weights[name]) throw new Error(`model artifact lacks weight ${name}`);
   }
 }
+
+/** The name of the first weight with a value that is not finite (NaN, ±Infinity), or null. */
+export function nonFiniteWeight(a: ModelArtifact): string | null {
+  for (const [name, w] of byName(a.weights)) if (!decodeFloat32(w.data).every(Number.isFinite)) return name;
+  return null;
+}

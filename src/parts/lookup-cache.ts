@@ -8,12 +8,14 @@ import { EmbeddingCache } from '../lookup/cache.js';
 import { listenInvalidations } from '../lookup/invalidation.js';
 import { registerCacheGauges } from '../lookup/metrics.js';
 import { preloadSpaces } from '../lookup/preload.js';
+import { SpaceVersions } from '../lookup/space-versions.js';
 import { closeWithin } from './close-within.js';
 import type { PartOptions } from './options.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     cache: EmbeddingCache;
+    spaceVersions: SpaceVersions;
   }
 }
 
@@ -24,15 +26,17 @@ async function lookupCache(app: FastifyInstance, { config, log }: PartOptions): 
     negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
   });
   app.decorate('cache', cache);
+  const versions = new SpaceVersions(app.db, { ttlMs: config.LOOKUP_CACHE_TTL_MS });
+  app.decorate('spaceVersions', versions);
   registerCacheGauges(() => ({ bytes: cache.bytes, entries: cache.size }));
   const l = log.child({ part: 'lookup-cache' });
-  const sub = await untilDbReady('lookup invalidations', () => listenInvalidations(app.db, cache, l), {
+  const sub = await untilDbReady('lookup invalidations', () => listenInvalidations(app.db, cache, l, versions), {
     deadlineMs: config.STARTUP_WAIT_MS,
     log,
   });
   closeWithin(app, log, 'lookup invalidations', () => sub.close());
   // In the background: lookups are served meanwhile, from Postgres for what is not loaded yet.
-  preloadSpaces(app.db, cache, config.LOOKUP_PRELOAD_SPACES, config.LOOKUP_CACHE_BYTES, l).catch((err: Error) =>
+  preloadSpaces(app.db, cache, versions, config.LOOKUP_PRELOAD_SPACES, config.LOOKUP_CACHE_BYTES, l).catch((err: Error) =>
     l.warn({ err: err.message }, 'lookup cache preload failed; lookups read from Postgres'),
   );
 }

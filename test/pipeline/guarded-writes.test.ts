@@ -65,7 +65,7 @@ async function served(db: Db, id: string) {
 
 test('a slower, older refinement finishing after a newer one is dropped', async (t) => {
   const { db, model } = await setup(t);
-  await ingestItems(db, S, [{ id: 'a', features: { title: 'A' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'a', features: { title: 'A' } }], { enrich: false });
   assert.deepEqual(await cold(db, model, await read(db, 'a'), 1), ['a']);
   await events(db, 'a', ['e1', 'e2']);
   const older = await read(db, 'a'); // the slow job reads 2 events
@@ -80,12 +80,12 @@ test('a slower, older refinement finishing after a newer one is dropped', async 
 
 test('an embed or refine that read an emerging item cannot flip it back from established', async (t) => {
   const { db, model } = await setup(t);
-  await ingestItems(db, S, [{ id: 'b', features: { title: 'B' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'b', features: { title: 'B' } }], { enrich: false });
   await cold(db, model, await read(db, 'b'), 1);
   await events(db, 'b', ['e1']);
   const seen = await read(db, 'b');
   // the recommender pushes the item's own vector meanwhile
-  await ingestItems(db, S, [{ id: 'b', features: { title: 'B' }, embedding: [9, 9, 9, 9] }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'b', features: { title: 'B' }, embedding: [9, 9, 9, 9] }], { enrich: false });
   assert.deepEqual(await refined(db, model, seen, 5), []);
   assert.deepEqual(await cold(db, model, seen, 6), []);
   assert.deepEqual(await served(db, 'b'), { x: 9, kind: 'base', interactions: 0 });
@@ -93,10 +93,10 @@ test('an embed or refine that read an emerging item cannot flip it back from est
 
 test('a job of a deleted item cannot write into the item re-created under the same id', async (t) => {
   const { db, model } = await setup(t);
-  await ingestItems(db, S, [{ id: 'c', features: { title: 'C' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'c', features: { title: 'C' } }], { enrich: false });
   const old = await read(db, 'c');
-  assert.ok(await deleteItem(db, S, 'c'));
-  await ingestItems(db, S, [{ id: 'c', features: { title: 'C' } }], { enrich: false });
+  assert.deepEqual(await deleteItem(db, S, 'c'), [S]);
+  await ingestItems(db, S, S, [{ id: 'c', features: { title: 'C' } }], { enrich: false });
   const fresh = await read(db, 'c');
   assert.notEqual(fresh.incarnation, old.incarnation);
   assert.equal(fresh.rev, old.rev, 'same content, same rev: only the incarnation tells them apart');
@@ -107,7 +107,7 @@ test('a job of a deleted item cannot write into the item re-created under the sa
 
 test("a refinement with the old model cannot land after the new model's re-embed", async (t) => {
   const { db, model: first } = await setup(t);
-  await ingestItems(db, S, [{ id: 'd', features: { title: 'D' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'd', features: { title: 'D' } }], { enrich: false });
   await cold(db, first, await read(db, 'd'), 1);
   await events(db, 'd', ['e1']);
   const withOld = await read(db, 'd');
@@ -121,9 +121,9 @@ test("a refinement with the old model cannot land after the new model's re-embed
 
 test('an embed of old text cannot land after the text changed, nor refine from a superseded cold embedding', async (t) => {
   const { db, model } = await setup(t);
-  await ingestItems(db, S, [{ id: 'e', features: { title: 'E' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'e', features: { title: 'E' } }], { enrich: false });
   const before = await read(db, 'e');
-  await ingestItems(db, S, [{ id: 'e', features: { title: 'E, revised' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'e', features: { title: 'E, revised' } }], { enrich: false });
   const after = await read(db, 'e');
   assert.equal(after.rev, before.rev + 1);
   assert.deepEqual(await cold(db, model, before, 1), [], 'the old text is not embedded');
@@ -136,7 +136,7 @@ test('an embed of old text cannot land after the text changed, nor refine from a
 
 test('retention keeps the newest versions and never the served one out', async (t) => {
   const { db, model } = await setup(t);
-  await ingestItems(db, S, [{ id: 'f', features: { title: 'F' } }], { enrich: false });
+  await ingestItems(db, S, S, [{ id: 'f', features: { title: 'F' } }], { enrich: false });
   await cold(db, model, await read(db, 'f'), 0);
   for (let k = 1; k <= 6; k++) {
     await events(db, 'f', [`e${k}`]);

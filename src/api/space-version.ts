@@ -1,0 +1,37 @@
+// Which version of a space a request is about: `?version=v` pins one (404
+// version_not_found when it does not exist or was pruned), without it the current one.
+// Every embedding answer names the version it came from, and reads one version only.
+import { Type } from 'typebox';
+import type { SpaceRow } from '../db/spaces.js';
+import type { VersionRow } from '../db/space-versions.js';
+import { ApiError } from './errors.js';
+import { requireSpace, type AppDeps } from './deps.js';
+
+export const VersionQuery = Type.Object(
+  { version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'A version of the space; default: current' })) },
+  { additionalProperties: false },
+);
+
+export interface Resolved {
+  space: SpaceRow;
+  version: VersionRow;
+}
+
+export async function resolveVersion(deps: AppDeps, spaceId: string, version?: number): Promise<Resolved> {
+  const space = await requireSpace(deps, spaceId);
+  const versions = await deps.versions.versions(space.id);
+  const v = version === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === version);
+  if (!v) {
+    if (version === undefined) throw new Error(`space "${space.id}" has no current version`);
+    throw new ApiError(404, 'version_not_found', `space "${space.id}" has no version ${version} (never created, or pruned)`);
+  }
+  return { space, version: v };
+}
+
+/** A version that takes the recommender's vectors (users, established items): not a retired one. */
+export async function resolveWritableVersion(deps: AppDeps, spaceId: string, version?: number): Promise<Resolved> {
+  const r = await resolveVersion(deps, spaceId, version);
+  if (r.version.state === 'retired')
+    throw new ApiError(409, 'version_retired', `version ${r.version.version} of space "${spaceId}" is retired and takes no more vectors`);
+  return r;
+}

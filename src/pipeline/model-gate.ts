@@ -1,0 +1,33 @@
+// Whether a trained model may replace the active one: its weights must be finite, and its
+// held-out loss (metaValLoss: the meta-refiner's loss on items held out of training,
+// averaged over the refinement phases) not worse than the active model's beyond a
+// relative tolerance. A model refused is still stored, and can be activated by hand.
+// (model/artifact.ts directly: no TF.js in the processes that only decide)
+import { nonFiniteWeight, type ModelArtifact } from '../model/artifact.js';
+
+export interface GateDecision {
+  activate: boolean;
+  reason: string;
+  heldOutLoss: number | null;
+  activeHeldOutLoss: number | null;
+  tolerance: number;
+}
+
+const LOSS = 'metaValLoss';
+
+export function gateModel(candidate: ModelArtifact, active: { metrics: Record<string, unknown> } | null, tolerance: number): GateDecision {
+  const loss = candidate.metrics[LOSS];
+  const base = { heldOutLoss: typeof loss === 'number' ? loss : null, activeHeldOutLoss: null, tolerance };
+  const bad = nonFiniteWeight(candidate);
+  if (bad !== null) return { ...base, activate: false, reason: `weight ${bad} is not finite` };
+  if (typeof loss !== 'number' || !Number.isFinite(loss)) return { ...base, activate: false, reason: `its ${LOSS} is not finite` };
+  if (!active) return { ...base, activate: true, reason: 'the first model of this version of the space' };
+  const prev = active.metrics[LOSS];
+  if (typeof prev !== 'number' || !Number.isFinite(prev))
+    return { ...base, activate: true, reason: `the active model has no finite ${LOSS} to compare with` };
+  const d = { ...base, activeHeldOutLoss: prev };
+  if (loss <= prev * (1 + tolerance)) return { ...d, activate: true, reason: `held-out loss ${fmt(loss)} ≤ (1 + ${tolerance}) × ${fmt(prev)}` };
+  return { ...d, activate: false, reason: `held-out loss ${fmt(loss)} is worse than the active model's ${fmt(prev)} beyond ${tolerance}` };
+}
+
+const fmt = (x: number) => x.toFixed(4);
