@@ -23,6 +23,7 @@ import { itemRoutes } from './api/items.js';
 import { interactionRoutes } from './api/interactions.js';
 import { embeddingRoutes } from './api/embeddings.js';
 import { trainRoutes } from './api/train.js';
+import { versionRoutes } from './api/versions.js';
 import { healthRoutes } from './api/health.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
@@ -98,6 +99,7 @@ export const httpApi = fp(
       interactionRoutes,
       embeddingRoutes,
       trainRoutes,
+      versionRoutes,
       keyRoutes,
       webhookSecretRoutes,
       healthRoutes,

@@ -3,11 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createSpace, getSpace, spaceCounts, type SpaceRow } from '../db/spaces.js';
 import { getModel } from '../db/models.js';
+import { listVersions } from '../db/space-versions.js';
 import { normaliseAuxFeatures } from '../llm/index.js';
 import { replaceAuxFeatures } from '../pipeline/replace-aux-features.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { AuxFeature, SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
+import { resolveVersion } from './space-version.js';
 
 const CreateSpace = Type.Object(
   {
@@ -19,6 +21,12 @@ const CreateSpace = Type.Object(
   },
   { additionalProperties: false },
 );
+const Counts = Type.Object({
+  items: Type.Record(Type.String(), Type.Integer()),
+  interactions: Type.Integer(),
+  users: Type.Integer(),
+  models: Type.Integer(),
+});
 const SpaceView = Type.Object({
   id: Type.String(),
   dim: Type.Integer(),
@@ -36,20 +44,54 @@ const SpaceView = Type.Object({
     }),
     Type.Null(),
   ]),
-  counts: Type.Object({
-    items: Type.Record(Type.String(), Type.Integer()),
-    interactions: Type.Integer(),
-    users: Type.Integer(),
-    models: Type.Integer(),
-  }),
+  counts: Counts,
+  currentVersion: Type.Integer({ description: 'The version lookups serve without ?version' }),
+  versions: Type.Array(
+    Type.Object({
+      version: Type.Integer(),
+      state: Type.Union([Type.Literal('staging'), Type.Literal('migrating'), Type.Literal('current'), Type.Literal('retired')]),
+      dim: Type.Integer(),
+      modelVersion: Type.Union([Type.Integer(), Type.Null()]),
+      counts: Counts,
+      promoteJob: Type.Union([Type.String(), Type.Null()]),
+      fastPath: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+      createdAt: Type.String(),
+      promotedAt: Type.Union([Type.String(), Type.Null()]),
+      retiredAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
   createdAt: Type.String(),
 });
 
+// The top-level dim, model and counts are the current version's; `versions` lists them all.
 async function view(deps: AppDeps, s: SpaceRow) {
-  const [counts, model] = await Promise.all([spaceCounts(deps.db, s.id), s.activeModel === null ? null : getModel(deps.db, s.activeModel)]);
+  const versions = await listVersions(deps.db, s.id);
+  const current = versions.find((v) => v.state === 'current');
+  if (!current) throw new Error(`space "${s.id}" has no current version`);
+  const [counts, model, perVersion] = await Promise.all([
+    spaceCounts(deps.db, current.physicalId),
+    current.activeModel === null ? null : getModel(deps.db, current.activeModel),
+    Promise.all(
+      versions.map(async (v) => {
+        const [c, m] = await Promise.all([spaceCounts(deps.db, v.physicalId), v.activeModel === null ? null : getModel(deps.db, v.activeModel)]);
+        return {
+          version: v.version,
+          state: v.state,
+          dim: v.dim,
+          modelVersion: m?.version ?? null,
+          counts: c,
+          promoteJob: v.promoteRun,
+          fastPath: v.fastPath,
+          createdAt: v.createdAt.toISOString(),
+          promotedAt: v.promotedAt?.toISOString() ?? null,
+          retiredAt: v.retiredAt?.toISOString() ?? null,
+        };
+      }),
+    ),
+  ]);
   return {
     id: s.id,
-    dim: s.dim,
+    dim: current.dim,
     itemType: s.itemType,
     scorer: s.scorer,
     auxFeatures: s.auxFeatures,
@@ -64,6 +106,8 @@ async function view(deps: AppDeps, s: SpaceRow) {
         }
       : null,
     counts,
+    currentVersion: current.version,
+    versions: perVersion,
     createdAt: s.createdAt.toISOString(),
   };
 }
@@ -101,14 +145,14 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['spaces'],
-        summary: 'A space, its active model and counts',
+        summary: 'A space: its current version (dim, active model, counts) and every version with its state and counts',
         params: SpaceParams,
         response: { 200: SpaceView, 404: ErrorBody },
       },
     },
     async (req) => {
       const s = await getSpace(app.deps.db, req.params.space);
-      if (!s) throw notFound(`space "${req.params.space}"`);
+      if (!s || s.rootId !== null) throw notFound(`space "${req.params.space}"`);
       return view(app.deps, s);
     },
   );
@@ -128,9 +172,11 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Stored under the names the enrichment answers will use as keys.
       const features = normaliseAuxFeatures(req.body.features);
       if (features.length === 0) throw new ApiError(400, 'invalid_request', 'body.features has no usable feature name');
-      const spaceId = req.params.space;
+      // the current version's: a staging version takes them over when it is promoted
+      const { version } = await resolveVersion(app.deps, req.params.space);
+      const spaceId = version.physicalId;
       const found = await replaceAuxFeatures(app.deps.db, spaceId, features, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
-      if (!found) throw notFound(`space "${spaceId}"`);
+      if (!found) throw notFound(`space "${req.params.space}"`);
       return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
     },
   );

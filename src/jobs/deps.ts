@@ -13,4 +13,6 @@ export interface JobDeps {
   models: ModelCache;
   /** Tells every API process that these items' embeddings changed. */
   invalidate(space: string, ids: string[]): Promise<void>;
+  /** Tells this process's API (ROLE=all) at once that a space's versions changed; others learn it by NOTIFY. */
+  versionsChanged?(space: string): void;
 }

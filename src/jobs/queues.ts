@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 
-export const QUEUES = ['enrich', 'embed', 'refine', 'train'] as const;
+export const QUEUES = ['enrich', 'embed', 'refine', 'train', 'promote'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 // `requestId` is the HTTP request that last asked for the work, so logs tie a job to it.
@@ -23,6 +23,14 @@ export const PayloadSchemas = {
     run: Type.String({ minLength: 1 }),
     seed: Type.Integer({ minimum: 0 }),
   }),
+  // a space's version to promote to current; `space` is the space itself (not a physical one)
+  promote: Type.Object({
+    ...Traced,
+    space: Type.String({ minLength: 1 }),
+    version: Type.Integer({ minimum: 1 }),
+    run: Type.String({ minLength: 1 }),
+    seed: Type.Integer({ minimum: 0 }),
+  }),
 };
 export type Payloads = { [Q in QueueName]: Static<(typeof PayloadSchemas)[Q]> };
 export const payloadCheckers = {
@@ -30,6 +38,7 @@ export const payloadCheckers = {
   embed: Compile(PayloadSchemas.embed),
   refine: Compile(PayloadSchemas.refine),
   train: Compile(PayloadSchemas.train),
+  promote: Compile(PayloadSchemas.promote),
 };
 
 /** The task key of each queue, derived from its payload: one row per unit of work. */
@@ -38,6 +47,7 @@ export const taskKey: { [Q in QueueName]: (p: Payloads[Q]) => string } = {
   embed: (p) => `${p.space}/${p.item}`,
   refine: (p) => `${p.space}/${p.item}`,
   train: (p) => `${p.space}/${p.run}`,
+  promote: (p) => `${p.space}/${p.version}`,
 };
 
 /** A BullMQ job names no task: it takes, when it starts, the tasks assigned to its id. */

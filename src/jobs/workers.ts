@@ -7,6 +7,7 @@ import { embedProcessor } from './embed.js';
 import { enrichProcessor } from './enrich.js';
 import { refineProcessor } from './refine.js';
 import { trainProcessor } from './train.js';
+import { promoteProcessor } from './promote.js';
 import type { QueueName } from './queues.js';
 import { jobCounter } from './metrics.js';
 
@@ -26,6 +27,8 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
     { name: 'enrich', fn: enrichProcessor(deps), concurrency: c.LLM_CONCURRENCY },
     // Training is long; it runs in a thread, so the lock keeps renewing.
     { name: 'train', fn: trainProcessor(deps), concurrency: 1, lockDuration: 120_000 },
+    // A promotion waits on the training and the migration it asked for; one at a time.
+    { name: 'promote', fn: promoteProcessor(deps), concurrency: 1, lockDuration: 120_000 },
   ];
   const workers = specs.map((s) => {
     const w = new Worker(s.name, s.fn, {

@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 async function outbox(app: FastifyInstance, { config, log }: PartOptions): Promise<void> {
   const relay = new OutboxRelay(app.db, app.queues, log.child({ part: 'relay' }), {
-    batch: { refine: config.REFINE_BATCH, embed: config.EMBED_BATCH, enrich: 1, train: 1 },
+    batch: { refine: config.REFINE_BATCH, embed: config.EMBED_BATCH, enrich: 1, train: 1, promote: 1 },
     maxWaitingJobs: config.RELAY_MAX_WAITING_JOBS,
     pollMs: config.RELAY_POLL_MS,
   });

@@ -25,6 +25,7 @@ async function workers(app: FastifyInstance, { config, log }: PartOptions): Prom
       llm: app.llm,
       models: new ModelCache(app.db, app.llm),
       invalidate: async (space, ids) => cache?.invalidate(space, ids),
+      versionsChanged: (space) => (app.hasDecorator('spaceVersions') ? app.spaceVersions.invalidate(space) : undefined),
     },
     app.redisUrl,
     config.QUEUE_PREFIX,

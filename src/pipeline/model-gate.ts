@@ -16,18 +16,17 @@ export interface GateDecision {
 const LOSS = 'metaValLoss';
 
 export function gateModel(candidate: ModelArtifact, active: { metrics: Record<string, unknown> } | null, tolerance: number): GateDecision {
-  const loss = candidate.metrics[LOSS];
-  const base = { heldOutLoss: typeof loss === 'number' ? loss : null, activeHeldOutLoss: null, tolerance };
+  const loss = finite(candidate.metrics[LOSS]);
+  const prev = active ? finite(active.metrics[LOSS]) : null;
+  const d = { heldOutLoss: loss, activeHeldOutLoss: prev, tolerance };
   const bad = nonFiniteWeight(candidate);
-  if (bad !== null) return { ...base, activate: false, reason: `weight ${bad} is not finite` };
-  if (typeof loss !== 'number' || !Number.isFinite(loss)) return { ...base, activate: false, reason: `its ${LOSS} is not finite` };
-  if (!active) return { ...base, activate: true, reason: 'the first model of this version of the space' };
-  const prev = active.metrics[LOSS];
-  if (typeof prev !== 'number' || !Number.isFinite(prev))
-    return { ...base, activate: true, reason: `the active model has no finite ${LOSS} to compare with` };
-  const d = { ...base, activeHeldOutLoss: prev };
+  if (bad !== null) return { ...d, activate: false, reason: `weight ${bad} is not finite` };
+  if (!active) return { ...d, activate: true, reason: 'the first model of this version of the space' };
+  // too few established items hold none out: there is nothing to compare, and the weights are sound
+  if (loss === null || prev === null) return { ...d, activate: true, reason: `no held-out ${LOSS} on both sides to compare` };
   if (loss <= prev * (1 + tolerance)) return { ...d, activate: true, reason: `held-out loss ${fmt(loss)} ≤ (1 + ${tolerance}) × ${fmt(prev)}` };
   return { ...d, activate: false, reason: `held-out loss ${fmt(loss)} is worse than the active model's ${fmt(prev)} beyond ${tolerance}` };
 }
 
+const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const fmt = (x: number) => x.toFixed(4);

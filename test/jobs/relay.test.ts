@@ -26,7 +26,7 @@ test('the relay listens again after its LISTEN connection is killed, and notific
   });
   // a poll far longer than the test: anything dispatched quickly came through a notification
   const relay = new OutboxRelay(db, queues, pino({ level: 'silent' }), {
-    batch: { embed: 10, refine: 10, enrich: 1, train: 1 },
+    batch: { embed: 10, refine: 10, enrich: 1, train: 1, promote: 1 },
     maxWaitingJobs: 100,
     pollMs: 600_000,
     relistenMs: 100,

@@ -1,0 +1,133 @@
+// Space versions (the recommender retrained): create a staging version, load it through
+// the bulk routes with ?version=v, promote it (a job: fast path, training, migration of
+// every emerging item, one atomic switch); and the models of a version, with rollback.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { createVersion } from '../pipeline/create-version.js';
+import { requestPromotion } from '../pipeline/request-promotion.js';
+import { activateStoredModel } from '../pipeline/activate-model.js';
+import { spaceCounts } from '../db/spaces.js';
+import { listModels } from '../db/models.js';
+import { ApiError, ErrorBody, notFound } from './errors.js';
+import { SpaceParams } from './schemas.js';
+import { requireSpace } from './deps.js';
+import { resolveVersion, resolveWritableVersion, VersionQuery } from './space-version.js';
+
+const VersionParams = Type.Object({ space: SpaceParams.properties.space, v: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
+const ModelParams = Type.Object({ space: SpaceParams.properties.space, modelVersion: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
+const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the training run (default TRAIN_SEED)' });
+const ModelView = Type.Object({
+  version: Type.Integer(),
+  active: Type.Boolean(),
+  metrics: Type.Record(Type.String(), Type.Unknown()),
+  gate: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  createdAt: Type.String(),
+});
+
+export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/spaces/:space/versions',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'A new staging version of the space (the recommender retrained): load it with ?version=v, then promote it',
+        params: SpaceParams,
+        body: Type.Union([
+          Type.Object(
+            { dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: "The new space's dimension (default: unchanged)" })) },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ]),
+        response: { 201: Type.Object({ version: Type.Integer(), state: Type.Literal('staging') }), 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const v = await createVersion(app.deps.db, space.id, req.body?.dim ?? null);
+      if (!v) throw notFound(`space "${space.id}"`);
+      app.deps.versions.invalidate(space.id);
+      return reply
+        .status(201)
+        .header('location', `/v1/spaces/${encodeURIComponent(space.id)}`)
+        .send({ version: v.version, state: 'staging' as const });
+    },
+  );
+
+  app.post(
+    '/v1/spaces/:space/versions/:v/promote',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: "Train the version's model, migrate every emerging item into it, check it, then make it current (one switch)",
+        description: 'Progress: GET /v1/jobs/:id (phases fast path, training, migrating, checking, switching). Asking again answers the same job.',
+        params: VersionParams,
+        body: Type.Union([Type.Object({ seed: Type.Optional(Seed) }, { additionalProperties: false }), Type.Null()]),
+        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const { space, version } = await resolveVersion(app.deps, req.params.space, req.params.v);
+      const counts = await spaceCounts(app.deps.db, version.physicalId);
+      if (version.state === 'staging' && (counts.items['established'] === 0 || counts.users === 0))
+        throw new ApiError(
+          409,
+          'version_not_ready',
+          `version ${version.version} has ${counts.users} users and ${counts.items['established']} established items; ` +
+            `load them first: POST /v1/spaces/${space.id}/users?version=${version.version} and …/items?version=${version.version}`,
+        );
+      const seed = req.body?.seed ?? app.deps.config.TRAIN_SEED;
+      const r = await requestPromotion(app.deps.db, space.id, version.version, seed, { requestId: req.id });
+      if ('refused' in r) throw new ApiError(r.refused === 'version_not_found' ? 404 : 409, r.refused, r.detail);
+      app.deps.versions.invalidate(space.id);
+      return reply.status(202).header('location', `/v1/jobs/${r.run}`).send({ jobId: r.run });
+    },
+  );
+
+  app.get(
+    '/v1/spaces/:space/models',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'The models of a version of the space (default: current), newest first, with what the activation gate decided',
+        params: SpaceParams,
+        querystring: VersionQuery,
+        response: { 200: Type.Object({ spaceVersion: Type.Integer(), models: Type.Array(ModelView) }), 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { version } = await resolveVersion(app.deps, req.params.space, req.query.version);
+      const models = await listModels(app.deps.db, version.physicalId);
+      return { spaceVersion: version.version, models: models.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })) };
+    },
+  );
+
+  app.post(
+    '/v1/spaces/:space/models/:modelVersion/activate',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'Roll back (or forward): make a stored model the active one; every emerging item is re-embedded with it',
+        params: ModelParams,
+        querystring: VersionQuery,
+        response: {
+          200: Type.Object({
+            spaceVersion: Type.Integer(),
+            modelVersion: Type.Integer(),
+            previousModelVersion: Type.Union([Type.Integer(), Type.Null()]),
+            reembedding: Type.Integer(),
+          }),
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const { space, version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
+      const before = (await listModels(app.deps.db, version.physicalId, 1000)).find((m) => m.active)?.version ?? null;
+      const r = await activateStoredModel(app.deps.db, version.physicalId, req.params.modelVersion, { requestId: req.id });
+      if (!r) throw notFound(`model version ${req.params.modelVersion} of space "${space.id}" (version ${version.version})`);
+      return { spaceVersion: version.version, modelVersion: req.params.modelVersion, previousModelVersion: before, reembedding: r.reembedding };
+    },
+  );
+};
