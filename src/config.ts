@@ -85,7 +85,12 @@ export const configSpec = {
     0,
     100,
   ),
-  VERSIONS_KEEP_RETIRED: int(2, 'Retired versions of a space kept for rankers to roll over at their own pace; older ones are pruned.', 0, 100),
+  VERSIONS_KEEP_RETIRED: int(
+    2,
+    'Retired versions of a space kept for rankers to roll over at their own pace; older ones are pruned.',
+    0,
+    100,
+  ),
   PROMOTE_POLL_MS: int(500, 'How often a promotion checks how far the migration of its emerging items has come.', 10, 60_000),
   PROMOTE_FAST_PATH_BATCH: int(1000, 'Items the fast path of a promotion maps and writes per statement.', 1, 100_000),
   TRAIN_PRESET: oneOf(

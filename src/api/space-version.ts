@@ -7,8 +7,10 @@ import type { VersionRow } from '../db/space-versions.js';
 import { ApiError } from './errors.js';
 import { requireSpace, type AppDeps } from './deps.js';
 
+// Query strings and path parameters are text (the app does not coerce types): a positive integer as digits.
+export const VersionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'A version number: 1, 2, …' });
 export const VersionQuery = Type.Object(
-  { version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'A version of the space; default: current' })) },
+  { version: Type.Optional({ ...VersionNumber, description: 'A version of the space; default: current' }) },
   { additionalProperties: false },
 );
 
@@ -17,7 +19,8 @@ export interface Resolved {
   version: VersionRow;
 }
 
-export async function resolveVersion(deps: AppDeps, spaceId: string, version?: number): Promise<Resolved> {
+export async function resolveVersion(deps: AppDeps, spaceId: string, pinned?: string | number): Promise<Resolved> {
+  const version = pinned === undefined ? undefined : Number(pinned);
   const space = await requireSpace(deps, spaceId);
   const versions = await deps.versions.versions(space.id);
   const v = version === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === version);
@@ -29,8 +32,8 @@ export async function resolveVersion(deps: AppDeps, spaceId: string, version?: n
 }
 
 /** A version that takes the recommender's vectors (users, established items): not a retired one. */
-export async function resolveWritableVersion(deps: AppDeps, spaceId: string, version?: number): Promise<Resolved> {
-  const r = await resolveVersion(deps, spaceId, version);
+export async function resolveWritableVersion(deps: AppDeps, spaceId: string, pinned?: string | number): Promise<Resolved> {
+  const r = await resolveVersion(deps, spaceId, pinned);
   if (r.version.state === 'retired')
     throw new ApiError(409, 'version_retired', `version ${r.version.version} of space "${spaceId}" is retired and takes no more vectors`);
   return r;

@@ -73,7 +73,10 @@ async function view(deps: AppDeps, s: SpaceRow) {
     current.activeModel === null ? null : getModel(deps.db, current.activeModel),
     Promise.all(
       versions.map(async (v) => {
-        const [c, m] = await Promise.all([spaceCounts(deps.db, v.physicalId), v.activeModel === null ? null : getModel(deps.db, v.activeModel)]);
+        const [c, m] = await Promise.all([
+          spaceCounts(deps.db, v.physicalId),
+          v.activeModel === null ? null : getModel(deps.db, v.activeModel),
+        ]);
         return {
           version: v.version,
           state: v.state,

@@ -11,10 +11,10 @@ import { listModels } from '../db/models.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
-import { resolveVersion, resolveWritableVersion, VersionQuery } from './space-version.js';
+import { resolveVersion, resolveWritableVersion, VersionNumber, VersionQuery } from './space-version.js';
 
-const VersionParams = Type.Object({ space: SpaceParams.properties.space, v: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
-const ModelParams = Type.Object({ space: SpaceParams.properties.space, modelVersion: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
+const VersionParams = Type.Object({ space: SpaceParams.properties.space, v: VersionNumber });
+const ModelParams = Type.Object({ space: SpaceParams.properties.space, modelVersion: VersionNumber });
 const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the training run (default TRAIN_SEED)' });
 const ModelView = Type.Object({
   version: Type.Integer(),
@@ -34,7 +34,11 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: SpaceParams,
         body: Type.Union([
           Type.Object(
-            { dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: "The new space's dimension (default: unchanged)" })) },
+            {
+              dim: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 4096, description: "The new space's dimension (default: unchanged)" }),
+              ),
+            },
             { additionalProperties: false },
           ),
           Type.Null(),
@@ -60,7 +64,8 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['versions'],
         summary: "Train the version's model, migrate every emerging item into it, check it, then make it current (one switch)",
-        description: 'Progress: GET /v1/jobs/:id (phases fast path, training, migrating, checking, switching). Asking again answers the same job.',
+        description:
+          'Progress: GET /v1/jobs/:id (phases fast path, training, migrating, checking, switching). Asking again answers the same job.',
         params: VersionParams,
         body: Type.Union([Type.Object({ seed: Type.Optional(Seed) }, { additionalProperties: false }), Type.Null()]),
         response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody, 409: ErrorBody },
@@ -125,9 +130,10 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { space, version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
       const before = (await listModels(app.deps.db, version.physicalId, 1000)).find((m) => m.active)?.version ?? null;
-      const r = await activateStoredModel(app.deps.db, version.physicalId, req.params.modelVersion, { requestId: req.id });
-      if (!r) throw notFound(`model version ${req.params.modelVersion} of space "${space.id}" (version ${version.version})`);
-      return { spaceVersion: version.version, modelVersion: req.params.modelVersion, previousModelVersion: before, reembedding: r.reembedding };
+      const modelVersion = Number(req.params.modelVersion);
+      const r = await activateStoredModel(app.deps.db, version.physicalId, modelVersion, { requestId: req.id });
+      if (!r) throw notFound(`model version ${modelVersion} of space "${space.id}" (version ${version.version})`);
+      return { spaceVersion: version.version, modelVersion, previousModelVersion: before, reembedding: r.reembedding };
     },
   );
 };

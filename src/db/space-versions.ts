@@ -70,9 +70,7 @@ export async function lockSpaceForVersions(db: Queryable, space: string): Promis
  * vectors, and every interaction. Run with the space's row locked (lockSpaceForVersions).
  */
 export async function insertVersion(db: Queryable, space: string, from: string, dim: number | null): Promise<VersionRow> {
-  const next = await db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM space_versions WHERE space_id = $1', [
-    space,
-  ]);
+  const next = await db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM space_versions WHERE space_id = $1', [space]);
   const version = next.rows[0]!.v;
   const physical = physicalIdOf(space, version);
   await db.query(

@@ -130,7 +130,11 @@ export function promoteProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<
           const final = dead.includes(t.key);
           try {
             if (final) await setVersionState(deps.db, t.payload.space, t.payload.version, ['migrating'], 'staging');
-            await updateRun(deps.db, t.payload.run, final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` });
+            await updateRun(
+              deps.db,
+              t.payload.run,
+              final ? { state: 'failed', error: message } : { state: 'queued', error: `retrying after: ${message}` },
+            );
           } catch (e) {
             deps.log.warn({ err: (e as Error).message, run: t.payload.run }, 'could not record the promotion failure');
           }

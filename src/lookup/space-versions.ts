@@ -38,7 +38,8 @@ export class SpaceVersions {
     const epoch = this.epochs.get(space) ?? 0;
     const rows = await listVersions(this.db, space);
     // An invalidation that arrived while this read ran may postdate what it read: not kept.
-    if (this.enabled && (this.epochs.get(space) ?? 0) === epoch) this.entries.set(space, { rows, expires: this.now() + this.opts.ttlMs, epoch });
+    if (this.enabled && (this.epochs.get(space) ?? 0) === epoch)
+      this.entries.set(space, { rows, expires: this.now() + this.opts.ttlMs, epoch });
     return rows;
   }
 

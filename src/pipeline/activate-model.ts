@@ -36,9 +36,10 @@ export async function activateModel(
   return withTx(db, async (tx) => {
     // Writers of embeddings hold this row FOR SHARE: once this commits, none of them
     // can still commit a vector of the old model.
-    const row = await tx.query<{ active: number | null }>('SELECT active_model::int AS active FROM spaces WHERE id = $1 FOR NO KEY UPDATE', [
-      m.spaceId,
-    ]);
+    const row = await tx.query<{ active: number | null }>(
+      'SELECT active_model::int AS active FROM spaces WHERE id = $1 FOR NO KEY UPDATE',
+      [m.spaceId],
+    );
     const activeId = row.rows[0]?.active ?? null;
     const active = activeId === null ? null : await getModel(tx, activeId);
     const gate = gateModel(m.artifact as ModelArtifact, active, m.gateTolerance);
@@ -78,9 +79,10 @@ export async function activateStoredModel(
   trace: Trace,
 ): Promise<{ modelId: number; previous: number | null; reembedding: number } | null> {
   return withTx(db, async (tx) => {
-    const row = await tx.query<{ active: number | null }>('SELECT active_model::int AS active FROM spaces WHERE id = $1 FOR NO KEY UPDATE', [
-      spaceId,
-    ]);
+    const row = await tx.query<{ active: number | null }>(
+      'SELECT active_model::int AS active FROM spaces WHERE id = $1 FOR NO KEY UPDATE',
+      [spaceId],
+    );
     if (row.rows.length === 0) return null;
     const model = await modelByVersion(tx, spaceId, modelVersion);
     if (!model) return null;

@@ -24,7 +24,8 @@ export function gateModel(candidate: ModelArtifact, active: { metrics: Record<st
   if (!active) return { ...d, activate: true, reason: 'the first model of this version of the space' };
   // too few established items hold none out: there is nothing to compare, and the weights are sound
   if (loss === null || prev === null) return { ...d, activate: true, reason: `no held-out ${LOSS} on both sides to compare` };
-  if (loss <= prev * (1 + tolerance)) return { ...d, activate: true, reason: `held-out loss ${fmt(loss)} ≤ (1 + ${tolerance}) × ${fmt(prev)}` };
+  if (loss <= prev * (1 + tolerance))
+    return { ...d, activate: true, reason: `held-out loss ${fmt(loss)} ≤ (1 + ${tolerance}) × ${fmt(prev)}` };
   return { ...d, activate: false, reason: `held-out loss ${fmt(loss)} is worse than the active model's ${fmt(prev)} beyond ${tolerance}` };
 }
 

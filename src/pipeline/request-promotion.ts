@@ -8,8 +8,7 @@ import { getVersion, listVersions } from '../db/space-versions.js';
 import { enqueue, type Trace } from './enqueue.js';
 
 export type PromotionAnswer =
-  | { run: string; existing: boolean }
-  | { refused: 'version_not_found' | 'not_staging' | 'another_migrating'; detail: string };
+  { run: string; existing: boolean } | { refused: 'version_not_found' | 'not_staging' | 'another_migrating'; detail: string };
 
 export async function requestPromotion(db: Db, space: string, version: number, seed: number, trace: Trace): Promise<PromotionAnswer> {
   return withTx(db, async (tx) => {
@@ -23,7 +22,8 @@ export async function requestPromotion(db: Db, space: string, version: number, s
       const which = other ? `version ${other.version}` : 'another version';
       return { refused: 'another_migrating', detail: `${which} of space "${space}" is being promoted (job ${running})` };
     }
-    if (v.state !== 'staging') return { refused: 'not_staging', detail: `version ${version} of space "${space}" is ${v.state}, not staging` };
+    if (v.state !== 'staging')
+      return { refused: 'not_staging', detail: `version ${version} of space "${space}" is ${v.state}, not staging` };
     const run = crypto.randomUUID();
     await createRun(tx, run, space, 'promote');
     await tx.query('UPDATE space_versions SET promote_run = $3 WHERE space_id = $1 AND version = $2', [space, version, run]);

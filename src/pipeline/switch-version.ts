@@ -63,7 +63,12 @@ export async function switchVersion(
     await dropSpaceTasks(tx, current.physicalId);
     const pruned: VersionRow[] = await retiredBeyond(tx, space, keep);
     for (const p of pruned) await deleteVersionRow(tx, space, p.version);
-    const r = { switched: true, from: current.version, caughtUp: touched.length, pruned: pruned.map((p) => ({ version: p.version, physicalId: p.physicalId })) };
+    const r = {
+      switched: true,
+      from: current.version,
+      caughtUp: touched.length,
+      pruned: pruned.map((p) => ({ version: p.version, physicalId: p.physicalId })),
+    };
     await finish(tx, r);
     return r;
   });
