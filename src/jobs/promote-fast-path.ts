@@ -30,10 +30,16 @@ export async function runFastPath(
   const pairs = await establishedPairs(db, from, to);
   if (pairs.length < 2)
     return { pairs: pairs.length, mapped: 0, ms: Date.now() - started, skipped: 'fewer than 2 items are established in both versions' };
-  const map = fitVersionMap(
-    pairs.map((p) => fromBytes(p.from)),
-    pairs.map((p) => fromBytes(p.to)),
-  );
+  let map;
+  try {
+    map = fitVersionMap(
+      pairs.map((p) => fromBytes(p.from)),
+      pairs.map((p) => fromBytes(p.to)),
+    );
+  } catch (err) {
+    // degenerate pairs (e.g. all the same old vector): no map, the full path alone migrates
+    return { pairs: pairs.length, mapped: 0, ms: Date.now() - started, skipped: (err as Error).message };
+  }
   let mapped = 0;
   let after = '';
   for (;;) {

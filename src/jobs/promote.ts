@@ -9,7 +9,6 @@
 // versions (migration 007) and refined in each. On failure the version goes back to staging.
 import type { Job } from 'bullmq';
 import { setTimeout as delay } from 'node:timers/promises';
-import { getSpace } from '../db/spaces.js';
 import { getRun, updateRun } from '../db/train-runs.js';
 import { servedEmbeddingsPage } from '../db/embeddings.js';
 import {
@@ -152,22 +151,28 @@ async function trainVersion(
   trace: { requestId?: string | undefined },
   progress: (f: number) => void,
 ): Promise<{ id: number; version: number }> {
+  const active = async () => {
+    const r = await deps.db.query<{ id: number; version: number }>(
+      'SELECT m.id::int, m.version FROM spaces s JOIN models m ON m.id = s.active_model WHERE s.id = $1',
+      [v.physicalId],
+    );
+    return r.rows[0] ?? null;
+  };
+  const had = await active();
+  if (had) return had;
+  // One run (asking again while one is queued or running answers it), followed to its end.
+  const { run } = await requestTraining(deps.db, v.physicalId, seed, trace);
   for (;;) {
-    const s = await getSpace(deps.db, v.physicalId);
-    if (!s) throw new PermanentError(`version ${v.version} has no space row`);
-    if (s.activeModel !== null) {
-      const r = await deps.db.query<{ version: number }>('SELECT version FROM models WHERE id = $1', [s.activeModel]);
-      return { id: s.activeModel, version: r.rows[0]!.version };
-    }
-    const { run } = await requestTraining(deps.db, v.physicalId, seed, trace);
     const r = await getRun(deps.db, run);
-    if (r?.state === 'failed') throw new PermanentError(`training version ${v.version} failed: ${r.error ?? 'unknown error'}`);
-    if (r?.state === 'completed') {
+    if (!r || r.state === 'failed') throw new PermanentError(`training version ${v.version} failed: ${r?.error ?? 'its run is gone'}`);
+    if (r.state === 'completed') {
       const res = r.result as { activated?: boolean; gate?: { reason?: string } } | null;
-      if (res?.activated === false) throw new PermanentError(`the model of version ${v.version} was refused: ${res.gate?.reason ?? '?'}`);
-      continue; // activated: read it above
+      const m = await active();
+      if (res?.activated === false || !m)
+        throw new PermanentError(`the model of version ${v.version} was refused: ${res?.gate?.reason ?? '?'}`);
+      return m;
     }
-    progress(r?.progress.fraction ?? 0);
+    progress(r.progress.fraction);
     await delay(deps.config.PROMOTE_POLL_MS);
   }
 }
