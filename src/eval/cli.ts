@@ -8,7 +8,9 @@ import { writeReport } from './write-report.js';
 const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data] [--seeds 1,2,3] [--out eval-out]
   [--backbone dot|deepfm] [--text llm|imdb|none] [--methods ${ALL_METHODS.join(',')}]
   [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr per-method] [--warm-batch 128] [--meta-epochs 4]
-  [--backbone-epochs N] [--quiet]`;
+  [--backbone-epochs N] [--retrain] [--quiet]
+  --retrain: the recommender retrains (a second backbone, seed + 1000); scores emerflow, emerflow-fastpath and
+  emerflow-migrated in the second space (src/eval/retrain.ts), instead of --methods`;
 
 function parseCli(argv: string[]): EvalOptions & { out: string } {
   const { values } = parseArgs({
@@ -20,7 +22,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
       out: { type: 'string', default: 'eval-out' },
       backbone: { type: 'string', default: 'dot' },
       text: { type: 'string', default: 'llm' },
-      methods: { type: 'string', default: ALL_METHODS.join(',') },
+      methods: { type: 'string' },
       'hot-threshold': { type: 'string', default: '200' },
       k: { type: 'string', default: '20' },
       'max-emerging': { type: 'string' },
@@ -28,6 +30,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
       'warm-batch': { type: 'string', default: '128' },
       'meta-epochs': { type: 'string', default: '4' },
       'backbone-epochs': { type: 'string' },
+      retrain: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -40,7 +43,8 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
   if (values.dataset !== 'ml-100k') throw new Error(`--dataset: only ml-100k is available here (got ${values.dataset})`);
   if (values.backbone !== 'dot' && values.backbone !== 'deepfm') throw new Error('--backbone must be dot or deepfm');
   if (!['llm', 'imdb', 'none'].includes(values.text)) throw new Error('--text must be llm, imdb or none');
-  const methods = values.methods
+  if (values.retrain && values.methods !== undefined) throw new Error('--retrain runs its own three methods; leave out --methods');
+  const methods = (values.methods ?? ALL_METHODS.join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -68,6 +72,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     warmBatch: num(values['warm-batch'], 'warm-batch'),
     metaEpochs: num(values['meta-epochs'], 'meta-epochs'),
     quiet: values.quiet,
+    retrain: values.retrain,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   dotScorer,
   type EmerFlowRuntime,
   type Scorer,
+  type TextEncoder,
   type TrainingData,
   type TrainOptions,
 } from '../model/index.js';
@@ -51,6 +52,7 @@ const PLAIN_DEFAULTS: Record<Backbone['kind'], { steps: number; lr: number; pull
 export class EmerFlowMethod implements WarmMethod {
   readonly name: string;
   private rt: EmerFlowRuntime | null = null;
+  private encoder: TextEncoder | null = null;
   private cold = new Map<number, Float32Array>();
   private current = new Map<number, Float32Array>();
   private seen = new Map<number, Row[]>();
@@ -140,6 +142,7 @@ export class EmerFlowMethod implements WarmMethod {
     this.metrics = artifact.metrics as Record<string, number>;
     this.artifact = artifact;
     this.rt = loadModel(artifact, this.scorer);
+    this.encoder = encoder;
     const emR = await encoder.encode(split.emerging.map((i) => this.text(i)));
     this.rt.align(emR).forEach((cold, j) => {
       const item = split.emerging[j]!; // one aligned vector per emerging item
@@ -165,6 +168,31 @@ export class EmerFlowMethod implements WarmMethod {
       );
     }
     this.rebuild();
+  }
+
+  /** each emerging item's vector as the method serves it now (cold after fit(), refined after warm()) */
+  vectors(): ReadonlyMap<number, Float32Array> {
+    fitted(this.rt, this.name);
+    return this.current;
+  }
+
+  /**
+   * The trained model as the service holds it (after fit()): stored text → cold embedding (the embed
+   * job), cold + an item's events → refined (the refine job). For re-deriving items elsewhere (retrain.ts).
+   */
+  served(): { cold(items: number[]): Promise<Float32Array[]>; refine(cold: Float32Array, rows: Row[]): Float32Array } {
+    const rt = fitted(this.rt, this.name);
+    const encoder = fitted(this.encoder, this.name);
+    return {
+      cold: async (items) => rt.align(await encoder.encode(items.map((i) => this.text(i)))),
+      refine: (cold, rows) => {
+        const ctx = this.ctxRows(rows);
+        return rt.refine(
+          cold,
+          rows.map((r, i) => ({ ctx: ctx[i]!, label: r.label })),
+        );
+      },
+    };
   }
 
   private rebuild(): void {

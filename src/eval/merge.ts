@@ -17,14 +17,22 @@ export function mergeResults(parts: EvalResults[]): EvalResults {
   }
   const seeds = parts.flatMap((p) => p.protocol.seeds);
   if (new Set(seeds).size !== seeds.length) throw new Error(`cannot merge: seed listed twice (${seeds.join(',')})`);
-  const results: ResultRow[] = first.results.map((row) => {
-    const perSeed = parts
-      .flatMap((p) => p.results.find((x) => x.method === row.method && x.stage === row.stage)?.perSeed ?? [])
-      .sort((a, b) => a.seed - b.seed);
-    const a = meanStd(perSeed.map((x) => x.auc));
-    const f = meanStd(perSeed.map((x) => x.f1));
-    return { method: row.method, stage: row.stage, auc: a.mean, aucStd: a.std, f1: f.mean, f1Std: f.std, perSeed };
-  });
+  const mergeRows = (get: (p: EvalResults) => ResultRow[]): ResultRow[] =>
+    get(first).map((row) => {
+      const perSeed = parts
+        .flatMap((p) => get(p).find((x) => x.method === row.method && x.stage === row.stage)?.perSeed ?? [])
+        .sort((a, b) => a.seed - b.seed);
+      const a = meanStd(perSeed.map((x) => x.auc));
+      const f = meanStd(perSeed.map((x) => x.f1));
+      return { method: row.method, stage: row.stage, auc: a.mean, aucStd: a.std, f1: f.mean, f1Std: f.std, perSeed };
+    });
+  const results = mergeRows((p) => p.results);
+  if (parts.some((p) => !p.retrain !== !first.retrain)) throw new Error('cannot merge: some parts are --retrain runs and some are not');
+  const retrain = first.retrain && {
+    ...first.retrain,
+    maps: parts.flatMap((p) => p.retrain!.maps).sort((a, b) => a.seed - b.seed),
+    mapVariants: mergeRows((p) => p.retrain!.mapVariants),
+  };
   // the oracle keeps only mean/std per part: combine them as a pooled mean and variance over seeds
   const n = parts.map((p) => p.protocol.seeds.length);
   const total = n.reduce((x, y) => x + y, 0);
@@ -45,5 +53,6 @@ export function mergeResults(parts: EvalResults[]): EvalResults {
     seconds: parts.reduce((acc, p) => acc + p.seconds, 0),
     methodSeconds,
     errors: Object.assign({}, ...parts.map((p) => p.errors)),
+    ...(retrain ? { retrain } : {}),
   };
 }

@@ -10,7 +10,16 @@ import { evaluate } from './evaluate.js';
 import { meanStd } from './metrics.js';
 import { Progress } from './progress.js';
 import { createMethod, METHOD_COST, WARM_LR, type MethodName, type MethodTuning } from './methods.js';
-import type { MethodEnv } from './baselines/method.js';
+import type { MethodEnv, WarmMethod } from './baselines/method.js';
+import {
+  createRetrainMethod,
+  FastpathMethod,
+  RETRAIN_COST,
+  RETRAIN_METHODS,
+  RETRAIN_SEED_OFFSET,
+  type MapInfo,
+  type RetrainMethod,
+} from './retrain.js';
 
 export const STAGES = ['cold', 'warm-a', 'warm-b', 'warm-c'] as const;
 
@@ -35,6 +44,8 @@ export interface EvalOptions {
   warmBatch: number;
   metaEpochs: number;
   quiet?: boolean;
+  /** simulate the recommender retraining (retrain.ts): RETRAIN_METHODS instead of `methods`, scored in the second space */
+  retrain?: boolean;
 }
 
 export interface ResultRow {
@@ -76,6 +87,21 @@ export interface EvalResults {
   methodSeconds: Record<string, number>;
   /** methods that threw, with the first line of the error */
   errors: Record<string, string>;
+  /** with --retrain: the second space's seed offset, the fast path's map per seed, and the other maps' scores */
+  retrain?: { seedOffset: number; maps: MapInfo[]; mapVariants: ResultRow[] };
+}
+
+function rows(acc: Map<string, { seed: number; auc: number; f1: number }[]>, names: readonly string[]): ResultRow[] {
+  const out: ResultRow[] = [];
+  for (const name of names) {
+    for (const stage of STAGES) {
+      const xs = acc.get(`${name}\u0000${stage}`) ?? [];
+      const a = meanStd(xs.map((x) => x.auc));
+      const f = meanStd(xs.map((x) => x.f1));
+      out.push({ method: name, stage, auc: a.mean, aucStd: a.std, f1: f.mean, f1Std: f.std, perSeed: xs });
+    }
+  }
+  return out;
 }
 
 const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
@@ -95,12 +121,19 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   const nUsers = Math.max(...ml.users.map((u) => u.id));
   const nItems = Math.max(...ml.movies.map((m) => m.id));
 
-  const perSeedCost = 2 + o.methods.reduce((a, m) => a + METHOD_COST[m], 0);
+  // --retrain runs its own three methods, with a second backbone to train per seed
+  const names: readonly string[] = o.retrain ? RETRAIN_METHODS : o.methods;
+  const cost = (name: string): number => (o.retrain ? RETRAIN_COST[name as RetrainMethod] : METHOD_COST[name as MethodName]);
+  const perSeedCost = (o.retrain ? 3 : 2) + names.reduce((a, m) => a + cost(m), 0);
   const bar = new Progress(perSeedCost * o.seeds.length, process.stderr, o.quiet);
   const acc = new Map<string, { seed: number; auc: number; f1: number }[]>();
   const oracle: { auc: number; f1: number }[] = [];
   const methodSeconds: Record<string, number> = {};
   const errors: Record<string, string> = {};
+  const maps: MapInfo[] = [];
+  const variantAcc = new Map<string, { seed: number; auc: number; f1: number }[]>();
+  const push = (into: typeof acc, key: string, x: { seed: number; auc: number; f1: number }) =>
+    into.set(key, [...(into.get(key) ?? []), x]);
 
   for (const seed of o.seeds) {
     let at = bar.position;
@@ -109,40 +142,61 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       bar.at(at, 1, f, `seed ${seed} backbone`),
     );
     at += 1;
+    // --retrain: the recommender's next version, the same ratings and recipe with another seed; scoring happens there
+    let bb2: Backbone | null = null;
+    if (o.retrain) {
+      bb2 = await trainBackbone(
+        o.backbone,
+        split.trainBase,
+        { nUsers, nItems, ml, feats },
+        { ...bo, seed: seed + RETRAIN_SEED_OFFSET },
+        (f) => bar.at(at, 1, f, `seed ${seed} backbone, second space`),
+      );
+      at += 1;
+    }
+    const target = bb2 ?? bb;
     // oracle: the same backbone recipe with the emerging items' warm ratings in training from the start
     const ob = await trainBackbone(
       o.backbone,
       [...split.trainBase, ...split.warm[0], ...split.warm[1], ...split.warm[2]],
       { nUsers, nItems, ml, feats },
-      bo,
+      bb2 ? { ...bo, seed: seed + RETRAIN_SEED_OFFSET } : bo,
       (f) => bar.at(at, 1, f, `seed ${seed} oracle`),
     );
     oracle.push(evaluate(ob, ob.itemEmb, split.test));
     ob.dispose();
     at += 1;
-    for (const name of o.methods) {
-      const w = METHOD_COST[name];
+    for (const name of names) {
+      const w = cost(name);
       const ts = Date.now();
       const env: MethodEnv = {
-        bb,
+        bb: target,
         split,
         feats,
         seed,
-        warmLr: o.warmLr ?? WARM_LR[name],
+        warmLr: o.warmLr ?? (o.retrain ? 0 : WARM_LR[name as MethodName]),
         warmBatch: o.warmBatch,
         metaEpochs: o.metaEpochs,
       };
-      const m = createMethod(name, env, { texts, ml, dataDir: o.dataDir, text: o.text }, o.emerflow);
+      const textEnv = { texts, ml, dataDir: o.dataDir, text: o.text };
+      const m: WarmMethod = o.retrain
+        ? createRetrainMethod(name as RetrainMethod, { ...env, bb }, env, textEnv, o.emerflow)
+        : createMethod(name as MethodName, env, textEnv, o.emerflow);
       const start = at;
       env.onProgress = (f) => bar.at(start, w * 0.7, f, `seed ${seed} ${name} fit`);
       bar.at(start, w, 0, `seed ${seed} ${name} fit`);
       try {
         await m.fit();
+        if (m instanceof FastpathMethod) maps.push(m.mapInfo(seed));
         for (let s = 0; s < STAGES.length; s++) {
           if (s > 0) await m.warm(s - 1, split.warm[s - 1]!);
-          const sc = evaluate(bb, m.embeddings(), split.test);
-          const key = `${name}\u0000${STAGES[s]}`;
-          acc.set(key, [...(acc.get(key) ?? []), { seed, ...sc }]);
+          const sc = evaluate(target, m.embeddings(), split.test);
+          push(acc, `${name}\u0000${STAGES[s]}`, { seed, ...sc });
+          if (m instanceof FastpathMethod)
+            for (const [variant, table] of m.variantTables()) {
+              push(variantAcc, `${name} (${variant})\u0000${STAGES[s]}`, { seed, ...evaluate(target, table, split.test) });
+              table.dispose();
+            }
           bar.at(start, w, 0.7 + 0.1 * s, `seed ${seed} ${name} ${STAGES[s]}`);
         }
       } catch (e) {
@@ -155,18 +209,12 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       bar.at(at, 0, 0);
     }
     bb.dispose();
+    bb2?.dispose();
   }
   bar.finish();
 
-  const results: ResultRow[] = [];
-  for (const name of o.methods) {
-    for (const stage of STAGES) {
-      const xs = acc.get(`${name}\u0000${stage}`) ?? [];
-      const a = meanStd(xs.map((x) => x.auc));
-      const f = meanStd(xs.map((x) => x.f1));
-      results.push({ method: name, stage, auc: a.mean, aucStd: a.std, f1: f.mean, f1Std: f.std, perSeed: xs });
-    }
-  }
+  const results = rows(acc, names);
+  const variantNames = [...new Set([...variantAcc.keys()].map((k) => k.split('\u0000')[0]!))];
   const oa = meanStd(oracle.map((x) => x.auc));
   const of = meanStd(oracle.map((x) => x.f1));
   feats.year.dispose();
@@ -180,7 +228,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
       hotThreshold: o.hotThreshold,
       k: o.k,
       seeds: o.seeds,
-      warmLr: Object.fromEntries(o.methods.filter((m) => !m.startsWith('emerflow')).map((m) => [m, o.warmLr ?? WARM_LR[m]])),
+      warmLr: Object.fromEntries(names.filter((m) => !m.startsWith('emerflow')).map((m) => [m, o.warmLr ?? WARM_LR[m as MethodName]])),
       warmBatch: o.warmBatch,
       metaEpochs: o.metaEpochs,
       maxEmerging: o.maxEmerging ?? null,
@@ -200,5 +248,6 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     seconds: Math.round((Date.now() - t0) / 100) / 10,
     methodSeconds,
     errors,
+    ...(o.retrain ? { retrain: { seedOffset: RETRAIN_SEED_OFFSET, maps, mapVariants: rows(variantAcc, variantNames) } } : {}),
   };
 }

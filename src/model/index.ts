@@ -4,7 +4,8 @@
 // trainEmerFlow (train.ts) fits both. Call `await initBackend()` once per
 // process before training or loading (it also registers tfjs-core's gradients,
 // absent from the CJS bundle). Measured effects of the design choices:
-// docs/eval/README.md.
+// docs/eval/README.md. fitVersionMap (version-map.ts, plain JS) maps a space's
+// vectors into the recommender's next version of it, for promotions.
 export { initBackend, currentBackend, selectBackend, BACKEND_ORDER, type BackendInfo } from './backend.js';
 export { serializeFeatures } from './serialize.js';
 export {
@@ -33,4 +34,5 @@ export { validateArtifact, type ModelArtifact } from './artifact.js';
 export { loadModel, type EmerFlowRuntime } from './runtime.js';
 export { refinePlain, type PlainRefineOptions } from './plain-refine.js';
 export { makeRng, type Rng } from './prng.js';
+export { fitVersionMap, versionMapFromJSON, type VersionMap, type VersionMapKind, type VersionMapOptions } from './version-map.js';
 export { tf } from './tf.js';
