@@ -68,9 +68,11 @@ async function view(deps: AppDeps, s: SpaceRow) {
   const versions = await listVersions(deps.db, s.id);
   const current = versions.find((v) => v.state === 'current');
   if (!current) throw new Error(`space "${s.id}" has no current version`);
-  const [counts, model, perVersion] = await Promise.all([
+  const [counts, model, own, perVersion] = await Promise.all([
     spaceCounts(deps.db, current.physicalId),
     current.activeModel === null ? null : getModel(deps.db, current.activeModel),
+    // the current version's own row: its aux features are the ones its enrichment uses
+    current.physicalId === s.id ? s : getSpace(deps.db, current.physicalId),
     Promise.all(
       versions.map(async (v) => {
         const [c, m] = await Promise.all([
@@ -97,8 +99,8 @@ async function view(deps: AppDeps, s: SpaceRow) {
     dim: current.dim,
     itemType: s.itemType,
     scorer: s.scorer,
-    auxFeatures: s.auxFeatures,
-    auxSource: s.auxSource,
+    auxFeatures: own?.auxFeatures ?? null,
+    auxSource: own?.auxSource ?? null,
     model: model
       ? {
           version: model.version,

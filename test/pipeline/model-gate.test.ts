@@ -60,7 +60,15 @@ async function trainRun(db: Db, loss: number, weight = 0.5) {
   await createRun(db, run, S);
   const out = await activateModel(
     db,
-    { spaceId: S, run, encoder: 'test@1/4', seed: 1, artifact: artifact(loss, weight), metrics: { metaValLoss: loss }, gateTolerance: 0.05 },
+    {
+      spaceId: S,
+      run,
+      encoder: 'test@1/4',
+      seed: 1,
+      artifact: artifact(loss, weight),
+      metrics: { metaValLoss: loss },
+      gateTolerance: 0.05,
+    },
     (model, reembedding, gate) => ({ modelVersion: model.version, activated: gate.activate, reason: gate.reason, reembedding }),
     async () => {},
     {},
