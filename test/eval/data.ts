@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { EvalOptions } from '../../src/eval/run.js';
 
 export const DATA = resolve(process.env.EMERFLOW_DATA ?? '../shared/data');
 
@@ -19,3 +20,21 @@ export function dataTest(name: string, opts: { timeout?: number }, fn: (t: TestC
   else if (ci) test(name, opts, () => assert.fail(`${missing}; CI always has it beside its checkout`));
   else test(name, { ...opts, skip: missing }, fn);
 }
+
+/** The small slice the eval tests run on: one seed, a dozen emerging items, a few epochs everywhere. */
+export const SLICE: Omit<EvalOptions, 'methods'> = {
+  dataset: 'ml-100k',
+  dataDir: DATA,
+  seeds: [1],
+  backbone: 'dot',
+  text: 'llm',
+  hotThreshold: 200,
+  k: 20,
+  maxEmerging: 12,
+  baseStride: 16,
+  backboneOpts: { epochs: 2 },
+  warmBatch: 128,
+  metaEpochs: 1,
+  quiet: true,
+  emerflow: { hyper: { alignEpochs: 3, metaSteps: 3, folds: 0, evalEvery: 1 } },
+};

@@ -3,26 +3,13 @@ import { runEval } from '../../src/eval/run.js';
 import { ALL_METHODS } from '../../src/eval/methods.js';
 import { renderMarkdown } from '../../src/eval/report-md.js';
 import { renderSvg } from '../../src/eval/report-svg.js';
-import { DATA, dataTest } from './data.js';
+import { dataTest, SLICE } from './data.js';
 
 dataTest('every method runs cold → warm-c on a small slice and the reports render', { timeout: 120_000 }, async (t) => {
   const r = await runEval({
-    dataset: 'ml-100k',
-    dataDir: DATA,
-    seeds: [1],
-    backbone: 'dot',
-    text: 'llm',
+    ...SLICE,
     methods: [...ALL_METHODS],
-    hotThreshold: 200,
-    k: 20,
-    maxEmerging: 12,
-    baseStride: 16,
-    backboneOpts: { epochs: 2 },
     warmLr: 0.01,
-    warmBatch: 128,
-    metaEpochs: 1,
-    quiet: true,
-    emerflow: { hyper: { alignEpochs: 3, metaSteps: 3, folds: 0, evalEvery: 1 } },
   });
   await t.test('no method failed', () => assert.deepEqual(r.errors, {}));
   await t.test('the slice and one row per method and stage', () => {
@@ -47,20 +34,13 @@ dataTest(
   { timeout: 120_000 },
   async () => {
     const r = await runEval({
-      dataset: 'ml-100k',
-      dataDir: DATA,
+      ...SLICE,
       seeds: [2],
       backbone: 'deepfm',
       text: 'none',
       methods: ['base', 'mwuf', 'emerflow'],
-      hotThreshold: 200,
-      k: 20,
       maxEmerging: 8,
-      baseStride: 16,
       backboneOpts: { epochs: 1 },
-      warmBatch: 128,
-      metaEpochs: 1,
-      quiet: true,
       emerflow: { hyper: { alignEpochs: 2, metaSteps: 2, folds: 0, evalEvery: 1 } },
     });
     assert.deepEqual(r.errors, {});

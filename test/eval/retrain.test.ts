@@ -7,26 +7,13 @@ import { RETRAIN_METHODS, MAP_VARIANTS } from '../../src/eval/retrain.js';
 import { STAGES } from '../../src/eval/run.js';
 import { renderMarkdown } from '../../src/eval/report-md.js';
 import { mergeResults } from '../../src/eval/merge.js';
-import { DATA, dataTest } from './data.js';
+import { dataTest, SLICE } from './data.js';
 
 dataTest('--retrain runs emerflow, emerflow-fastpath and emerflow-migrated per stage on a small slice', { timeout: 120_000 }, async (t) => {
   const r = await runEval({
-    dataset: 'ml-100k',
-    dataDir: DATA,
-    seeds: [1],
-    backbone: 'dot',
-    text: 'llm',
+    ...SLICE,
     methods: [],
-    hotThreshold: 200,
-    k: 20,
-    maxEmerging: 12,
-    baseStride: 16,
-    backboneOpts: { epochs: 2 },
-    warmBatch: 128,
-    metaEpochs: 1,
-    quiet: true,
     retrain: true,
-    emerflow: { hyper: { alignEpochs: 3, metaSteps: 3, folds: 0, evalEvery: 1 } },
   });
   await t.test('no method failed', () => assert.deepEqual(r.errors, {}));
   await t.test('the three methods at every stage, with finite AUCs in [0, 1]', () => {
