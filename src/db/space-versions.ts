@@ -57,6 +57,14 @@ export async function writeTargets(db: Queryable, space: string): Promise<string
   return r.rows[0]?.t ?? [];
 }
 
+export async function retiredPhysicalIds(db: Queryable, space: string): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `SELECT physical_id AS id FROM space_versions WHERE space_id = $1 AND state = 'retired' ORDER BY physical_id COLLATE "C"`,
+    [space],
+  );
+  return r.rows.map((x) => x.id);
+}
+
 /** Locks the space's row against every writer of shared data (they hold it FOR KEY SHARE). */
 export async function lockSpaceForVersions(db: Queryable, space: string): Promise<boolean> {
   const r = await db.query('SELECT 1 FROM spaces WHERE id = $1 AND root_id IS NULL FOR UPDATE', [space]);

@@ -190,6 +190,15 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
     assert.equal(r.json().error, 'version_retired');
   });
 
+  await t.test('DELETE forgets an item in every version, the retired one included', async () => {
+    const gone = ids[ids.length - 1]!;
+    const r = await app.inject({ method: 'DELETE', url: `/v1/spaces/movies/items/${gone}` });
+    assert.equal(r.statusCode, 204);
+    assert.deepEqual((await lookup(app, [gone])).body.missing, [gone]);
+    assert.deepEqual((await lookup(app, [gone], 1)).body.missing, [gone]);
+    ids.pop();
+  });
+
   await t.test('a third version prunes the first (VERSIONS_KEEP_RETIRED=1)', async () => {
     assert.equal((await post(app, '/v1/spaces/movies/versions', { dim: 8 })).json().version, 3);
     await loadVersion(app, retrained(w1, 11), 3, 30);
