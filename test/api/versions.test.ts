@@ -200,9 +200,14 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
   });
 
   await t.test('a third version prunes the first (VERSIONS_KEEP_RETIRED=1)', async () => {
-    assert.equal((await post(app, '/v1/spaces/movies/versions', { dim: 8 })).json().version, 3);
+    // no body at all, as with `curl -X POST`: the defaults
+    const created = await app.inject({ method: 'POST', url: '/v1/spaces/movies/versions' });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().version, 3);
     await loadVersion(app, retrained(w1, 11), 3, 30);
-    const { jobId } = (await post(app, '/v1/spaces/movies/versions/3/promote', {})).json();
+    const promoted = await app.inject({ method: 'POST', url: '/v1/spaces/movies/versions/3/promote' });
+    assert.equal(promoted.statusCode, 202, promoted.body);
+    const { jobId } = promoted.json();
     const j = await waitFor(
       async () => {
         const x = await job(app, jobId);
@@ -225,5 +230,39 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
     // version 1's data went with it: its items and events are gone from the database
     const left = await svc.db.query(`SELECT count(*)::int AS n FROM items WHERE space_id = 'movies'`);
     assert.equal(left.rows[0].n, 0);
+  });
+
+  await t.test('a version of another dimension: a ridge fast path, and float32 answers name the version', async () => {
+    assert.equal((await post(app, '/v1/spaces/movies/versions', { dim: 6 })).json().version, 4);
+    const w = retrained(w1, 13);
+    const cut = {
+      ...w,
+      users: w.users.map((u) => ({ ...u, vector: u.vector.slice(0, 6) })),
+      items: w.items.map((i) => ({ ...i, vector: i.vector.slice(0, 6) })),
+    };
+    await loadVersion(app, cut, 4, 30);
+    const { jobId } = (await post(app, '/v1/spaces/movies/versions/4/promote', {})).json();
+    const j = await waitFor(
+      async () => {
+        const x = await job(app, jobId);
+        if (x.state === 'failed') throw new Error(`promotion failed: ${x.error}`);
+        return x.state === 'completed' ? x : null;
+      },
+      'the promotion of version 4',
+      120_000,
+    );
+    assert.equal((j.result!['fastPath'] as { kind: string }).kind, 'ridge');
+    const r = await waitFor(async () => {
+      const x = await app.inject({
+        method: 'POST',
+        url: '/v1/spaces/movies/embeddings/lookup',
+        headers: { accept: 'application/octet-stream' },
+        payload: { ids },
+      });
+      return x.headers['x-emerflow-space-version'] === '4' ? x : null;
+    }, 'float32 lookups from version 4');
+    assert.equal(r.headers['x-emerflow-dim'], '6');
+    assert.equal(r.rawPayload.length, ids.length * 6 * 4);
+    assert.equal((await app.inject({ method: 'GET', url: '/v1/spaces/movies' })).json().dim, 6);
   });
 });
