@@ -156,20 +156,27 @@ export async function establishedPairs(db: Queryable, from: string, to: string):
   return r.rows;
 }
 
-/** A page (by id) of the items emerging in `to` that serve nothing yet, with what `from` serves for them. */
+/**
+ * A page (by id) of the items emerging in `to` that serve nothing yet, with what `from`
+ * serves for them (null where it serves nothing: the full path alone reaches those). The
+ * page is chosen first (MATERIALIZED: at most `limit` rows, so the joins are index lookups
+ * for them, not a pass over both spaces per page).
+ */
 export async function unmappedPage(
   db: Queryable,
   from: string,
   to: string,
   afterId: string,
   limit: number,
-): Promise<{ id: string; vector: Buffer }[]> {
-  const r = await db.query<{ id: string; vector: Buffer }>(
-    `SELECT b.id, e.vector FROM items b
-     JOIN items a ON a.space_id = $1 AND a.id = b.id
-     JOIN embeddings e ON e.space_id = a.space_id AND e.item_id = a.id AND e.version = a.embedding_version
-     WHERE b.space_id = $2 AND b.id > $3 AND b.state <> 'established' AND b.embedding_version IS NULL
-     ORDER BY b.id LIMIT $4`,
+): Promise<{ id: string; vector: Buffer | null }[]> {
+  const r = await db.query<{ id: string; vector: Buffer | null }>(
+    `WITH page AS MATERIALIZED (
+       SELECT id FROM items WHERE space_id = $2 AND id > $3 AND state <> 'established' AND embedding_version IS NULL
+       ORDER BY id LIMIT $4)
+     SELECT page.id, e.vector FROM page
+     LEFT JOIN items a ON a.space_id = $1 AND a.id = page.id
+     LEFT JOIN embeddings e ON e.space_id = a.space_id AND e.item_id = a.id AND e.version = a.embedding_version
+     ORDER BY page.id`,
     [from, to, afterId, limit],
   );
   return r.rows;

@@ -45,7 +45,7 @@ export async function runFastPath(
   for (;;) {
     const page = await unmappedPage(db, from, to, after, batch);
     if (page.length === 0) break;
-    const rows = page.map((r) => ({ id: r.id, vector: toBytes(map.apply(fromBytes(r.vector))) }));
+    const rows = page.flatMap((r) => (r.vector ? [{ id: r.id, vector: toBytes(map.apply(fromBytes(r.vector))) }] : []));
     mapped += await writeMapped(db, to, rows);
     progress(mapped);
     after = page[page.length - 1]!.id;
