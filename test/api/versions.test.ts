@@ -218,8 +218,11 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
       120_000,
     );
     assert.deepEqual(j.result!['pruned'], [1]);
-    const gone = await lookup(app, ids, 1);
-    assert.equal(gone.status, 404);
+    // API processes learn of the switch by NOTIFY, on its commit: soon after the job completes
+    const gone = await waitFor(async () => {
+      const x = await lookup(app, ids, 1);
+      return x.status === 404 ? x : null;
+    }, 'version 1 to be gone');
     assert.equal(gone.body.error, 'version_not_found');
     assert.equal((await lookup(app, ids, 2)).body.spaceVersion, 2);
     const l = await waitFor(async () => {
@@ -227,9 +230,11 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
       return x.body.spaceVersion === 3 ? x : null;
     }, 'lookups from version 3');
     assert.equal(l.body.embeddings.length, ids.length);
-    // version 1's data went with it: its items and events are gone from the database
-    const left = await svc.db.query(`SELECT count(*)::int AS n FROM items WHERE space_id = 'movies'`);
-    assert.equal(left.rows[0].n, 0);
+    // version 1's data goes with it, right after the switch commits
+    await waitFor(async () => {
+      const left = await svc.db.query(`SELECT count(*)::int AS n FROM items WHERE space_id = 'movies'`);
+      return left.rows[0].n === 0;
+    }, "version 1's items to be deleted");
   });
 
   await t.test('a version of another dimension: a ridge fast path, and float32 answers name the version', async () => {
