@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { getRun, updateRun } from '../db/train-runs.js';
 import { servedEmbeddingsPage } from '../db/embeddings.js';
 import {
+  emergingCount,
   getVersion,
   listVersions,
   migrationProgress,
@@ -68,7 +69,7 @@ export function promoteProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<
       // Fast path: once per promotion (its result is kept on the version).
       progress(SPAN.fastPath[0], 'fast path', true);
       if (!v.fastPath) {
-        const emerging = (await migrationProgress(deps.db, v.physicalId, -1)).emerging || 1;
+        const emerging = (await emergingCount(deps.db, v.physicalId)) || 1;
         const fp = await runFastPath(deps.db, current.physicalId, v.physicalId, c.PROMOTE_FAST_PATH_BATCH, (n) =>
           progress(at(SPAN.fastPath, n / emerging), 'fast path'),
         );
@@ -82,6 +83,7 @@ export function promoteProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<
 
       // Migrating: every emerging item reaches an embedding of the version's model.
       let migration;
+      let pause = c.PROMOTE_POLL_MS;
       for (;;) {
         const synced = await syncEnrichment(deps.db, current.physicalId, v.physicalId);
         if (synced.length)
@@ -93,12 +95,15 @@ export function promoteProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<
               trace,
             ),
           );
+        const asked = performance.now();
         migration = await migrationProgress(deps.db, v.physicalId, model.id);
+        // its counts grow with the version: polled at most a fifth of the time, the rest is the migration's
+        pause = Math.max(c.PROMOTE_POLL_MS, 4 * (performance.now() - asked));
         if (migration.dead > 0)
           throw new PermanentError(`${migration.dead} embed or refine tasks of version ${version} failed for good; see /metrics`);
         progress(at(SPAN.migrating, migration.emerging ? 1 - migration.waiting / migration.emerging : 1), 'migrating');
         if (migration.waiting === 0) break;
-        await delay(c.PROMOTE_POLL_MS);
+        await delay(pause);
       }
       result['migrated'] = migration.emerging;
       // Refinements of events that arrived meanwhile may still be pending: they are tasks
