@@ -91,6 +91,7 @@ export const configSpec = {
     0,
     100,
   ),
+  VERSIONS_MAX_STAGING: int(2, 'Staging versions a space may have at once (each holds a copy of its items and events).', 1, 100),
   PROMOTE_POLL_MS: int(500, 'How often a promotion checks how far the migration of its emerging items has come.', 10, 60_000),
   PROMOTE_FAST_PATH_BATCH: int(1000, 'Items the fast path of a promotion maps and writes per statement.', 1, 100_000),
   TRAIN_PRESET: oneOf(

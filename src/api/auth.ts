@@ -32,6 +32,7 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'GET /v1/jobs/:id': 'read',
   'POST /v1/spaces/:space/versions': 'admin',
   'POST /v1/spaces/:space/versions/:v/promote': 'admin',
+  'DELETE /v1/spaces/:space/versions/:v': 'admin',
   'GET /v1/spaces/:space/models': 'read',
   'POST /v1/spaces/:space/models/:modelVersion/activate': 'admin',
   'POST /v1/keys': 'admin',

@@ -3,7 +3,7 @@
 // every emerging item, one atomic switch); and the models of a version, with rollback.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createVersion } from '../pipeline/create-version.js';
+import { createVersion, deleteStagingVersion } from '../pipeline/create-version.js';
 import { requestPromotion } from '../pipeline/request-promotion.js';
 import { activateStoredModel } from '../pipeline/activate-model.js';
 import { spaceCounts } from '../db/spaces.js';
@@ -43,18 +43,43 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ),
           Type.Null(),
         ]),
-        response: { 201: Type.Object({ version: Type.Integer(), state: Type.Literal('staging') }), 404: ErrorBody },
+        response: { 201: Type.Object({ version: Type.Integer(), state: Type.Literal('staging') }), 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
       const space = await requireSpace(app.deps, req.params.space);
-      const v = await createVersion(app.deps.db, space.id, req.body?.dim ?? null);
-      if (!v) throw notFound(`space "${space.id}"`);
+      const v = await createVersion(app.deps.db, space.id, req.body?.dim ?? null, app.deps.config.VERSIONS_MAX_STAGING);
+      if ('refused' in v) throw v.refused === 'not_found' ? notFound(`space "${space.id}"`) : new ApiError(409, v.refused, v.detail);
       app.deps.versions.invalidate(space.id);
       return reply
         .status(201)
         .header('location', `/v1/spaces/${encodeURIComponent(space.id)}`)
         .send({ version: v.version, state: 'staging' as const });
+    },
+  );
+
+  app.delete(
+    '/v1/spaces/:space/versions/:v',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'Give up a staging version: its vectors, copies and pending work are deleted',
+        params: VersionParams,
+        response: { 204: Type.Null(), 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const v = await deleteStagingVersion(app.deps.db, space.id, Number(req.params.v));
+      if (!v) throw new ApiError(404, 'version_not_found', `space "${space.id}" has no version ${req.params.v}`);
+      if (v.state !== 'staging')
+        throw new ApiError(
+          409,
+          'not_staging',
+          `version ${v.version} of space "${space.id}" is ${v.state}; only a staging version can be deleted`,
+        );
+      app.deps.versions.invalidate(space.id);
+      return reply.status(204).send(null);
     },
   );
 

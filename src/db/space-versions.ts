@@ -77,7 +77,12 @@ export async function lockSpaceForVersions(db: Queryable, space: string): Promis
  * emerging in the new version, with their features and enrichment), their encoded
  * vectors, and every interaction. Run with the space's row locked (lockSpaceForVersions).
  */
-export async function insertVersion(db: Queryable, space: string, from: string, dim: number | null): Promise<VersionRow> {
+export async function insertVersion(
+  db: Queryable,
+  space: string,
+  from: string,
+  dim: number | null,
+): Promise<VersionRow & { copiedItems: number }> {
   const next = await db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM space_versions WHERE space_id = $1', [space]);
   const version = next.rows[0]!.v;
   const physical = physicalIdOf(space, version);
@@ -93,7 +98,7 @@ export async function insertVersion(db: Queryable, space: string, from: string, 
     physical,
     'staging',
   ]);
-  await db.query(
+  const items = await db.query(
     `INSERT INTO items (space_id, id, features, content_hash, state, enrichment, enrichment_hash, interactions)
      SELECT $2, id, features, content_hash, CASE WHEN enrichment IS NULL THEN 'received' ELSE 'enriched' END,
             enrichment, enrichment_hash, interactions
@@ -110,7 +115,7 @@ export async function insertVersion(db: Queryable, space: string, from: string, 
      SELECT $2, event_id, user_id, item_id, label, ts, received_at FROM interactions WHERE space_id = $1`,
     [from, physical],
   );
-  return (await getVersion(db, space, version))!;
+  return { ...(await getVersion(db, space, version))!, copiedItems: items.rowCount ?? 0 };
 }
 
 /**

@@ -70,6 +70,14 @@ function validRequest(route: string, m: string, rng: Rng): { params: Record<stri
       return { params: {}, body: { name: `${m}-key`, scopes: ['read'], spaces: ['movies'] } };
     case 'POST /v1/spaces/:space/webhook-secrets':
       return { params: { space: 'movies' }, body: {} };
+    case 'POST /v1/spaces/:space/versions':
+      return { params: { space: 'movies' }, body: rng.next() < 0.5 ? {} : { dim: 8 } };
+    case 'POST /v1/spaces/:space/versions/:v/promote':
+      return { params: { space: 'movies', v: rng.next() < 0.5 ? '1' : '2' }, body: {} };
+    case 'DELETE /v1/spaces/:space/versions/:v':
+      return { params: { space: 'movies', v: rng.next() < 0.5 ? '2' : '3' } };
+    case 'POST /v1/spaces/:space/models/:modelVersion/activate':
+      return { params: { space: 'movies', modelVersion: '1' }, body: {} };
     default:
       return { params: { space: 'movies', id: rng.next() < 0.5 ? 'i1' : `${m}-item` } };
   }

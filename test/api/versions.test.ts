@@ -270,4 +270,24 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
     assert.equal(r.rawPayload.length, ids.length * 6 * 4);
     assert.equal((await app.inject({ method: 'GET', url: '/v1/spaces/movies' })).json().dim, 6);
   });
+
+  await t.test('at most VERSIONS_MAX_STAGING staging versions (2); a staging version can be given up', async () => {
+    assert.equal((await post(app, '/v1/spaces/movies/versions', {})).json().version, 5);
+    assert.equal((await post(app, '/v1/spaces/movies/versions', {})).json().version, 6);
+    const third = await post(app, '/v1/spaces/movies/versions', {});
+    assert.equal(third.statusCode, 409);
+    assert.equal(third.json().error, 'too_many_staging');
+    assert.equal((await app.inject({ method: 'DELETE', url: '/v1/spaces/movies/versions/6' })).statusCode, 204);
+    const current = await app.inject({ method: 'DELETE', url: '/v1/spaces/movies/versions/4' });
+    assert.equal(current.statusCode, 409);
+    assert.equal(current.json().error, 'not_staging');
+    assert.equal((await app.inject({ method: 'DELETE', url: '/v1/spaces/movies/versions/6' })).statusCode, 404);
+    const space = (await app.inject({ method: 'GET', url: '/v1/spaces/movies' })).json();
+    assert.deepEqual(
+      space.versions.map((v: { version: number }) => v.version),
+      [3, 4, 5],
+    );
+    const left = await svc.db.query(`SELECT count(*)::int AS n FROM spaces WHERE id = 'movies@v6'`);
+    assert.equal(left.rows[0].n, 0, "version 6's own row and data are gone");
+  });
 });
