@@ -88,7 +88,17 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
       route.onResponse = [...asArray(route.onResponse), forgetFailed] as typeof route.onResponse;
     }
   });
-  app.addHook('onRequest', async (req) => {
+  // Callback style: every request passes here, and a promise per request is measurable on the
+  // lookup path; `admit` throws what the caller is answered.
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      admit(req);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  });
+  const admit = (req: FastifyRequest): void => {
     const route = req.routeOptions.url;
     const path = req.url.split('?')[0] ?? req.url;
     const scope = route ? ROUTE_SCOPES[`${req.method} ${route}`] : undefined;
@@ -109,7 +119,7 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
     if (!allows(found, scope)) throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
     const space = (req.params as { space?: unknown } | undefined)?.space;
     if (typeof space === 'string') requireSpaceAccess(req, space);
-  });
+  };
 }
 /** Checks a signed request once its body is read; on the SIGNABLE_ROUTES only (see onRoute). */
 function signatureHooks(db: Db) {

@@ -33,6 +33,11 @@ declare module 'fastify' {
 // fields (active model, aux features) must be read fresh where they matter.
 const spaceMemos = new WeakMap<AppDeps, Map<string, SpaceRow>>();
 
+/** The space if this process has it in memory already (the hot path's synchronous way). */
+export function knownSpace(deps: AppDeps, id: string): SpaceRow | undefined {
+  return spaceMemos.get(deps)?.get(id);
+}
+
 export async function requireSpace(deps: AppDeps, id: string): Promise<SpaceRow> {
   let memo = spaceMemos.get(deps);
   if (!memo) spaceMemos.set(deps, (memo = new Map()));

@@ -10,7 +10,8 @@ import { latestEmbeddings } from '../db/embeddings.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
-import { resolveVersion, VersionQuery } from './space-version.js';
+import { resolveKnownVersion, resolveVersion, VersionQuery } from './space-version.js';
+import type { FastifyReply } from 'fastify';
 import { embeddingJson, type Lookup } from '../lookup/cache.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
 
@@ -90,25 +91,44 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Embedding, 404: ErrorBody },
       },
     },
-    async (req, reply) => {
-      const { space, version } = await resolveVersion(app.deps, req.params.space, req.query.version);
-      const physical = version.physicalId;
-      const l = (await lookup(app.deps, physical, [req.params.id])).get(req.params.id)!;
-      // Assembled from the cached fragment; the Embedding schema above documents the shape.
-      if (l.hit && l.embedding)
-        return reply
-          .header('content-type', 'application/json; charset=utf-8')
-          .send(itemEmbeddingJson(req.params.id, version.version, l) as never);
-      // None: say why (rare, so the database may be asked).
-      const item = await getItem(app.deps.db, physical, req.params.id);
-      if (!item) throw notFound(`item "${req.params.id}" in space "${space.id}"`);
-      const fresh = await getSpace(app.deps.db, physical); // the memoised row's activeModel may be old
-      const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
-      throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, {
-        state: item.state,
-      });
+    (req, reply) => {
+      // The hot path without a wait: space, version and embedding all in this process's memory.
+      const known = resolveKnownVersion(app.deps, req.params.space, req.query.version);
+      if (known) {
+        const physical = known.version.physicalId;
+        const l = app.deps.cache.get(physical, req.params.id);
+        if (l.hit && l.embedding) {
+          countHits(physical, 1);
+          reply
+            .header('content-type', 'application/json; charset=utf-8')
+            .send(itemEmbeddingJson(req.params.id, known.version.version, l) as never);
+          return;
+        }
+      }
+      // errors go to the error handler, as a thrown one would from an async handler
+      itemEmbedding(req.params.space, req.params.id, req.query.version, reply).catch((err: Error) => reply.send(err as never));
     },
   );
+
+  /** The single-item answer the long way: what is not in memory is read, and a miss says why. */
+  async function itemEmbedding(spaceId: string, id: string, pinned: string | undefined, reply: FastifyReply): Promise<void> {
+    const { space, version } = await resolveVersion(app.deps, spaceId, pinned);
+    const physical = version.physicalId;
+    const l = (await lookup(app.deps, physical, [id])).get(id)!;
+    // Assembled from the cached fragment; the Embedding schema above documents the shape.
+    if (l.hit && l.embedding) {
+      reply.header('content-type', 'application/json; charset=utf-8').send(itemEmbeddingJson(id, version.version, l));
+      return;
+    }
+    // None: say why (rare, so the database may be asked).
+    const item = await getItem(app.deps.db, physical, id);
+    if (!item) throw notFound(`item "${id}" in space "${space.id}"`);
+    const fresh = await getSpace(app.deps.db, physical); // the memoised row's activeModel may be old
+    const hint = fresh?.activeModel === null ? `; the space has no trained model yet: POST /v1/spaces/${space.id}/train` : '';
+    throw new ApiError(404, 'no_embedding_yet', `item "${item.id}" has no embedding yet (state: ${item.state}${hint})`, {
+      state: item.state,
+    });
+  }
 
   app.post(
     '/v1/spaces/:space/embeddings/lookup',

@@ -20,12 +20,14 @@ export function installHttpMetrics(app: FastifyInstance): void {
   // One child per label set, kept: resolving labels on every observation is a measurable
   // share of a cached lookup's cost.
   const children = new Map<string, ReturnType<typeof hist.labels>>();
-  app.addHook('onResponse', async (req, reply) => {
+  // callback style: no promise per request
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unknown';
     const status = `${Math.floor(reply.statusCode / 100)}xx`;
     const key = `${req.method} ${status} ${route}`;
     let child = children.get(key);
     if (!child) children.set(key, (child = hist.labels({ route, method: req.method, status })));
     child.observe(reply.elapsedTime / 1000);
+    done();
   });
 }

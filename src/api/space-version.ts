@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { SpaceRow } from '../db/spaces.js';
 import type { VersionRow } from '../db/space-versions.js';
 import { ApiError } from './errors.js';
-import { requireSpace, type AppDeps } from './deps.js';
+import { knownSpace, requireSpace, type AppDeps } from './deps.js';
 
 // Query strings and path parameters are text (the app does not coerce types): a positive integer as digits.
 export const VersionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'A version number: 1, 2, …' });
@@ -29,6 +29,19 @@ export async function resolveVersion(deps: AppDeps, spaceId: string, pinned?: st
     throw new ApiError(404, 'version_not_found', `space "${space.id}" has no version ${version} (never created, or pruned)`);
   }
   return { space, version: v };
+}
+
+/**
+ * resolveVersion without a wait, when this process has the space and its versions in memory
+ * (the usual case on the lookup path); null when it must ask Postgres (or the answer is an error).
+ */
+export function resolveKnownVersion(deps: AppDeps, spaceId: string, pinned?: string): Resolved | null {
+  const space = knownSpace(deps, spaceId);
+  const versions = space && deps.versions.cached(space.id);
+  if (!space || !versions) return null;
+  const n = pinned === undefined ? undefined : Number(pinned);
+  const v = n === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === n);
+  return v ? { space, version: v } : null;
 }
 
 /** A version that takes the recommender's vectors (users, established items): not a retired one. */

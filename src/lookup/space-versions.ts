@@ -43,6 +43,12 @@ export class SpaceVersions {
     return rows;
   }
 
+  /** The space's versions if they are in memory and fresh, else null (then ask `versions`). */
+  cached(space: string): VersionRow[] | null {
+    const hit = this.entries.get(space);
+    return hit && hit.expires > this.now() ? hit.rows : null;
+  }
+
   invalidate(space: string): void {
     this.entries.delete(space);
     this.epochs.set(space, (this.epochs.get(space) ?? 0) + 1);
