@@ -3,12 +3,23 @@
 // run after another (see run-training.ts): its loader, TF.js and backend are paid once.
 import { parentPort } from 'node:worker_threads';
 import { backendPreference } from '../model/backend.js';
-import { initBackend, tf, trainEmerFlow, type TrainingData, type EncoderState, type TrainingPreset } from '../model/index.js';
+import {
+  fitHashedTfidf,
+  initBackend,
+  tf,
+  trainEmerFlow,
+  type TrainingData,
+  type EncoderState,
+  type TrainingPreset,
+} from '../model/index.js';
 
 export interface TrainThreadInput {
   data: TrainingData;
   seed: number;
-  encoder: EncoderState;
+  /** the encoder the items' `r` came from; or, with `fit`, none yet */
+  encoder: EncoderState | null;
+  /** fit the offline encoder on `corpus` here and encode `texts` into data.items[i].r (training-data.ts) */
+  fit?: { texts: string[]; corpus: string[] } | null;
   k?: number;
   preset?: TrainingPreset;
   backend?: Parameters<typeof backendPreference>[0];
@@ -27,9 +38,18 @@ async function train(input: TrainThreadInput): Promise<void> {
   // with it, so the next run on this thread starts from the same memory as the first.
   tf.engine().startScope();
   try {
+    let encoder = input.encoder;
+    if (input.fit) {
+      post({ type: 'progress', fraction: 0, phase: 'encoding' });
+      const fitted = fitHashedTfidf(input.fit.corpus);
+      const r = fitted.encodeSync(input.fit.texts);
+      input.data.items.forEach((it, i) => (it.r = r[i]!));
+      encoder = fitted.state();
+    }
+    if (!encoder) throw new Error('a training run needs an encoder: its state, or texts to fit one on');
     const artifact = await trainEmerFlow(input.data, {
       seed: input.seed,
-      encoder: input.encoder,
+      encoder,
       ...(input.k ? { k: input.k } : {}),
       ...(input.preset ? { preset: input.preset } : {}),
       onProgress: (fraction, phase) => post({ type: 'progress', fraction, phase }),

@@ -5,7 +5,8 @@
 import type { Job } from 'bullmq';
 import { getSpace } from '../db/spaces.js';
 import { getRun, updateRun } from '../db/train-runs.js';
-import type { ModelArtifact } from '../model/index.js';
+import { encoderIdOf } from '../model/encoder.js';
+import type { ModelArtifact } from '../model/artifact.js';
 import { activateModel, healSpace } from '../pipeline/activate-model.js';
 import type { JobDeps } from './deps.js';
 import { encoderName } from './model-cache.js';
@@ -41,13 +42,14 @@ export function trainProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<un
           data: prepared.data,
           seed,
           encoder: prepared.encoderState,
+          fit: prepared.fit,
           preset: deps.config.TRAIN_PRESET,
           backend: deps.config.TENSOR_BACKEND,
         },
         (f, phase) => progress(0.1 + 0.85 * f, phase),
       );
       const art = artifact as ModelArtifact;
-      const encoder = encoderName(prepared.encoder.id);
+      const encoder = encoderName(encoderIdOf(art.encoder));
       const { modelId, activated, result } = await activateModel(
         deps.db,
         { spaceId, run, encoder, seed, artifact: art, metrics: art.metrics, gateTolerance: deps.config.MODEL_GATE_TOLERANCE },

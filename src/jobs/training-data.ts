@@ -1,20 +1,26 @@
 // Gathers what training learns from: established items (text → r, base embedding,
 // time-ordered interactions with users that have vectors) and the encoder, fitted on
-// every item of the space so rare words of emerging items get their IDF too.
+// every item of the space so rare words of emerging items get their IDF too. With the
+// offline encoder the fit and the encoding are left to the training thread (`fit`): over
+// 100,000 items they are seconds of synchronous work, which on this thread would stall
+// the process's HTTP answers (ROLE=all) and its job locks.
 import type { Db } from '../db/pool.js';
 import { itemsForTraining } from '../db/items.js';
 import { baseEmbeddings } from '../db/embeddings.js';
 import { establishedEvents } from '../db/interactions.js';
 import { allUserVectors } from '../db/users.js';
-import { fitHashedTfidf, type EncoderState, type TextEncoder, type TrainingData, type TrainingItem } from '../model/index.js';
+import type { EncoderState, TrainingData, TrainingItem } from '../model/index.js';
 import type { LlmClient } from '../llm/index.js';
 import { itemText } from './item-vector.js';
 import { PermanentError } from './run-task.js';
 
 export interface PreparedTraining {
+  /** items' `r` are empty when `fit` is given: the thread fills them */
   data: TrainingData;
-  encoder: TextEncoder;
-  encoderState: EncoderState;
+  /** the external encoder's state; null when the thread fits the offline one (`fit`) */
+  encoderState: EncoderState | null;
+  /** for the training thread: the texts of the established items (in `data.items` order) and the corpus to fit on */
+  fit: { texts: string[]; corpus: string[] } | null;
   counts: { items: number; interactions: number; users: number };
 }
 
@@ -40,21 +46,13 @@ export async function prepareTraining(
 
   const texts = withBase.map(itemText);
   const external = llm?.embedder() ?? null;
-  let encoder: TextEncoder;
-  let encoderState: EncoderState;
-  if (external) {
-    encoder = external;
-    encoderState = { kind: 'external', id: external.id };
-  } else {
-    const fitted = fitHashedTfidf([...texts, ...emerging.map(itemText)]);
-    encoder = fitted;
-    encoderState = fitted.state();
-  }
   const r: Float32Array[] = [];
-  for (let i = 0; i < texts.length; i += ENCODE_BATCH) {
-    r.push(...(await encoder.encode(texts.slice(i, i + ENCODE_BATCH))));
-    onProgress(Math.min(1, (i + ENCODE_BATCH) / texts.length));
-  }
+  // The external encoder is an HTTP call away: encoded here, in batches, with progress.
+  if (external)
+    for (let i = 0; i < texts.length; i += ENCODE_BATCH) {
+      r.push(...(await external.encode(texts.slice(i, i + ENCODE_BATCH))));
+      onProgress(Math.min(1, (i + ENCODE_BATCH) / texts.length));
+    }
 
   const userIndex = new Map<string, number>();
   const contexts: Float32Array[] = [];
@@ -76,14 +74,14 @@ export async function prepareTraining(
   }
   const items: TrainingItem[] = withBase.map((it, i) => ({
     id: it.id,
-    r: r[i]!,
+    r: r[i] ?? new Float32Array(0),
     base: bases.get(it.id)!,
     interactions: byItem.get(it.id) ?? [],
   }));
   return {
     data: { dim, items, contexts },
-    encoder,
-    encoderState,
+    encoderState: external ? { kind: 'external', id: external.id } : null,
+    fit: external ? null : { texts, corpus: [...texts, ...emerging.map(itemText)] },
     counts: { items: items.length, interactions: used, users: contexts.length },
   };
 }
