@@ -60,7 +60,11 @@ export class KeyStore {
 
   /** The principal of a presented key, or null. */
   check(key: string): Principal | null {
-    const h = hashKey(key);
+    return this.checkHash(hashKey(key));
+  }
+
+  /** The principal of a key by its hash (hashKey), or null: what is in force now, revocations included. */
+  checkHash(h: string): Principal | null {
     if (this.adminHash && crypto.timingSafeEqual(Buffer.from(h, 'hex'), this.adminHash)) return ADMIN;
     return this.byHash.get(h) ?? null;
   }
