@@ -25,6 +25,17 @@ export interface PreparedTraining {
 }
 
 const ENCODE_BATCH = 256;
+/** Items serialised between two turns of the event loop (100,000 at once would hold it for a second). */
+const TEXT_CHUNK = 5000;
+
+async function textsYielding(items: Parameters<typeof itemText>[0][]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < items.length; i += TEXT_CHUNK) {
+    for (const it of items.slice(i, i + TEXT_CHUNK)) out.push(itemText(it));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}
 
 export async function prepareTraining(
   db: Db,
@@ -81,7 +92,7 @@ export async function prepareTraining(
   return {
     data: { dim, items, contexts },
     encoderState: external ? { kind: 'external', id: external.id } : null,
-    fit: external ? null : { texts, corpus: [...texts, ...emerging.map(itemText)] },
+    fit: external ? null : { texts, corpus: [...texts, ...(await textsYielding(emerging))] },
     counts: { items: items.length, interactions: used, users: contexts.length },
   };
 }
