@@ -66,6 +66,18 @@ async function job(app: FastifyInstance, id: string) {
   };
 }
 
+/** The job once it completed (a failed one fails the test with its error). */
+const completed = (app: FastifyInstance, jobId: string, what: string) =>
+  waitFor(
+    async () => {
+      const x = await job(app, jobId);
+      if (x.state === 'failed') throw new Error(`promotion failed: ${x.error}`);
+      return x.state === 'completed' ? x : null;
+    },
+    what,
+    120_000,
+  );
+
 test('space versions: staging, promotion with one switch, pinned lookups, pruning', async (t) => {
   const svc = await startTestService(t, { VERSIONS_KEEP_RETIRED: '1', PROMOTE_POLL_MS: '50' });
   const app = svc.app!;
@@ -208,15 +220,7 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
     const promoted = await app.inject({ method: 'POST', url: '/v1/spaces/movies/versions/3/promote' });
     assert.equal(promoted.statusCode, 202, promoted.body);
     const { jobId } = promoted.json();
-    const j = await waitFor(
-      async () => {
-        const x = await job(app, jobId);
-        if (x.state === 'failed') throw new Error(`promotion failed: ${x.error}`);
-        return x.state === 'completed' ? x : null;
-      },
-      'the promotion of version 3',
-      120_000,
-    );
+    const j = await completed(app, jobId, 'the promotion of version 3');
     assert.deepEqual(j.result!['pruned'], [1]);
     // API processes learn of the switch by NOTIFY, on its commit: soon after the job completes
     const gone = await waitFor(async () => {
@@ -247,15 +251,7 @@ test('space versions: staging, promotion with one switch, pinned lookups, prunin
     };
     await loadVersion(app, cut, 4, 30);
     const { jobId } = (await post(app, '/v1/spaces/movies/versions/4/promote', {})).json();
-    const j = await waitFor(
-      async () => {
-        const x = await job(app, jobId);
-        if (x.state === 'failed') throw new Error(`promotion failed: ${x.error}`);
-        return x.state === 'completed' ? x : null;
-      },
-      'the promotion of version 4',
-      120_000,
-    );
+    const j = await completed(app, jobId, 'the promotion of version 4');
     assert.equal((j.result!['fastPath'] as { kind: string }).kind, 'ridge');
     const r = await waitFor(async () => {
       const x = await app.inject({
