@@ -4,7 +4,8 @@
 // to the same map; bad input is refused with a message that says what is wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitVersionMap, versionMapFromJSON, symmetricEigen, polarFactor } from '../../src/model/version-map.js';
+import { fitVersionMap, versionMapFromJSON } from '../../src/model/version-map.js';
+import { symmetricEigen, polarFactor } from '../../src/model/linalg.js';
 import { makeRng, type Rng } from '../../src/model/prng.js';
 
 const gauss = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rng.normal());
