@@ -19,11 +19,14 @@ export interface Resolved {
   version: VersionRow;
 }
 
+/** The pinned version, or without a pin the current one. */
+const pick = (versions: VersionRow[], pinned: string | number | undefined): VersionRow | undefined =>
+  pinned === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === Number(pinned));
+
 export async function resolveVersion(deps: AppDeps, spaceId: string, pinned?: string | number): Promise<Resolved> {
   const version = pinned === undefined ? undefined : Number(pinned);
   const space = await requireSpace(deps, spaceId);
-  const versions = await deps.versions.versions(space.id);
-  const v = version === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === version);
+  const v = pick(await deps.versions.versions(space.id), pinned);
   if (!v) {
     if (version === undefined) throw new Error(`space "${space.id}" has no current version`);
     throw new ApiError(404, 'version_not_found', `space "${space.id}" has no version ${version} (never created, or pruned)`);
@@ -39,8 +42,7 @@ export function resolveKnownVersion(deps: AppDeps, spaceId: string, pinned?: str
   const space = knownSpace(deps, spaceId);
   const versions = space && deps.versions.cached(space.id);
   if (!space || !versions) return null;
-  const n = pinned === undefined ? undefined : Number(pinned);
-  const v = n === undefined ? versions.find((x) => x.state === 'current') : versions.find((x) => x.version === n);
+  const v = pick(versions, pinned);
   return v ? { space, version: v } : null;
 }
 

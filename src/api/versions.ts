@@ -7,7 +7,7 @@ import { createVersion, deleteStagingVersion } from '../pipeline/create-version.
 import { requestPromotion } from '../pipeline/request-promotion.js';
 import { activateStoredModel } from '../pipeline/activate-model.js';
 import { spaceCounts } from '../db/spaces.js';
-import { listModels } from '../db/models.js';
+import { listModels, modelVersionOf } from '../db/models.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
@@ -154,11 +154,15 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { space, version } = await resolveWritableVersion(app.deps, req.params.space, req.query.version);
-      const before = (await listModels(app.deps.db, version.physicalId, 1000)).find((m) => m.active)?.version ?? null;
       const modelVersion = Number(req.params.modelVersion);
       const r = await activateStoredModel(app.deps.db, version.physicalId, modelVersion, { requestId: req.id });
       if (!r) throw notFound(`model version ${modelVersion} of space "${space.id}" (version ${version.version})`);
-      return { spaceVersion: version.version, modelVersion, previousModelVersion: before, reembedding: r.reembedding };
+      return {
+        spaceVersion: version.version,
+        modelVersion,
+        previousModelVersion: r.previous === null ? null : await modelVersionOf(app.deps.db, r.previous),
+        reembedding: r.reembedding,
+      };
     },
   );
 };

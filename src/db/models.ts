@@ -41,6 +41,21 @@ export async function modelByVersion(db: Queryable, spaceId: string, version: nu
   return r.rows[0] ?? null;
 }
 
+/** A space's active model (id and version), without its weights; null while it has none. */
+export async function activeModelOf(db: Queryable, spaceId: string): Promise<{ id: number; version: number } | null> {
+  const r = await db.query<{ id: number; version: number }>(
+    'SELECT m.id::int, m.version FROM spaces s JOIN models m ON m.id = s.active_model WHERE s.id = $1',
+    [spaceId],
+  );
+  return r.rows[0] ?? null;
+}
+
+/** A model's version by its id, without its weights. */
+export async function modelVersionOf(db: Queryable, id: number): Promise<number | null> {
+  const r = await db.query<{ version: number }>('SELECT version FROM models WHERE id = $1', [id]);
+  return r.rows[0]?.version ?? null;
+}
+
 /** What the activation gate decided about a model (pipeline/model-gate.ts). */
 export async function setGate(db: Queryable, id: number, gate: unknown): Promise<void> {
   await db.query('UPDATE models SET gate = $2 WHERE id = $1', [id, JSON.stringify(gate)]);

@@ -134,16 +134,20 @@ export async function setVersionState(
   version: number,
   from: VersionState[],
   to: VersionState,
-  patch: { promoteRun?: string; fastPath?: unknown } = {},
 ): Promise<boolean> {
   const r = await db.query(
-    `UPDATE space_versions SET state = $4, promote_run = coalesce($5, promote_run), fast_path = coalesce($6, fast_path),
+    `UPDATE space_versions SET state = $4,
        promoted_at = CASE WHEN $4 = 'current' THEN now() ELSE promoted_at END,
        retired_at = CASE WHEN $4 = 'retired' THEN now() ELSE retired_at END
      WHERE space_id = $1 AND version = $2 AND state = ANY($3::text[])`,
-    [space, version, from, to, patch.promoteRun ?? null, patch.fastPath === undefined ? null : JSON.stringify(patch.fastPath)],
+    [space, version, from, to],
   );
   return (r.rowCount ?? 0) > 0;
+}
+
+/** The run (train_runs, kind promote) promoting this version. */
+export async function setPromoteRun(db: Queryable, space: string, version: number, run: string): Promise<void> {
+  await db.query('UPDATE space_versions SET promote_run = $3 WHERE space_id = $1 AND version = $2', [space, version, run]);
 }
 
 export async function setFastPath(db: Queryable, space: string, version: number, fastPath: unknown): Promise<void> {

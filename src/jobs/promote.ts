@@ -10,6 +10,7 @@
 import type { Job } from 'bullmq';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getRun, updateRun } from '../db/train-runs.js';
+import { activeModelOf } from '../db/models.js';
 import { servedEmbeddingsPage } from '../db/embeddings.js';
 import {
   emergingCount,
@@ -54,7 +55,8 @@ export function promoteProcessor(deps: JobDeps): (job: Job<JobData>) => Promise<
       }
       const current = (await listVersions(deps.db, space)).find((x) => x.state === 'current');
       if (!current) throw new PermanentError(`space "${space}" has no current version`);
-      await setVersionState(deps.db, space, version, ['staging', 'migrating'], 'migrating', { promoteRun: run });
+      // (requestPromotion named this run on the version already)
+      await setVersionState(deps.db, space, version, ['staging', 'migrating'], 'migrating');
       const result: Record<string, unknown> = { version, from: current.version };
       let last = 0;
       const progress = (fraction: number, phase: string, force = false) => {
@@ -156,13 +158,7 @@ async function trainVersion(
   trace: { requestId?: string | undefined },
   progress: (f: number) => void,
 ): Promise<{ id: number; version: number }> {
-  const active = async () => {
-    const r = await deps.db.query<{ id: number; version: number }>(
-      'SELECT m.id::int, m.version FROM spaces s JOIN models m ON m.id = s.active_model WHERE s.id = $1',
-      [v.physicalId],
-    );
-    return r.rows[0] ?? null;
-  };
+  const active = () => activeModelOf(deps.db, v.physicalId);
   const had = await active();
   if (had) return had;
   // One run (asking again while one is queued or running answers it), followed to its end.

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { withTx, type Db } from '../db/pool.js';
 import { activeRun, createRun } from '../db/train-runs.js';
-import { getVersion, listVersions } from '../db/space-versions.js';
+import { getVersion, listVersions, setPromoteRun } from '../db/space-versions.js';
 import { enqueue, type Trace } from './enqueue.js';
 
 export type PromotionAnswer =
@@ -26,7 +26,7 @@ export async function requestPromotion(db: Db, space: string, version: number, s
       return { refused: 'not_staging', detail: `version ${version} of space "${space}" is ${v.state}, not staging` };
     const run = crypto.randomUUID();
     await createRun(tx, run, space, 'promote');
-    await tx.query('UPDATE space_versions SET promote_run = $3 WHERE space_id = $1 AND version = $2', [space, version, run]);
+    await setPromoteRun(tx, space, version, run);
     await enqueue(tx, 'promote', [{ space, version, run, seed }], trace);
     return { run, existing: false };
   });

@@ -86,7 +86,7 @@ test('a worker killed during a promotion: another one resumes it to the switch',
         return j.state === 'completed' ? j : null;
       },
       'the promotion to complete on worker-2',
-      { timeoutMs: 60_000 },
+      { timeoutMs: 180_000 },
     );
     assert.equal(done.result['switched'], true);
     assert.deepEqual(done.result['fastPath'], fastPath, 'the fast path ran once');
