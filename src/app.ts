@@ -24,6 +24,7 @@ import { interactionRoutes } from './api/interactions.js';
 import { embeddingRoutes } from './api/embeddings.js';
 import { trainRoutes } from './api/train.js';
 import { versionRoutes } from './api/versions.js';
+import { qualityRoutes } from './api/quality.js';
 import { healthRoutes } from './api/health.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
@@ -100,6 +101,7 @@ export const httpApi = fp(
       embeddingRoutes,
       trainRoutes,
       versionRoutes,
+      qualityRoutes,
       keyRoutes,
       webhookSecretRoutes,
       healthRoutes,

@@ -31,6 +31,15 @@ const num = (def: number, description: string, min: number, max: number): VarSpe
     return n;
   },
 });
+const flag = (def: boolean, description: string): VarSpec<boolean> => ({
+  description,
+  parse: (r) => {
+    if (r === undefined || r === '') return def;
+    if (r === 'true' || r === '1') return true;
+    if (r === 'false' || r === '0') return false;
+    throw new Error(`must be true or false, got "${r}"`);
+  },
+});
 const oneOf = <T extends string>(values: readonly T[], def: T, description: string): VarSpec<T> => ({
   description,
   parse: (r) => {
@@ -64,6 +73,15 @@ export const configSpec = {
   REFINE_BATCH: int(100, 'Items one refine job takes (one query for their events, one write).', 1, 5000),
   EMBED_BATCH: int(50, 'Items one embed job takes (one encoder call, one write).', 1, 5000),
   REFINE_MAX_INTERACTIONS: int(200, 'Most recent events an item is refined on (the rule was meta-learned on phases of K).', 1, 100_000),
+  QUALITY_MONITOR: flag(
+    true,
+    'Live quality monitor: score each event of an emerging item with the embedding served when it arrived (GET …/quality).',
+  ),
+  QUALITY_POLL_MS: int(1000, 'How often a worker process scores the events the monitor has waiting.', 10, 60_000),
+  QUALITY_BATCH: int(5000, 'Events the monitor scores per transaction.', 1, 100_000),
+  QUALITY_WINDOW_S: int(86_400, 'Default window of GET …/quality (seconds back from now); /metrics uses QUALITY_METRICS_WINDOW_S.', 1),
+  QUALITY_METRICS_WINDOW_S: int(3600, 'Window of the quality gauges in /metrics (seconds back from the scrape).', 1),
+  QUALITY_RETENTION_DAYS: int(7, 'Scored events older than this are deleted (the longest window a quality query can see).', 1, 3650),
   RELAY_MAX_WAITING_JOBS: int(
     4,
     'Back-pressure: the relay dispatches no more to a queue with this many jobs waiting in Redis.',

@@ -34,6 +34,7 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'POST /v1/spaces/:space/versions/:v/promote': 'admin',
   'DELETE /v1/spaces/:space/versions/:v': 'admin',
   'GET /v1/spaces/:space/models': 'read',
+  'GET /v1/spaces/:space/quality': 'read',
   'POST /v1/spaces/:space/models/:modelVersion/activate': 'admin',
   'POST /v1/keys': 'admin',
   'GET /v1/keys': 'admin',

@@ -47,7 +47,9 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
         return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
       });
-      return reply.status(202).send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }));
+      return reply
+        .status(202)
+        .send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }, { quality: app.deps.config.QUALITY_MONITOR }));
     },
   );
 };

@@ -17,14 +17,17 @@ export interface EventIn {
  * held only while Postgres runs it. Event pipelines send many overlapping batches at once;
  * locks held across round trips would queue them behind each other. Interactions belong to
  * the space, so the statement writes them into every version it follows (migration 007,
- * emerflow_write_targets). Returns the ids of the events that were new.
+ * emerflow_write_targets). With `quality`, each new event of an emerging item that has a served
+ * embedding also leaves, in the same statement, what the live quality monitor scores it with
+ * (migration 008): the embedding served at arrival, before this event could refine it.
+ * Returns the ids of the events that were new.
  * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
 export async function recordEventsStatement(
   db: Queryable,
   space: string,
   events: EventIn[],
-  requestId: string | undefined,
+  opts: { requestId: string | undefined; quality: boolean },
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const r = await db.query<{ accepted: string[] | null }>(
@@ -35,7 +38,7 @@ export async function recordEventsStatement(
        FROM t CROSS JOIN unnest($2::text[], $3::text[], $4::text[], $5::smallint[], $6::timestamptz[]) AS e(id, user_id, item_id, label, ts)
        ORDER BY t.sid COLLATE "C", e.id COLLATE "C"
        ON CONFLICT (space_id, event_id) DO NOTHING
-       RETURNING space_id, event_id, item_id),
+       RETURNING space_id, event_id, item_id, user_id, label, ts),
      per AS (SELECT space_id, item_id, count(*)::int AS n FROM ins GROUP BY space_id, item_id),
      lk AS (SELECT i.space_id, i.id FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
             ORDER BY i.space_id COLLATE "C", i.id COLLATE "C" FOR NO KEY UPDATE OF i),
@@ -43,13 +46,27 @@ export async function recordEventsStatement(
        UPDATE items i SET interactions = i.interactions + per.n
        FROM per JOIN lk ON lk.space_id = per.space_id AND lk.id = per.item_id
        WHERE i.space_id = per.space_id AND i.id = per.item_id
-       RETURNING i.space_id, i.id, i.state),
+       RETURNING i.space_id, i.id, i.state, i.interactions, i.embedding_version, i.cold_vector),
      asked AS (
        INSERT INTO tasks (queue, key, payload)
        SELECT 'refine', upd.space_id || '/' || upd.id,
               jsonb_strip_nulls(jsonb_build_object('space', upd.space_id, 'item', upd.id, 'requestId', $7::text))
        FROM upd WHERE upd.state <> 'established' ORDER BY (upd.space_id || '/' || upd.id) COLLATE "C"
        ${ASK_AGAIN}
+       RETURNING 1),
+     -- prior: the item's count before this statement, plus the new events ahead of it here
+     scored AS (
+       INSERT INTO quality_pending (space_id, event_id, user_id, label, prior, served, cold)
+       SELECT ins.space_id, ins.event_id, ins.user_id, ins.label,
+              upd.interactions - per.n
+                + (row_number() OVER (PARTITION BY ins.space_id, ins.item_id ORDER BY ins.ts, ins.event_id COLLATE "C"))::int - 1,
+              e.vector, upd.cold_vector
+       FROM ins
+       JOIN per ON per.space_id = ins.space_id AND per.item_id = ins.item_id
+       JOIN upd ON upd.space_id = ins.space_id AND upd.id = ins.item_id
+       JOIN embeddings e ON e.space_id = upd.space_id AND e.item_id = upd.id AND e.version = upd.embedding_version
+       WHERE $8::boolean AND upd.state <> 'established'
+       ON CONFLICT DO NOTHING
        RETURNING 1)
      SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
@@ -60,7 +77,8 @@ export async function recordEventsStatement(
       events.map((e) => e.itemId),
       events.map((e) => e.label),
       events.map((e) => e.ts),
-      requestId ?? null,
+      opts.requestId ?? null,
+      opts.quality,
     ],
   );
   return new Set(r.rows[0]?.accepted ?? []);

@@ -43,3 +43,10 @@ export const llmBudgetUnparked = new Counter({
   help: 'Enrichment tasks parked for a spent budget made due again by the sweeper once the UTC day turned.',
   registers: [registry],
 });
+// The live quality monitor: events scored, and those it could not score (a user with no vector).
+export const qualityScored = new Counter({
+  name: 'emerflow_quality_events_scored_total',
+  help: 'Events of emerging items the quality monitor took, by outcome (scored, unscorable: no user vector).',
+  labelNames: ['outcome'],
+  registers: [registry],
+});

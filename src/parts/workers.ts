@@ -1,15 +1,17 @@
-// The BullMQ workers (ROLE worker|all): enrich, embed, refine, train. Closing lets the jobs
-// in flight finish (within their grace), then stops.
+// The BullMQ workers (ROLE worker|all): enrich, embed, refine, train, promote; and the quality
+// monitor's scorer. Closing lets the jobs in flight finish (within their grace), then stops.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { ModelCache } from '../jobs/model-cache.js';
 import { startWorkers, type Workers } from '../jobs/workers.js';
+import { QualityScorer } from '../jobs/quality-scorer.js';
 import { closeWithin } from './close-within.js';
 import type { PartOptions } from './options.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     workers: Workers;
+    qualityScorer: QualityScorer | null;
   }
 }
 
@@ -33,6 +35,17 @@ async function workers(app: FastifyInstance, { config, log }: PartOptions): Prom
   );
   closeWithin(app, log, 'workers', () => w.close());
   app.decorate('workers', w);
+  let scorer: QualityScorer | null = null;
+  if (config.QUALITY_MONITOR) {
+    scorer = new QualityScorer(app.db, log.child({ part: 'quality' }), {
+      pollMs: config.QUALITY_POLL_MS,
+      batch: config.QUALITY_BATCH,
+      retentionDays: config.QUALITY_RETENTION_DAYS,
+    });
+    scorer.start();
+    closeWithin(app, log, 'quality scorer', () => scorer?.stop());
+  }
+  app.decorate('qualityScorer', scorer);
 }
 
 export const workersPart = fp(workers, { name: 'emerflow-workers', dependencies: ['emerflow-outbox', 'emerflow-llm'] });

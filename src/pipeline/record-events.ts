@@ -34,6 +34,7 @@ class SpaceWriter {
   constructor(
     private db: Db,
     private spaceId: string,
+    private quality: boolean,
   ) {}
 
   record(events: EventIn[], requestId: string | undefined): Promise<RecordResult> {
@@ -67,7 +68,7 @@ class SpaceWriter {
         this.db,
         this.spaceId,
         batch.flatMap((p) => p.events),
-        batch[0]!.requestId,
+        { requestId: batch[0]!.requestId, quality: this.quality },
       );
       // Each new event counts for the first request in the batch that carried it.
       for (const p of batch) {
@@ -87,7 +88,14 @@ class SpaceWriter {
 
 const writers = new WeakMap<Db, Map<string, SpaceWriter>>();
 
-export async function recordEvents(db: Db, spaceId: string, events: EventIn[], trace: Trace): Promise<RecordResult> {
+/** `quality`: leave each event what the live quality monitor scores it with (QUALITY_MONITOR). */
+export async function recordEvents(
+  db: Db,
+  spaceId: string,
+  events: EventIn[],
+  trace: Trace,
+  opts: { quality: boolean } = { quality: true },
+): Promise<RecordResult> {
   let bySpace = writers.get(db);
   if (!bySpace) {
     bySpace = new Map();
@@ -95,7 +103,7 @@ export async function recordEvents(db: Db, spaceId: string, events: EventIn[], t
   }
   let w = bySpace.get(spaceId);
   if (!w) {
-    w = new SpaceWriter(db, spaceId);
+    w = new SpaceWriter(db, spaceId, opts.quality);
     bySpace.set(spaceId, w);
   }
   return w.record(events, trace.requestId);
