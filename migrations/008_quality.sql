@@ -16,10 +16,8 @@ CREATE TABLE quality_pending (
   prior       integer NOT NULL,        -- the item's interactions before this event: its bucket
   served      bytea NOT NULL,          -- the embedding served when the event arrived
   cold        bytea,                   -- the item's cold embedding then (NULL: it had none)
-  received_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (space_id, event_id)
+  received_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX quality_pending_age ON quality_pending (received_at);
 
 CREATE TABLE quality_scores (
   space_id    text NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,

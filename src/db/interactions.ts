@@ -66,7 +66,6 @@ export async function recordEventsStatement(
        JOIN upd ON upd.space_id = ins.space_id AND upd.id = ins.item_id
        JOIN embeddings e ON e.space_id = upd.space_id AND e.item_id = upd.id AND e.version = upd.embedding_version
        WHERE $8::boolean AND upd.state <> 'established'
-       ON CONFLICT DO NOTHING
        RETURNING 1)
      SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,

@@ -31,8 +31,7 @@ export async function takePending(tx: Queryable, limit: number): Promise<Pending
   const r = await tx.query<PendingEvent>(
     `WITH taken AS (
        DELETE FROM quality_pending q
-       WHERE (q.space_id, q.event_id) IN (
-         SELECT space_id, event_id FROM quality_pending ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       WHERE q.ctid = ANY(ARRAY(SELECT ctid FROM quality_pending LIMIT $1 FOR UPDATE SKIP LOCKED))
        RETURNING q.*)
      SELECT t.space_id AS "spaceId", t.event_id AS "eventId", t.label, t.prior, t.served, t.cold,
             u.vector AS "user", t.received_at AS "receivedAt"
