@@ -83,7 +83,7 @@ export async function recordEventsStatement(
   return new Set(r.rows[0]?.accepted ?? []);
 }
 
-/** All interactions of established items, for training. */
+/** All interactions of established items, for training, in the order model/training-data.ts assembles them. */
 export async function establishedEvents(
   db: Queryable,
   spaceId: string,
@@ -91,7 +91,7 @@ export async function establishedEvents(
   const r = await db.query<{ itemId: string; userId: string; label: 0 | 1; ts: Date }>(
     `SELECT x.item_id AS "itemId", x.user_id AS "userId", x.label, x.ts
      FROM interactions x JOIN items i ON i.space_id = x.space_id AND i.id = x.item_id
-     WHERE x.space_id = $1 AND i.state = 'established' ORDER BY x.item_id, x.ts, x.event_id`,
+     WHERE x.space_id = $1 AND i.state = 'established' ORDER BY x.item_id COLLATE "C", x.ts, x.event_id COLLATE "C"`,
     [spaceId],
   );
   return r.rows;

@@ -193,7 +193,7 @@ export async function itemsForTraining(
 > {
   const r = await db.query(
     `SELECT id, features, enrichment, content_hash AS "contentHash", enrichment_hash AS "enrichmentHash"
-     FROM items WHERE space_id = $1 AND (state = 'established') = $2 ORDER BY id`,
+     FROM items WHERE space_id = $1 AND (state = 'established') = $2 ORDER BY id COLLATE "C"`,
     [spaceId, established],
   );
   return r.rows;

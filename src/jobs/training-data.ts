@@ -9,7 +9,7 @@ import { itemsForTraining } from '../db/items.js';
 import { baseEmbeddings } from '../db/embeddings.js';
 import { establishedEvents } from '../db/interactions.js';
 import { allUserVectors } from '../db/users.js';
-import type { EncoderState, TrainingData, TrainingItem } from '../model/index.js';
+import { assembleTrainingData, type EncoderState, type TrainingData } from '../model/index.js';
 import type { LlmClient } from '../llm/index.js';
 import { itemText } from './item-vector.js';
 import { PermanentError } from './run-task.js';
@@ -65,34 +65,17 @@ export async function prepareTraining(
       onProgress(Math.min(1, (i + ENCODE_BATCH) / texts.length));
     }
 
-  const userIndex = new Map<string, number>();
-  const contexts: Float32Array[] = [];
-  const byItem = new Map<string, TrainingItem['interactions']>();
-  let used = 0;
-  for (const e of events) {
-    const u = users.get(e.userId);
-    if (!u) continue;
-    let idx = userIndex.get(e.userId);
-    if (idx === undefined) {
-      idx = contexts.length;
-      contexts.push(u);
-      userIndex.set(e.userId, idx);
-    }
-    const list = byItem.get(e.itemId) ?? [];
-    list.push({ ctx: idx, label: e.label, ts: e.ts.getTime() });
-    byItem.set(e.itemId, list);
-    used++;
-  }
-  const items: TrainingItem[] = withBase.map((it, i) => ({
-    id: it.id,
-    r: r[i] ?? new Float32Array(0),
-    base: bases.get(it.id)!,
-    interactions: byItem.get(it.id) ?? [],
-  }));
+  // events of items without a base vector never reach the data: their item is not in it
+  const { data, used } = assembleTrainingData({
+    dim,
+    items: withBase.map((it, i) => ({ id: it.id, r: r[i] ?? new Float32Array(0), base: bases.get(it.id)! })),
+    events: events.map((e) => ({ itemId: e.itemId, userId: e.userId, label: e.label, ts: e.ts.getTime() })),
+    users,
+  });
   return {
-    data: { dim, items, contexts },
+    data,
     encoderState: external ? { kind: 'external', id: external.id } : null,
     fit: external ? null : { texts, corpus: [...texts, ...(await textsYielding(emerging))] },
-    counts: { items: items.length, interactions: used, users: contexts.length },
+    counts: { items: data.items.length, interactions: used, users: data.contexts.length },
   };
 }

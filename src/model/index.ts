@@ -22,6 +22,7 @@ export type { CategoricalOptions, CategoricalState } from './categorical.js';
 export type { CrossFitOptions } from './crossfit.js';
 export { dotScorer, type Scorer } from './scorer.js';
 export { trainEmerFlow } from './train.js';
+export { assembleTrainingData, byCodeUnits, type TrainingRecords } from './training-data.js';
 export {
   TRAINING_PRESETS,
   type TrainingPreset,
