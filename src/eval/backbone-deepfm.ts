@@ -1,5 +1,6 @@
-// The `deepfm` backbone (as in the MetaEmb/MWUF/CVAR/EmerG tables): fields user id, gender, age,
-// occupation, item id, year, genres, title words; FM (first + second order) plus an MLP (16, 16)
+// The `deepfm` backbone (as in the MetaEmb/MWUF/CVAR/EmerG tables): fields user id, one per user
+// feature (users.csv; on ML-100k age, gender, occupation, zip), item id, one per item feature
+// (features.ts; on ML-100k genres, title words, year); FM (first + second order) plus an MLP (16, 16)
 // on the concatenated field embeddings. Warm-up methods replace only the item-id embedding; the
 // item-id first-order weight is left out, since a new item has none.
 import { tf, lookup } from './tf.js';
@@ -7,24 +8,26 @@ import type { Backbone, BackboneOpts } from './backbone.js';
 import type { BackboneData } from './backbones.js';
 import type { Row } from './protocol.js';
 import { forBatches } from './batches.js';
+import { featureFields, disposeFeatures, type FeatureField } from './features.js';
 import { mulberry32 } from '../model/prng.js';
 import type { Scorer } from '../model/index.js';
 import { concat } from '../model/plain-refine.js';
 
+/** A feature field in the model: its rows (by user or by item) and its embedding table and first-order weights. */
+interface Field {
+  x: tf.Tensor2D;
+  byUser: boolean;
+  emb: tf.Tensor2D;
+  w: tf.Tensor2D;
+}
+
 interface Params {
   userId: tf.Tensor2D;
   itemId: tf.Tensor2D;
-  /** user feature one-hots [nUsers, nUF] and item feature matrices live in `consts` */
-  userFeat: tf.Tensor2D;
-  year: tf.Tensor2D;
-  genres: tf.Tensor2D;
-  title: tf.Tensor2D;
-  /** first-order weights: user id, user features, item features */
+  /** first-order weight of the user id */
   wUser: tf.Tensor2D;
-  wUserFeat: tf.Tensor2D;
-  wYear: tf.Tensor2D;
-  wGenres: tf.Tensor2D;
-  wTitle: tf.Tensor2D;
+  /** user feature fields, then item feature fields */
+  fields: Field[];
   bias: tf.Tensor1D;
   h1: tf.Tensor2D;
   b1: tf.Tensor1D;
@@ -33,61 +36,33 @@ interface Params {
   out: tf.Tensor2D;
 }
 
-interface Consts {
-  uf: tf.Tensor2D;
-  Y: tf.Tensor2D;
-  G: tf.Tensor2D;
-  T: tf.Tensor2D;
-  ufSize: number;
+/** every trainable tensor of `p`, in a fixed order */
+function trainable(p: Params): tf.Tensor[] {
+  return [p.userId, p.itemId, p.wUser, ...p.fields.flatMap((f) => [f.emb, f.w]), p.bias, p.h1, p.b1, p.h2, p.b2, p.out];
 }
 
-/** gender (2) + age band (7) + occupation (21) one-hots per user */
-function userFeatures(d: BackboneData): tf.Tensor2D {
-  const occs = [...new Set(d.ml.users.map((u) => u.occupation))].sort();
-  const bands = [18, 25, 35, 45, 50, 56];
-  const w = 2 + bands.length + 1 + occs.length;
-  const m = new Float32Array(d.nUsers * w);
-  for (const u of d.ml.users) {
-    const r = (u.id - 1) * w;
-    m[r + (u.gender === 'F' ? 0 : 1)] = 1;
-    m[r + 2 + bands.filter((b) => u.age >= b).length] = 1;
-    m[r + 3 + bands.length + occs.indexOf(u.occupation)] = 1;
+/** the per-row context for the item-id field: the other fields' embeddings [n, (1 + fields)·dim] and their linear term [n, 1] */
+function contextRows(p: Params, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor2D {
+  const embs = [userRowEmb ?? lookup(p.userId, users)];
+  const lin = [lookup(p.wUser, users)];
+  for (const f of p.fields) {
+    const x = tf.gather(f.x, f.byUser ? users : items);
+    embs.push(tf.matMul(x, f.emb));
+    lin.push(tf.matMul(x, f.w));
   }
-  return tf.tensor2d(m, [d.nUsers, w]);
-}
-
-/** the per-row context for the item-id field: the other fields' embeddings [n, 5·dim] and their linear term [n, 1] */
-function contextRows(p: Params, c: Consts, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor2D {
-  const uf = tf.gather(c.uf, users);
-  const y = tf.gather(c.Y, items),
-    g = tf.gather(c.G, items),
-    t = tf.gather(c.T, items);
-  const embs = [
-    userRowEmb ?? lookup(p.userId, users),
-    tf.matMul(uf, p.userFeat),
-    tf.matMul(y, p.year),
-    tf.matMul(g, p.genres),
-    tf.matMul(t, p.title),
-  ];
-  const lin = tf.addN([
-    lookup(p.wUser, users),
-    tf.matMul(uf, p.wUserFeat),
-    tf.matMul(y, p.wYear),
-    tf.matMul(g, p.wGenres),
-    tf.matMul(t, p.wTitle),
-  ]);
-  return tf.concat([...embs, lin], 1) as tf.Tensor2D;
+  return tf.concat([...embs, tf.addN(lin)], 1) as tf.Tensor2D;
 }
 
 /** DeepFM logit of item-id embeddings against context rows (differentiable in both) */
 function deepfmLogits(p: Params, item: tf.Tensor2D, ctx: tf.Tensor2D): tf.Tensor1D {
   const d = item.shape[1];
-  const others = tf.reshape(tf.slice(ctx, [0, 0], [-1, 5 * d]), [-1, 5, d]);
-  const lin = tf.reshape(tf.slice(ctx, [0, 5 * d], [-1, 1]), [-1]);
-  const all = tf.concat([tf.reshape(item, [-1, 1, d]), others], 1); // [n, 6, d]
+  const others = 1 + p.fields.length;
+  const emb = tf.reshape(tf.slice(ctx, [0, 0], [-1, others * d]), [-1, others, d]);
+  const lin = tf.reshape(tf.slice(ctx, [0, others * d], [-1, 1]), [-1]);
+  const all = tf.concat([tf.reshape(item, [-1, 1, d]), emb], 1); // [n, 1 + others, d]
   const sum = tf.sum(all, 1);
   const fm = tf.mul(0.5, tf.sum(tf.sub(tf.square(sum), tf.sum(tf.square(all), 1)), 1));
-  const flat = tf.reshape(all, [-1, 6 * d]);
+  const flat = tf.reshape(all, [-1, (1 + others) * d]);
   const h = tf.relu(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(flat, p.h1), p.b1)), p.h2), p.b2));
   const mlp = tf.reshape(tf.matMul(h, p.out), [-1]);
   return tf.add(tf.add(tf.add(lin, fm), mlp), p.bias) as tf.Tensor1D;
@@ -98,7 +73,7 @@ export class DeepFMBackbone implements Backbone {
   readonly scorer: Scorer;
   constructor(
     private readonly p: Params,
-    private readonly c: Consts,
+    private readonly userFields: FeatureField[],
   ) {
     this.scorer = { name: 'deepfm-eval', logits: (items, ctx) => deepfmLogits(this.p, items, ctx) };
   }
@@ -118,7 +93,7 @@ export class DeepFMBackbone implements Backbone {
     return this.p.userId;
   }
   logits(itemRowEmb: tf.Tensor2D, users: tf.Tensor1D, items: tf.Tensor1D, userRowEmb?: tf.Tensor2D): tf.Tensor1D {
-    return deepfmLogits(this.p, itemRowEmb, contextRows(this.p, this.c, users, items, userRowEmb));
+    return deepfmLogits(this.p, itemRowEmb, contextRows(this.p, users, items, userRowEmb));
   }
   /**
    * context rows for EmerFlow (one per (user, item) row); `userRows[i]` replaces row i's user-id
@@ -132,7 +107,6 @@ export class DeepFMBackbone implements Backbone {
       const m = tf.tidy(() =>
         contextRows(
           this.p,
-          this.c,
           tf.tensor1d(
             chunk.map((r) => r.user - 1),
             'int32',
@@ -152,9 +126,26 @@ export class DeepFMBackbone implements Backbone {
     return out;
   }
   dispose(): void {
-    for (const t of Object.values(this.p)) (t as tf.Tensor).dispose();
-    this.c.uf.dispose();
+    for (const t of trainable(this.p)) t.dispose();
+    // the user fields' rows were built for this backbone; the item fields' belong to the caller
+    disposeFeatures(this.userFields);
   }
+}
+
+/** `p` with every trainable tensor replaced by `f` of it (the feature rows stay as they are) */
+function mapParams(p: Params, f: <T extends tf.Tensor>(t: T) => T): Params {
+  return {
+    userId: f(p.userId),
+    itemId: f(p.itemId),
+    wUser: f(p.wUser),
+    fields: p.fields.map((x) => ({ ...x, emb: f(x.emb), w: f(x.w) })),
+    bias: f(p.bias),
+    h1: f(p.h1),
+    b1: f(p.b1),
+    h2: f(p.h2),
+    b2: f(p.b2),
+    out: f(p.out),
+  };
 }
 
 export async function trainDeepFM(
@@ -165,32 +156,36 @@ export async function trainDeepFM(
 ): Promise<DeepFMBackbone> {
   const k = o.dim;
   let s = o.seed * 1000;
-  const n = (shape: number[], std = 0.1) => tf.variable(tf.randomNormal(shape, 0, std, 'float32', ++s));
-  const uf = userFeatures(d);
-  const { year: Y, genres: G, title: T } = d.feats;
-  const v: Record<keyof Params, tf.Variable> = {
-    userId: n([d.nUsers, k]),
-    itemId: n([d.nItems, k]),
-    userFeat: n([uf.shape[1], k]),
-    year: n([Y.shape[1], k]),
-    genres: n([G.shape[1], k]),
-    title: n([T.shape[1], k]),
-    wUser: n([d.nUsers, 1], 0.01),
-    wUserFeat: n([uf.shape[1], 1], 0.01),
-    wYear: n([Y.shape[1], 1], 0.01),
-    wGenres: n([G.shape[1], 1], 0.01),
-    wTitle: n([T.shape[1], 1], 0.01),
-    bias: tf.variable(tf.zeros([1])),
-    h1: n([6 * k, 16], Math.sqrt(2 / (6 * k))),
-    b1: tf.variable(tf.zeros([16])),
-    h2: n([16, 16], Math.sqrt(2 / 16)),
-    b2: tf.variable(tf.zeros([16])),
-    out: n([16, 1], 0.1),
+  const vars: tf.Variable[] = [];
+  const keep = <T extends tf.Variable>(v: T): T => {
+    vars.push(v);
+    return v;
   };
-  const p = v as unknown as Params;
-  const c: Consts = { uf, Y, G, T, ufSize: uf.shape[1] };
+  const n = (nRows: number, nCols: number, std = 0.1) =>
+    keep(tf.variable(tf.randomNormal<tf.Rank.R2>([nRows, nCols], 0, std, 'float32', ++s)));
+  const zeros = (len: number) => keep(tf.variable(tf.zeros<tf.Rank.R1>([len])));
+  // strings are whole values here (an occupation, a zip code), not bags of words
+  const userFields = featureFields(
+    d.ds.users.map((u) => u.features),
+    'values',
+  );
+  const fields = [...userFields.map((f) => ({ x: f.x, byUser: true })), ...d.feats.fields.map((f) => ({ x: f.x, byUser: false }))].map(
+    (f) => ({ ...f, emb: n(f.x.shape[1], k), w: n(f.x.shape[1], 1, 0.01) }),
+  );
+  const width = (2 + fields.length) * k; // item id, user id, the feature fields
+  const p: Params = {
+    userId: n(d.nUsers, k),
+    itemId: n(d.nItems, k),
+    wUser: n(d.nUsers, 1, 0.01),
+    fields,
+    bias: zeros(1),
+    h1: n(width, 16, Math.sqrt(2 / width)),
+    b1: zeros(16),
+    h2: n(16, 16, Math.sqrt(2 / 16)),
+    b2: zeros(16),
+    out: n(16, 1, 0.1),
+  };
   const opt = tf.train.adam(o.lr);
-  const vars = Object.values(v);
   await forBatches(
     rows,
     o.batch,
@@ -201,7 +196,7 @@ export async function trainDeepFM(
         () => {
           const item = lookup(p.itemId, b.items);
           const user = lookup(p.userId, b.users);
-          const loss = tf.losses.sigmoidCrossEntropy(b.labels, deepfmLogits(p, item, contextRows(p, c, b.users, b.items, user)));
+          const loss = tf.losses.sigmoidCrossEntropy(b.labels, deepfmLogits(p, item, contextRows(p, b.users, b.items, user)));
           return tf.add(loss, tf.mul(o.l2, tf.add(tf.mean(tf.sum(tf.square(item), 1)), tf.mean(tf.sum(tf.square(user), 1))))) as tf.Scalar;
         },
         false,
@@ -211,7 +206,7 @@ export async function trainDeepFM(
     (e) => onProgress?.((e + 1) / o.epochs),
   );
   opt.dispose();
-  const frozen = Object.fromEntries(Object.entries(v).map(([name, t]) => [name, tf.clone(t)])) as unknown as Params;
+  const frozen = mapParams(p, (t) => tf.clone(t));
   for (const t of vars) t.dispose();
-  return new DeepFMBackbone(frozen, c);
+  return new DeepFMBackbone(frozen, userFields);
 }

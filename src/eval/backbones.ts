@@ -1,7 +1,7 @@
 // Picks and trains a backbone by name.
 import type { Backbone, BackboneOpts } from './backbone.js';
 import type { ItemFeatures } from './features.js';
-import type { MovieLens } from './movielens.js';
+import type { Dataset } from './dataset/types.js';
 import type { Row } from './protocol.js';
 import { trainDot } from './backbone-dot.js';
 
@@ -10,7 +10,7 @@ export type BackboneKind = 'dot' | 'deepfm';
 export interface BackboneData {
   nUsers: number;
   nItems: number;
-  ml: MovieLens;
+  ds: Dataset;
   feats: ItemFeatures;
 }
 

@@ -1,14 +1,18 @@
-// `npm run eval -- --dataset ml-100k --data ../shared/data --seeds 1,2,3 --out <dir>`
+// `npm run eval -- --dataset ml-100k|<dir> --data ../shared/data --seeds 1,2,3 --out <dir>` (datasets: docs/datasets.md)
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEval, type EvalOptions } from './run.js';
 import { ALL_METHODS, type MethodName } from './methods.js';
 import { writeReport } from './write-report.js';
+import { DatasetError, DatasetPathError } from './dataset/errors.js';
 
-const USAGE = `usage: npm run eval -- [--dataset ml-100k] [--data ../shared/data] [--seeds 1,2,3] [--out eval-out]
+const USAGE = `usage: npm run eval -- [--dataset ml-100k|<dir>] [--data ../shared/data] [--positive 4] [--seeds 1,2,3] [--out eval-out]
   [--backbone dot|deepfm] [--text llm|imdb|none] [--methods ${ALL_METHODS.join(',')}]
   [--hot-threshold 200] [--k 20] [--max-emerging N] [--warm-lr per-method] [--warm-batch 128] [--meta-epochs 4]
   [--backbone-epochs N] [--retrain] [--quiet]
+  --dataset: the built-in ml-100k, or a directory with items.jsonl, interactions.csv and users.csv (docs/datasets.md);
+  for a directory, --text llm and imdb both mean its items' own text, none drops it
+  --positive: a rating ≥ this is positive (datasets with a 0/1 label column ignore it)
   --retrain: the recommender retrains (a second backbone, seed + 1000); scores emerflow, emerflow-fastpath and
   emerflow-migrated in the second space (src/eval/retrain.ts), instead of --methods`;
 
@@ -18,6 +22,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     options: {
       dataset: { type: 'string', default: 'ml-100k' },
       data: { type: 'string', default: '../shared/data' },
+      positive: { type: 'string', default: '4' },
       seeds: { type: 'string', default: '1,2,3' },
       out: { type: 'string', default: 'eval-out' },
       backbone: { type: 'string', default: 'dot' },
@@ -40,7 +45,6 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (values.dataset !== 'ml-100k') throw new Error(`--dataset: only ml-100k is available here (got ${values.dataset})`);
   if (values.backbone !== 'dot' && values.backbone !== 'deepfm') throw new Error('--backbone must be dot or deepfm');
   if (!['llm', 'imdb', 'none'].includes(values.text)) throw new Error('--text must be llm, imdb or none');
   if (values.retrain && values.methods !== undefined) throw new Error('--retrain runs its own three methods; leave out --methods');
@@ -57,8 +61,9 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
   };
   const seeds = values.seeds.split(',').map((s) => num(s, 'seeds'));
   return {
-    dataset: 'ml-100k',
+    dataset: values.dataset,
     dataDir: resolve(values.data),
+    positive: num(values.positive, 'positive'),
     seeds,
     out: resolve(values.out),
     backbone: values.backbone,
@@ -91,7 +96,14 @@ async function main(): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli.ts')) {
   // print the message, not the wasm glue's minified source that Node would dump with the stack
   await main().catch((e: unknown) => {
-    process.stderr.write(`eval failed: ${e instanceof Error ? e.stack?.split('\n').slice(0, 6).join('\n') : String(e)}\n`);
+    // a bad or missing dataset file: the message names it (and the line), the stack is noise
+    const shown =
+      e instanceof DatasetError || e instanceof DatasetPathError
+        ? e.message
+        : e instanceof Error
+          ? e.stack?.split('\n').slice(0, 6).join('\n')
+          : String(e);
+    process.stderr.write(`eval failed: ${shown}\n`);
     process.exit(1);
   });
 }

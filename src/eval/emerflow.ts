@@ -28,8 +28,10 @@ const crossFitCache = new WeakMap<Backbone, Promise<CrossFitUsers>>();
 
 export interface EmerFlowEvalOpts {
   name: 'emerflow' | 'emerflow-raw' | 'emerflow-nometa';
-  /** text per item id; `emerflow-raw` ignores enrichment */
+  /** text per item number; `emerflow-raw` ignores enrichment */
   texts: Map<number, ItemText>;
+  /** the dataset's item ids, by item number - 1: the ids the model's training data names items by */
+  ids: readonly string[];
   /** hyper-parameters passed through to trainEmerFlow */
   hyper?: Partial<TrainOptions>;
   /** plain refinement for the no-meta ablation (tuned like the baselines' warm-up lr) */
@@ -125,7 +127,7 @@ export class EmerFlowMethod implements WarmMethod {
       dim: bb.dim,
       contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser(cf)) : undefined) : this.userVecs,
       items: split.established.map((item, j) => ({
-        id: String(item),
+        id: o.ids[item - 1]!, // item numbers are 1..ids.length
         r: estR[j]!, // one vector per established item
         base: Float32Array.from(V[item - 1]!),
         interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: ctxOf(r), label: r.label, ts: r.ts })),

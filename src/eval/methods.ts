@@ -1,7 +1,7 @@
 // Method registry: names on the command line → implementations.
 import type { MethodEnv, WarmMethod } from './baselines/method.js';
-import type { MovieLens } from './movielens.js';
-import type { ItemText, TextMode } from './text.js';
+import type { Dataset } from './dataset/types.js';
+import type { ItemText } from './text.js';
 import { BaseMethod } from './baselines/base.js';
 import { MetaEmbMethod } from './baselines/metaemb.js';
 import { MwufMethod } from './baselines/mwuf.js';
@@ -39,10 +39,14 @@ export const METHOD_COST: Record<MethodName, number> = {
 
 export interface TextEnv {
   texts: Map<number, ItemText>;
-  ml: MovieLens;
-  dataDir: string;
-  text: TextMode;
+  ds: Dataset;
 }
+
+/** What every EmerFlow row is built from: the items' text and the dataset's own item ids. */
+export const emerflowInputs = (t: TextEnv): Pick<EmerFlowEvalOpts, 'texts' | 'ids'> => ({
+  texts: t.texts,
+  ids: t.ds.items.map((it) => it.id),
+});
 
 export type MethodTuning = Pick<EmerFlowEvalOpts, 'hyper' | 'plain' | 'encoderDim'>;
 
@@ -59,6 +63,6 @@ export function createMethod(name: MethodName, env: MethodEnv, t: TextEnv, tunin
     case 'emerflow':
     case 'emerflow-raw':
     case 'emerflow-nometa':
-      return new EmerFlowMethod(env, { name, texts: t.texts, ...tuning });
+      return new EmerFlowMethod(env, { name, ...emerflowInputs(t), ...tuning });
   }
 }

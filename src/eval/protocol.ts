@@ -1,5 +1,5 @@
 // The warm-up split used by MetaEmb, MWUF, CVAR and EmerG (CVAR/EmerG `split_2(df, N=200, K=20)`).
-import type { MovieLens, Rating } from './movielens.js';
+import type { Dataset, Interaction } from './dataset/types.js';
 
 export interface Row {
   user: number;
@@ -10,7 +10,7 @@ export interface Row {
 export interface Split {
   hotThreshold: number;
   k: number;
-  /** item ids (ML ids) */
+  /** item numbers (Dataset: index in items + 1) */
   established: number[];
   emerging: number[];
   trainBase: Row[];
@@ -20,16 +20,16 @@ export interface Split {
   dropped: number;
 }
 
-const toRow = (r: Rating): Row => ({ user: r.user, item: r.item, label: r.rating >= 4 ? 1 : 0, ts: r.ts });
+const toRow = (r: Interaction): Row => ({ user: r.user, item: r.item, label: r.label, ts: r.ts });
 
 /**
- * Items with more than `hot` ratings are established; items with 3k..hot are emerging, and their
- * ratings sorted by time (ties: file order, so the split is deterministic) give k for each warm
- * set and the rest for test; the rest is dropped.
+ * Items with more than `hot` interactions are established; items with 3k..hot are emerging, and
+ * their interactions sorted by time (ties: file order, so the split is deterministic) give k for
+ * each warm set and the rest for test; the rest is dropped.
  */
-export function warmUpSplit(ml: MovieLens, hot = 200, k = 20): Split {
-  const byItem = new Map<number, Rating[]>();
-  for (const r of ml.ratings) {
+export function warmUpSplit(ds: Dataset, hot = 200, k = 20): Split {
+  const byItem = new Map<number, Interaction[]>();
+  for (const r of ds.interactions) {
     const list = byItem.get(r.item);
     if (list) list.push(r);
     else byItem.set(r.item, [r]);

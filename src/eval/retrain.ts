@@ -21,7 +21,7 @@ import { fitVersionMap, type VersionMap, type VersionMapOptions } from '../model
 import type { Row } from './protocol.js';
 import { EmerFlowMethod } from './emerflow.js';
 import { fitted, pushTo, scatterEmerging, type MethodEnv, type WarmMethod } from './baselines/method.js';
-import type { MethodTuning, TextEnv } from './methods.js';
+import { emerflowInputs, type MethodTuning, type TextEnv } from './methods.js';
 
 export const RETRAIN_METHODS = ['emerflow', 'emerflow-fastpath', 'emerflow-migrated'] as const;
 export type RetrainMethod = (typeof RETRAIN_METHODS)[number];
@@ -73,7 +73,7 @@ export class FastpathMethod implements WarmMethod {
     t: TextEnv,
     tuning: MethodTuning,
   ) {
-    this.inner = new EmerFlowMethod(env1, { name: 'emerflow', texts: t.texts, ...tuning });
+    this.inner = new EmerFlowMethod(env1, { name: 'emerflow', ...emerflowInputs(t), ...tuning });
   }
 
   async fit(): Promise<void> {
@@ -154,7 +154,7 @@ export class MigratedMethod implements WarmMethod {
     tuning: MethodTuning,
   ) {
     // the promote job's training run for the new version: its own run, on space 2's established items
-    this.model = new EmerFlowMethod(env2, { name: 'emerflow', texts: t.texts, ...tuning });
+    this.model = new EmerFlowMethod(env2, { name: 'emerflow', ...emerflowInputs(t), ...tuning });
   }
 
   async fit(): Promise<void> {
@@ -202,7 +202,7 @@ export function createRetrainMethod(
 ): WarmMethod {
   switch (name) {
     case 'emerflow':
-      return new EmerFlowMethod(env2, { name: 'emerflow', texts: t.texts, ...tuning });
+      return new EmerFlowMethod(env2, { name: 'emerflow', ...emerflowInputs(t), ...tuning });
     case 'emerflow-fastpath':
       return new FastpathMethod(env1, env2, t, tuning);
     case 'emerflow-migrated':

@@ -1,6 +1,6 @@
 // One evaluation: split, per seed train the backbone, run every method through cold → warm-a/b/c, and the oracle.
 import { initEvalBackend } from './tf.js';
-import { loadMl100k } from './movielens.js';
+import { loadDataset } from './dataset/load.js';
 import { warmUpSplit, sliceEmerging, thinBase, type Split } from './protocol.js';
 import { itemTexts, type TextMode } from './text.js';
 import { buildItemFeatures } from './features.js';
@@ -24,8 +24,11 @@ import {
 export const STAGES = ['cold', 'warm-a', 'warm-b', 'warm-c'] as const;
 
 export interface EvalOptions {
-  dataset: 'ml-100k';
+  /** `ml-100k` (built in, read from dataDir) or a directory in the generic layout (docs/datasets.md) */
+  dataset: string;
   dataDir: string;
+  /** rating ≥ positive is a positive interaction (default 4; datasets with a 0/1 label ignore it) */
+  positive?: number;
   seeds: number[];
   backbone: BackboneKind;
   text: TextMode;
@@ -104,7 +107,7 @@ function rows(acc: Map<string, { seed: number; auc: number; f1: number }[]>, nam
   return out;
 }
 
-const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
+export const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
   dot: { seed: 0, dim: 16, epochs: 10, lr: 0.01, batch: 512, l2: 3e-2 },
   deepfm: { seed: 0, dim: 16, epochs: 10, lr: 0.005, batch: 512, l2: 3e-2 },
 };
@@ -112,14 +115,13 @@ const DEFAULT_BACKBONE: Record<BackboneKind, BackboneOpts> = {
 export async function runEval(o: EvalOptions): Promise<EvalResults> {
   const t0 = Date.now();
   const backend = await initEvalBackend();
-  const ml = loadMl100k(o.dataDir);
-  let split: Split = warmUpSplit(ml, o.hotThreshold, o.k);
+  const ds = loadDataset(o.dataset, { dataDir: o.dataDir, text: o.text, positive: o.positive });
+  let split: Split = warmUpSplit(ds, o.hotThreshold, o.k);
   if (o.maxEmerging !== undefined) split = sliceEmerging(split, o.maxEmerging);
   if (o.baseStride !== undefined) split = thinBase(split, o.baseStride);
-  const texts = itemTexts(ml.movies, o.text, o.dataDir);
-  const feats = buildItemFeatures(ml.movies, ml.genreNames);
-  const nUsers = Math.max(...ml.users.map((u) => u.id));
-  const nItems = Math.max(...ml.movies.map((m) => m.id));
+  const texts = itemTexts(ds);
+  const feats = buildItemFeatures(ds);
+  const data = { nUsers: ds.users.length, nItems: ds.items.length, ds, feats };
 
   // --retrain runs its own three methods, with a second backbone to train per seed
   const names: readonly string[] = o.retrain ? RETRAIN_METHODS : o.methods;
@@ -138,19 +140,13 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   for (const seed of o.seeds) {
     let at = bar.position;
     const bo: BackboneOpts = { ...DEFAULT_BACKBONE[o.backbone], ...o.backboneOpts, seed };
-    const bb: Backbone = await trainBackbone(o.backbone, split.trainBase, { nUsers, nItems, ml, feats }, bo, (f) =>
-      bar.at(at, 1, f, `seed ${seed} backbone`),
-    );
+    const bb: Backbone = await trainBackbone(o.backbone, split.trainBase, data, bo, (f) => bar.at(at, 1, f, `seed ${seed} backbone`));
     at += 1;
     // --retrain: the recommender's next version, the same ratings and recipe with another seed; scoring happens there
     let bb2: Backbone | null = null;
     if (o.retrain) {
-      bb2 = await trainBackbone(
-        o.backbone,
-        split.trainBase,
-        { nUsers, nItems, ml, feats },
-        { ...bo, seed: seed + RETRAIN_SEED_OFFSET },
-        (f) => bar.at(at, 1, f, `seed ${seed} backbone, second space`),
+      bb2 = await trainBackbone(o.backbone, split.trainBase, data, { ...bo, seed: seed + RETRAIN_SEED_OFFSET }, (f) =>
+        bar.at(at, 1, f, `seed ${seed} backbone, second space`),
       );
       at += 1;
     }
@@ -159,7 +155,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
     const ob = await trainBackbone(
       o.backbone,
       [...split.trainBase, ...split.warm[0], ...split.warm[1], ...split.warm[2]],
-      { nUsers, nItems, ml, feats },
+      data,
       bb2 ? { ...bo, seed: seed + RETRAIN_SEED_OFFSET } : bo,
       (f) => bar.at(at, 1, f, `seed ${seed} oracle`),
     );
@@ -178,7 +174,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
         warmBatch: o.warmBatch,
         metaEpochs: o.metaEpochs,
       };
-      const textEnv = { texts, ml, dataDir: o.dataDir, text: o.text };
+      const textEnv = { texts, ds };
       const m: WarmMethod = o.retrain
         ? createRetrainMethod(name as RetrainMethod, { ...env, bb }, env, textEnv, o.emerflow)
         : createMethod(name as MethodName, env, textEnv, o.emerflow);
@@ -217,11 +213,9 @@ export async function runEval(o: EvalOptions): Promise<EvalResults> {
   const variantNames = [...new Set([...variantAcc.keys()].map((k) => k.split('\u0000')[0]!))];
   const oa = meanStd(oracle.map((x) => x.auc));
   const of = meanStd(oracle.map((x) => x.f1));
-  feats.year.dispose();
-  feats.genres.dispose();
-  feats.title.dispose();
+  feats.dispose();
   return {
-    dataset: o.dataset,
+    dataset: ds.name,
     backbone: o.backbone,
     text: o.text,
     protocol: {

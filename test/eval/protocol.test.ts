@@ -1,14 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadMl100k, type MovieLens } from '../../src/eval/movielens.js';
+import { loadMl100k } from '../../src/eval/movielens.js';
+import { loadDataset } from '../../src/eval/dataset/load.js';
+import { parseCsv } from '../../src/eval/dataset/csv.js';
 import { warmUpSplit } from '../../src/eval/protocol.js';
-import { itemTexts, parseCsv } from '../../src/eval/text.js';
+import { itemTexts, type TextMode } from '../../src/eval/text.js';
+import { serializeFeatures } from '../../src/model/serialize.js';
 import { DATA, dataTest } from './data.js';
 
 dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per warm set, 21,428 test', {}, async (t) => {
   const ml = loadMl100k(DATA);
-  const s = warmUpSplit(ml, 200, 20);
-  await t.test('all 100,000 ratings load', () => assert.equal(ml.ratings.length, 100_000));
+  const ds = loadDataset('ml-100k', { dataDir: DATA, text: 'none' });
+  const s = warmUpSplit(ds, 200, 20);
+  await t.test('all 100,000 ratings load, numbered by their ML ids', () => {
+    assert.equal(ds.interactions.length, 100_000);
+    assert.equal(ds.items.length, 1682);
+    assert.equal(ds.users.length, 943);
+    ds.items.forEach((it, j) => assert.equal(it.id, String(j + 1)));
+    assert.deepEqual(ds.interactions[0], { user: 196, item: 242, label: 0, ts: 881250949, order: 0 });
+  });
   await t.test('item counts: established, emerging, and every item placed once', () => {
     assert.equal(s.established.length, 117);
     assert.equal(s.emerging.length, 419);
@@ -41,20 +51,24 @@ dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per war
 });
 
 dataTest('LLM and IMDb text joins report how many emerging items have text', {}, async (t) => {
-  const ml: MovieLens = loadMl100k(DATA);
-  const s = warmUpSplit(ml);
+  const texts = (text: TextMode) => itemTexts(loadDataset('ml-100k', { dataDir: DATA, text }));
+  const s = warmUpSplit(loadDataset('ml-100k', { dataDir: DATA, text: 'none' }));
   const withText = (m: ReturnType<typeof itemTexts>) => s.emerging.filter((i) => m.get(i)?.enrichment).length;
   await t.test('LLM paragraphs join by title for most emerging items', () => {
-    const llm = itemTexts(ml.movies, 'llm', DATA);
+    const llm = texts('llm');
     assert.ok(withText(llm) > 380 && withText(llm) <= 419, `llm ${withText(llm)}`);
     assert.equal(llm.get(1)?.raw.title, 'Toy Story');
   });
   await t.test('IMDb text joins by id, without rating or review count (they leak popularity)', () => {
-    const imdb = itemTexts(ml.movies, 'imdb', DATA);
+    const imdb = texts('imdb');
     assert.ok(withText(imdb) > 380 && withText(imdb) <= 419, `imdb ${withText(imdb)}`);
     for (const x of imdb.values()) for (const k of Object.keys(x.enrichment ?? {})) assert.ok(!['rating', 'num_review'].includes(k));
   });
-  await t.test('text "none": no enrichment', () => assert.equal(withText(itemTexts(ml.movies, 'none', DATA)), 0));
+  await t.test('text "none": no enrichment', () => assert.equal(withText(texts('none')), 0));
+  await t.test("EmerFlow's raw text of an item is what it was before the generic dataset (genres a list now)", () => {
+    const raw = texts('none').get(1)!.raw; // Toy Story is item 1
+    assert.equal(serializeFeatures(raw), "genres: Animation, Children's, Comedy\ntitle: Toy Story\nyear: 1995");
+  });
 });
 
 test('CSV parser handles quotes, doubled quotes and newlines', () => {

@@ -42,8 +42,8 @@ export class CvarMethod implements WarmMethod {
     this.side = new SideEmbedding(env.feats, d, s + 1);
     this.mean = new Dense(d, 16, s + 11);
     this.logv = new Dense(d, 16, s + 13);
-    this.meanP = new Dense(3 * d, 16, s + 15);
-    this.logvP = new Dense(3 * d, 16, s + 17);
+    this.meanP = new Dense(this.side.width, 16, s + 15);
+    this.logvP = new Dense(this.side.width, 16, s + 17);
     this.dec = new Dense(17, d, s + 19);
     this.seen = new Float32Array(env.bb.nItems);
   }

@@ -29,7 +29,7 @@ export class MetaEmbMethod implements WarmMethod {
   ) {
     const d = env.bb.dim;
     this.side = new SideEmbedding(env.feats, d, env.seed * 31 + 1);
-    this.l1 = new Dense(3 * d, 16, env.seed * 31 + 11);
+    this.l1 = new Dense(this.side.width, 16, env.seed * 31 + 11);
     this.l2 = new Dense(16, d, env.seed * 31 + 13);
   }
 

@@ -37,7 +37,7 @@ export class MwufMethod implements WarmMethod {
     const d = env.bb.dim;
     const s = env.seed * 37;
     this.side = new SideEmbedding(env.feats, d, s + 1);
-    this.scale1 = new Dense(3 * d, 16, s + 11);
+    this.scale1 = new Dense(this.side.width, 16, s + 11);
     this.scale2 = new Dense(16, d, s + 13);
     this.shift1 = new Dense(d, 16, s + 15);
     this.shift2 = new Dense(16, d, s + 17);
