@@ -10,6 +10,8 @@ import {
   loadModel,
   refinePlain,
   dotScorer,
+  assembleTrainingData,
+  byCodeUnits,
   type EmerFlowRuntime,
   type Scorer,
   type TextEncoder,
@@ -86,6 +88,24 @@ export class EmerFlowMethod implements WarmMethod {
     return this.env.bb.kind === 'deepfm' ? (this.env.bb as DeepFMBackbone).contexts(rows) : rows.map((r) => this.userVecs[r.user - 1]!);
   }
 
+  /**
+   * TrainingData as the service's training job assembles it from Postgres: items by id, each
+   * item's events by time with ties in file order (trainBase is in time order, its ties in file
+   * order, so a stable sort by item id keeps both), context rows in order of first use.
+   */
+  private serviceRecords(estR: Float32Array[], V: number[][]): TrainingData {
+    const { split } = this.env;
+    const id = (n: number) => this.o.ids[n - 1]!; // item numbers are 1..ids.length
+    const items = split.established
+      .map((n, j) => ({ id: id(n), r: estR[j]!, base: Float32Array.from(V[n - 1]!) })) // one r per established item
+      .sort((a, b) => byCodeUnits(a.id, b.id));
+    const events = [...split.trainBase]
+      .sort((a, b) => byCodeUnits(id(a.item), id(b.item)))
+      .map((r) => ({ itemId: id(r.item), userId: String(r.user), label: r.label, ts: r.ts * 1000 }));
+    const users = new Map(this.userVecs.map((u, i) => [String(i + 1), u]));
+    return assembleTrainingData({ dim: this.env.bb.dim, items, events, users }).data;
+  }
+
   async fit(): Promise<void> {
     const { env, o } = this;
     const { bb, split } = env;
@@ -123,16 +143,21 @@ export class EmerFlowMethod implements WarmMethod {
       (u: CrossFitUsers) =>
       (r: Row): Float32Array =>
         u.contexts[u.foldOf.get(r.item)! * u.nUsers + r.user - 1]!;
-    const data: TrainingData = {
-      dim: bb.dim,
-      contexts: deep ? (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser(cf)) : undefined) : this.userVecs,
-      items: split.established.map((item, j) => ({
-        id: o.ids[item - 1]!, // item numbers are 1..ids.length
-        r: estR[j]!, // one vector per established item
-        base: Float32Array.from(V[item - 1]!),
-        interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: ctxOf(r), label: r.label, ts: r.ts })),
-      })),
-    };
+    // dot: the records the service would hold (items and events in id order, the users' vectors),
+    // assembled by the service's own function, so that the replay through the API (src/replay)
+    // trains the same model from the same seed. DeepFM's contexts are per row, which the service has not.
+    const data: TrainingData = deep
+      ? {
+          dim: bb.dim,
+          contexts: (bb as DeepFMBackbone).contexts(baseRows, cf ? baseRows.map(cfUser(cf)) : undefined),
+          items: split.established.map((item, j) => ({
+            id: o.ids[item - 1]!, // item numbers are 1..ids.length
+            r: estR[j]!, // one vector per established item
+            base: Float32Array.from(V[item - 1]!),
+            interactions: (byItem.get(item) ?? []).map((r) => ({ ctx: ctxOf(r), label: r.label, ts: r.ts })),
+          })),
+        }
+      : this.serviceRecords(estR, V);
     const artifact = await trainEmerFlow(data, {
       seed: env.seed,
       encoder: encoder.state(),
