@@ -82,6 +82,19 @@ export const configSpec = {
   QUALITY_WINDOW_S: int(86_400, 'Default window of GET …/quality (seconds back from now); /metrics uses QUALITY_METRICS_WINDOW_S.', 1),
   QUALITY_METRICS_WINDOW_S: int(3600, 'Window of the quality gauges in /metrics (seconds back from the scrape).', 1),
   QUALITY_RETENTION_DAYS: int(7, 'Scored events older than this are deleted (the longest window a quality query can see).', 1, 3650),
+  WEBHOOKS_ALLOW_PRIVATE_URLS: flag(
+    false,
+    'Outbound webhooks may go to loopback, private and link-local addresses (false: such URLs are refused, ' +
+      'and so is a delivery whose host resolves to one).',
+  ),
+  WEBHOOKS_POLL_MS: int(1000, 'How often a worker process batches new webhook events and sends the deliveries that are due.', 10, 60_000),
+  WEBHOOKS_BATCH_ITEMS: int(500, 'Most items one embedding.updated delivery carries.', 1, 10_000),
+  WEBHOOKS_TIMEOUT_MS: int(10_000, 'Timeout of one webhook delivery attempt (connect to the end of the answer).', 100, 120_000),
+  WEBHOOKS_CONCURRENCY: int(8, 'Webhook deliveries in flight per worker process.', 1, 256),
+  WEBHOOKS_MAX_ATTEMPTS: int(15, 'Attempts of one webhook delivery before it is marked failed (kept in its log).', 1, 100),
+  WEBHOOKS_RETRY_BASE_MS: int(10_000, 'First retry delay of a webhook delivery; it doubles per attempt, with jitter.', 1),
+  WEBHOOKS_RETRY_MAX_MS: int(3_600_000, 'Longest wait between two attempts of a delivery (a Retry-After is capped to it too).', 1),
+  WEBHOOKS_RETENTION_DAYS: int(7, 'Delivered and failed webhook deliveries older than this leave the delivery log.', 1, 3650),
   RELAY_MAX_WAITING_JOBS: int(
     4,
     'Back-pressure: the relay dispatches no more to a queue with this many jobs waiting in Redis.',
@@ -169,6 +182,10 @@ export const configSpec = {
   LLM_BREAKER_THRESHOLD: int(5, 'Consecutive failed LLM calls that open the circuit breaker.', 1, 1000),
   LLM_BREAKER_COOLDOWN_MS: int(30_000, 'How long the open breaker stops calling the LLM before one probe.', 100),
   LLM_MAX_OUTPUT_TOKENS: int(2048, 'Cap of one LLM answer in tokens (max_completion_tokens).', 16, 1_000_000),
+  ENRICH_ESTABLISHED: flag(
+    true,
+    "Enrich established items too: training's aligner learns from their text what it applies to emerging items' text.",
+  ),
   LLM_MAX_ATTRIBUTE_CHARS: int(1000, 'Longest text kept for one enriched attribute.', 10, 100_000),
 } as const;
 

@@ -65,7 +65,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (it.embedding) checkVector(`items[${i}].embedding`, it.embedding, version.dim, app.deps.config.VECTOR_MAX_ABS);
         checkFeatures(`items[${i}].features`, it.features, app.deps.config.FEATURES_MAX_BYTES, 8);
       });
-      const opts = { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL };
+      const opts = { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL, enrichEstablished: app.deps.config.ENRICH_ESTABLISHED };
       const r = await ingestItems(app.deps.db, space.id, version.physicalId, items, opts);
       if (!r) throw new ApiError(409, 'version_retired', `version ${version.version} of space "${space.id}" was retired meanwhile`);
       if (r.established.length) await app.deps.publish(version.physicalId, r.established);

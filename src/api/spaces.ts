@@ -180,7 +180,11 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // the current version's: a staging version takes them over when it is promoted
       const { version } = await resolveVersion(app.deps, req.params.space);
       const spaceId = version.physicalId;
-      const found = await replaceAuxFeatures(app.deps.db, spaceId, features, { requestId: req.id, enrich: !!app.deps.config.LLM_BASE_URL });
+      const found = await replaceAuxFeatures(app.deps.db, spaceId, features, {
+        requestId: req.id,
+        enrich: !!app.deps.config.LLM_BASE_URL,
+        enrichEstablished: app.deps.config.ENRICH_ESTABLISHED,
+      });
       if (!found) throw notFound(`space "${req.params.space}"`);
       return view(app.deps, (await getSpace(app.deps.db, req.params.space))!);
     },

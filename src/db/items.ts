@@ -88,14 +88,15 @@ export async function setEnrichment(
   id: string,
   forHash: string,
   enrichment: Record<string, unknown>,
-): Promise<boolean> {
-  const r = await db.query(
+): Promise<{ state: string } | null> {
+  const r = await db.query<{ state: string }>(
     `UPDATE items SET enrichment = $4, enrichment_hash = $3, enrich_error = NULL, updated_at = now(), rev = rev + 1,
        state = CASE WHEN state = 'received' THEN 'enriched' ELSE state END
-     WHERE space_id = $1 AND id = $2 AND content_hash = $3`,
+     WHERE space_id = $1 AND id = $2 AND content_hash = $3
+     RETURNING state`,
     [spaceId, id, forHash, JSON.stringify(enrichment)],
   );
-  return (r.rowCount ?? 0) > 0;
+  return r.rows[0] ?? null;
 }
 
 export async function setEnrichError(db: Queryable, spaceId: string, id: string, message: string): Promise<void> {
@@ -200,10 +201,15 @@ export async function itemsForTraining(
 }
 
 /** After the auxiliary-feature list changed: emerging items need enriching again. */
-export async function emergingForReenrichment(db: Queryable, spaceId: string): Promise<{ id: string; contentHash: string }[]> {
+/** The items to enrich again with a new list of auxiliary features: the emerging ones, and the established ones when they are enriched. */
+export async function itemsForReenrichment(
+  db: Queryable,
+  spaceId: string,
+  established: boolean,
+): Promise<{ id: string; contentHash: string }[]> {
   const r = await db.query<{ id: string; contentHash: string }>(
-    `SELECT id, content_hash AS "contentHash" FROM items WHERE space_id = $1 AND state <> 'established'`,
-    [spaceId],
+    `SELECT id, content_hash AS "contentHash" FROM items WHERE space_id = $1 AND ($2 OR state <> 'established')`,
+    [spaceId, established],
   );
   return r.rows;
 }

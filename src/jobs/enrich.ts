@@ -42,7 +42,8 @@ async function enrichOne(
   // `auxHash` is set when the task was made by a change of the auxiliary features: the
   // item is then enriched again even though its content did not change.
   const stale = item?.enrichment && payload.auxHash !== undefined && (item.enrichment['auxHash'] as string | undefined) !== payload.auxHash;
-  if (!llm || !space || !item || item.state === 'established' || (item.enrichmentHash === item.contentHash && !stale)) {
+  const skipEstablished = item?.state === 'established' && !deps.config.ENRICH_ESTABLISHED;
+  if (!llm || !space || !item || skipEstablished || (item.enrichmentHash === item.contentHash && !stale)) {
     await done(deps.db);
     return { skipped: !llm ? 'no LLM configured' : 'nothing to do' };
   }

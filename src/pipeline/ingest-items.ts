@@ -31,7 +31,7 @@ export async function ingestItems(
   space: string,
   vectorsTo: string,
   items: ItemInput[],
-  opts: Trace & { enrich: boolean },
+  opts: Trace & { enrich: boolean; enrichEstablished?: boolean },
 ): Promise<IngestResult | null> {
   // The last occurrence of an id in a request wins; sorted, so concurrent writers lock rows in one order.
   const unique = [...new Map(items.map((it) => [it.id, it])).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -49,7 +49,12 @@ export async function ingestItems(
 }
 
 /** The items into one physical space, in the caller's transaction. */
-async function ingestInto(tx: Queryable, spaceId: string, unique: ItemInput[], opts: Trace & { enrich: boolean }): Promise<IngestResult> {
+async function ingestInto(
+  tx: Queryable,
+  spaceId: string,
+  unique: ItemInput[],
+  opts: Trace & { enrich: boolean; enrichEstablished?: boolean },
+): Promise<IngestResult> {
   const rows = unique.map((it) => ({
     id: it.id,
     features: it.features,
@@ -74,13 +79,17 @@ async function ingestInto(tx: Queryable, spaceId: string, unique: ItemInput[], o
     w.emerging.map((item) => ({ space: spaceId, item })),
     opts,
   );
-  if (opts.enrich)
+  // Established items too (ENRICH_ESTABLISHED): training's aligner learns from their text what it
+  // applies to emerging items' text, so both must be made the same way.
+  if (opts.enrich) {
+    const toEnrich = opts.enrichEstablished ? [...w.emerging, ...w.established, ...w.featuresOnly] : w.emerging;
     await enqueue(
       tx,
       'enrich',
-      w.emerging.map((item) => ({ space: spaceId, item, hash: hashOf.get(item)! })),
+      toEnrich.map((item) => ({ space: spaceId, item, hash: hashOf.get(item)! })),
       opts,
     );
+  }
   const accepted = w.established.length + w.emerging.length + w.featuresOnly.length;
   return { accepted, unchanged: unique.length - accepted, established: w.established, emerging: w.emerging };
 }

@@ -65,18 +65,37 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
     assert.equal((await embeddingOf(app, 'movies', a.id))?.kind, 'cold');
   });
 
+  await t.test('established items are enriched too, and keep serving their own vectors', async () => {
+    // training's aligner learns from established items' text what it applies to emerging items'
+    const established = world.items.slice(0, 30).map((i) => i.id);
+    await waitFor(
+      async () =>
+        (await svc.db.query(`SELECT 1 FROM items WHERE id = ANY($1) AND state = 'established' AND enrichment IS NOT NULL`, [established]))
+          .rowCount === established.length,
+      'every established item enriched',
+    );
+    for (const id of established.slice(0, 3)) assert.equal((await embeddingOf(app, 'movies', id))?.kind, 'base');
+    const embeds = await svc.db.query(`SELECT 1 FROM tasks WHERE queue = 'embed' AND key = ANY($1)`, [
+      established.map((i) => `movies/${i}`),
+    ]);
+    assert.equal(embeds.rowCount, 0, 'no embed work for an established item');
+  });
+
   await t.test('what the LLM was asked: one schema request for the space, one structured request per item', async () => {
     await waitFor(async () => (await itemView(app, b.id)).enrichment, 'second item enriched');
     const chats = fake.requestsTo('chat');
     const structured = chats.map((r) => r.body.response_format?.json_schema);
-    assert.equal(chats.length, 3, 'aux features once, then one call per item');
+    assert.equal(chats.length, 1 + 30 + 2, 'aux features once, then one call per item (30 established, 2 emerging)');
     assert.ok(structured.every((s) => s && s.strict === true));
     assert.ok(
       chats.every((r) => r.body.max_completion_tokens === 2048),
       'every answer is capped in tokens',
     );
     const perItem = chats.slice(1).map((r) => JSON.stringify(r.body.messages));
-    assert.ok(perItem[0]!.includes(String(a.features['title'])) || perItem[1]!.includes(String(a.features['title'])));
+    assert.ok(
+      perItem.some((m) => m.includes(String(a.features['title']))),
+      "the item's own features were sent",
+    );
     assert.ok(chats.every((r) => r.authorization === 'bearer'));
   });
 
@@ -87,7 +106,7 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
     });
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: { ...a.features, title: 'Renamed' } }] });
     await waitFor(
-      async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 4,
+      async () => (await itemView(app, a.id)).enrichment?.attributes && fake.requestsTo('chat').length === 34,
       'enrichment of the changed item',
     );
     await post(app, '/v1/spaces/movies/items', { items: [{ id: a.id, features: a.features }] });
@@ -95,7 +114,7 @@ test('enrichment: auxiliary features once per space, attributes per item, re-emb
       const v = await itemView(app, a.id);
       return v.features.title === a.features['title'] && v.enrichment && v.state !== 'received' ? v : null;
     }, 'enrichment back from the cache');
-    assert.equal(fake.requestsTo('chat').length, 4, 'the original content was answered from the cache');
+    assert.equal(fake.requestsTo('chat').length, 34, 'the original content was answered from the cache');
   });
 
   await t.test('users can replace the auxiliary features; theirs win, and emerging items are enriched again', async () => {

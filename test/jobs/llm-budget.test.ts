@@ -21,6 +21,8 @@ test('a space past its daily token budget: the rest of its enrichment parks unti
     LLM_SPACE_DAILY_TOKENS: '1',
     // One enrichment at a time, so that which items are sent is decided by the budget alone.
     LLM_CONCURRENCY: '1',
+    // Only the emerging items ask: the budget's arithmetic below counts them alone.
+    ENRICH_ESTABLISHED: 'false',
   });
   const app = svc.app!;
   const world = await seedSpace(app);
