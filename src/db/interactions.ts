@@ -54,18 +54,26 @@ export async function recordEventsStatement(
        FROM upd WHERE upd.state <> 'established' ORDER BY (upd.space_id || '/' || upd.id) COLLATE "C"
        ${ASK_AGAIN}
        RETURNING 1),
+     -- What was served when the events arrived: the items as this statement's snapshot has them
+     -- (not as upd returns them, after waiting for their locks: a refinement that committed in
+     -- between is not what these events were served, and its embedding row is not in the snapshot).
+     served AS (
+       SELECT i.space_id, i.id, e.vector, i.cold_vector
+       FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
+       JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
+       WHERE $8::boolean AND i.state <> 'established'),
      -- prior: the item's count before this statement, plus the new events ahead of it here
      scored AS (
        INSERT INTO quality_pending (space_id, event_id, user_id, label, prior, served, cold)
        SELECT ins.space_id, ins.event_id, ins.user_id, ins.label,
               upd.interactions - per.n
                 + (row_number() OVER (PARTITION BY ins.space_id, ins.item_id ORDER BY ins.ts, ins.event_id COLLATE "C"))::int - 1,
-              e.vector, upd.cold_vector
+              served.vector, served.cold_vector
        FROM ins
        JOIN per ON per.space_id = ins.space_id AND per.item_id = ins.item_id
        JOIN upd ON upd.space_id = ins.space_id AND upd.id = ins.item_id
-       JOIN embeddings e ON e.space_id = upd.space_id AND e.item_id = upd.id AND e.version = upd.embedding_version
-       WHERE $8::boolean AND upd.state <> 'established'
+       JOIN served ON served.space_id = ins.space_id AND served.id = ins.item_id
+       WHERE upd.state <> 'established'
        RETURNING 1)
      SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
