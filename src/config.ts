@@ -77,6 +77,12 @@ export const configSpec = {
     true,
     'Live quality monitor: score each event of an emerging item with the embedding served when it arrived (GET …/quality).',
   ),
+  QUALITY_SAMPLE_PERCENT: int(
+    100,
+    'Share of events the quality monitor scores, by event id (lower it at high event rates: it costs the ingestion path).',
+    1,
+    100,
+  ),
   QUALITY_POLL_MS: int(1000, 'How often a worker process scores the events the monitor has waiting.', 10, 60_000),
   QUALITY_BATCH: int(5000, 'Events the monitor scores per transaction.', 1, 100_000),
   QUALITY_WINDOW_S: int(86_400, 'Default window of GET …/quality (seconds back from now); /metrics uses QUALITY_METRICS_WINDOW_S.', 1),

@@ -18,7 +18,7 @@ export interface EventIn {
  * locks held across round trips would queue them behind each other. Interactions belong to
  * the space, so the statement writes them into every version it follows (migration 007,
  * emerflow_write_targets). With `quality`, each new event of an emerging item that has a served
- * embedding also leaves, in the same statement, what the live quality monitor scores it with
+ * embedding (or a sample of them) also leaves, in the same statement, what the live quality monitor scores it with
  * (migration 008): the embedding served at arrival, before this event could refine it.
  * Returns the ids of the events that were new.
  * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
@@ -27,7 +27,7 @@ export async function recordEventsStatement(
   db: Queryable,
   space: string,
   events: EventIn[],
-  opts: { requestId: string | undefined; quality: boolean },
+  opts: { requestId: string | undefined; quality: boolean; qualitySamplePercent?: number },
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const r = await db.query<{ accepted: string[] | null }>(
@@ -73,7 +73,8 @@ export async function recordEventsStatement(
        JOIN per ON per.space_id = ins.space_id AND per.item_id = ins.item_id
        JOIN upd ON upd.space_id = ins.space_id AND upd.id = ins.item_id
        JOIN served ON served.space_id = ins.space_id AND served.id = ins.item_id
-       WHERE upd.state <> 'established'
+       -- a sample by event id (QUALITY_SAMPLE_PERCENT): the same events whoever writes them, and a resend stays out
+       WHERE upd.state <> 'established' AND ($9::int >= 100 OR abs(hashtext(ins.event_id)) % 100 < $9)
        RETURNING 1)
      SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
@@ -86,6 +87,7 @@ export async function recordEventsStatement(
       events.map((e) => e.ts),
       opts.requestId ?? null,
       opts.quality,
+      opts.qualitySamplePercent ?? 100,
     ],
   );
   return new Set(r.rows[0]?.accepted ?? []);

@@ -34,7 +34,7 @@ class SpaceWriter {
   constructor(
     private db: Db,
     private spaceId: string,
-    private quality: boolean,
+    private quality: { quality: boolean; qualitySamplePercent?: number },
   ) {}
 
   record(events: EventIn[], requestId: string | undefined): Promise<RecordResult> {
@@ -68,7 +68,7 @@ class SpaceWriter {
         this.db,
         this.spaceId,
         batch.flatMap((p) => p.events),
-        { requestId: batch[0]!.requestId, quality: this.quality },
+        { requestId: batch[0]!.requestId, ...this.quality },
       );
       // Each new event counts for the first request in the batch that carried it.
       for (const p of batch) {
@@ -94,7 +94,7 @@ export async function recordEvents(
   spaceId: string,
   events: EventIn[],
   trace: Trace,
-  opts: { quality: boolean } = { quality: true },
+  opts: { quality: boolean; qualitySamplePercent?: number } = { quality: true },
 ): Promise<RecordResult> {
   let bySpace = writers.get(db);
   if (!bySpace) {
@@ -103,7 +103,7 @@ export async function recordEvents(
   }
   let w = bySpace.get(spaceId);
   if (!w) {
-    w = new SpaceWriter(db, spaceId, opts.quality);
+    w = new SpaceWriter(db, spaceId, opts);
     bySpace.set(spaceId, w);
   }
   return w.record(events, trace.requestId);
