@@ -7,7 +7,7 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.test-build/**', 'docs/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', '.data/**', '.test-build/**', 'dist/**', 'docs/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -34,6 +34,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The dashboard's modules run in the browser, not in Node.
+    files: ['src/ui/static/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // Test doubles mirror loosely typed wire formats (the OpenAI protocol, JSON schemas).

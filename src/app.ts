@@ -15,6 +15,7 @@ import { authPlugin } from './api/auth.js';
 import { loadSheddingPlugin } from './api/load-shedding.js';
 import { keyRoutes } from './api/keys.js';
 import { webhookSecretRoutes } from './api/webhook-secrets.js';
+import { outboundWebhookRoutes } from './api/outbound-webhooks.js';
 import { SIGNATURE_HEADER } from './auth/webhook-signature.js';
 import { installHttpMetrics } from './api/http-metrics.js';
 import { spaceRoutes } from './api/spaces.js';
@@ -26,6 +27,7 @@ import { trainRoutes } from './api/train.js';
 import { versionRoutes } from './api/versions.js';
 import { qualityRoutes } from './api/quality.js';
 import { healthRoutes } from './api/health.js';
+import { uiRoutes } from './ui/routes.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
 export function createServer(config: Config, logger: Logger | false): FastifyInstance {
@@ -104,7 +106,9 @@ export const httpApi = fp(
       qualityRoutes,
       keyRoutes,
       webhookSecretRoutes,
+      outboundWebhookRoutes,
       healthRoutes,
+      uiRoutes,
     ])
       await app.register(routes);
   },

@@ -1,6 +1,6 @@
 // Who may do what. Every /v1 route needs `Authorization: Bearer <key>` (401 without a valid
 // key, 403 without the scope); a key limited to some spaces gets 404 for every other space,
-// as if it did not exist. /healthz, /readyz, /docs and /openapi.json are open; /metrics
+// as if it did not exist. /healthz, /readyz, /docs, /openapi.json and the dashboard's files (/ui) are open; /metrics
 // needs `metrics` (or `admin`). The scope of every route is in ROUTE_SCOPES below, and a
 // route missing from it cannot be registered: nothing is open by accident. The write routes
 // in SIGNABLE_ROUTES also take a signed request instead of a key (auth/webhook-signature.ts):
@@ -18,7 +18,11 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'GET /readyz': 'open',
   'GET /openapi.json': 'open',
   'GET /metrics': 'metrics',
+  // the dashboard's page and files: nothing in them is secret; its data comes from /v1 with a key
+  'GET /ui': 'open',
+  'GET /ui/*': 'open',
   'POST /v1/spaces': 'admin',
+  'GET /v1/spaces': 'read',
   'GET /v1/spaces/:space': 'read',
   'PUT /v1/spaces/:space/aux-features': 'admin',
   'POST /v1/spaces/:space/users': 'write',
@@ -30,6 +34,7 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'POST /v1/spaces/:space/embeddings/lookup': 'read',
   'POST /v1/spaces/:space/train': 'admin',
   'GET /v1/jobs/:id': 'read',
+  'GET /v1/spaces/:space/jobs': 'read',
   'POST /v1/spaces/:space/versions': 'admin',
   'POST /v1/spaces/:space/versions/:v/promote': 'admin',
   'DELETE /v1/spaces/:space/versions/:v': 'admin',
@@ -42,6 +47,10 @@ export const ROUTE_SCOPES: Record<string, Scope | 'open'> = {
   'POST /v1/spaces/:space/webhook-secrets': 'admin',
   'GET /v1/spaces/:space/webhook-secrets': 'admin',
   'DELETE /v1/spaces/:space/webhook-secrets/:id': 'admin',
+  'POST /v1/spaces/:space/webhooks': 'admin',
+  'GET /v1/spaces/:space/webhooks': 'admin',
+  'DELETE /v1/spaces/:space/webhooks/:id': 'admin',
+  'GET /v1/spaces/:space/webhooks/:id/deliveries': 'admin',
 };
 
 /** The write routes a catalogue or event pipeline may call signed instead of with a key. */

@@ -3,36 +3,17 @@
 // `Accept: application/octet-stream` gets packed little-endian float32 rows instead
 // of JSON, in request order, NaN-filled for missing ids.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { getItem } from '../db/items.js';
 import { getSpace } from '../db/spaces.js';
 import { latestEmbeddings } from '../db/embeddings.js';
-import { ApiError, ErrorBody, notFound } from './errors.js';
-import { EmbeddingKind, Id, ItemParams, LIMITS, SpaceParams } from './schemas.js';
+import { ApiError, notFound } from './errors.js';
+import { Embedding, ErrorBody, LookupAnswer, LookupBody } from './contract.js';
+import { ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
 import { resolveKnownVersion, resolveVersion, VersionQuery } from './space-version.js';
 import type { FastifyReply } from 'fastify';
 import { embeddingJson, type Lookup } from '../lookup/cache.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
-
-const Embedding = Type.Object({
-  id: Type.String(),
-  spaceVersion: Type.Integer({ description: 'The version of the space the vector is in' }),
-  vector: Type.Array(Type.Number()),
-  version: Type.Integer(),
-  kind: EmbeddingKind,
-  interactions: Type.Integer(),
-  modelVersion: Type.Union([Type.Integer(), Type.Null()]),
-  updatedAt: Type.String(),
-});
-const LookupBody = Type.Object({ ids: Type.Array(Id, { maxItems: LIMITS.lookup }) }, { additionalProperties: false });
-const LookupAnswer = Type.Object({
-  spaceVersion: Type.Integer({ description: 'The version of the space every vector of the answer is in' }),
-  embeddings: Type.Array(
-    Type.Object({ id: Type.String(), vector: Type.Array(Type.Number()), version: Type.Integer(), kind: Type.String() }),
-  ),
-  missing: Type.Array(Type.String()),
-});
 
 /**
  * The newest embeddings of `ids` (distinct): from the cache where it has them, the rest in

@@ -1,10 +1,11 @@
 // One error shape for every route: { error: <code>, message: <what is wrong, naming
 // the field> }. 4xx say what to fix; 5xx never leak internals.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { isTransientDbError, sqlState } from '../db/errors.js';
+import { describeIssues } from './validation-message.js';
 
-export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
+// declared with the rest of the wire contract (the client's error type comes from it)
+export { ErrorBody } from './contract.js';
 
 export class ApiError extends Error {
   constructor(
@@ -75,19 +76,5 @@ function batchTooLarge(fe: FastifyError): string | null {
 
 /** Turns ajv's first error into "body.users[0].vector[1] must be number". */
 function validationMessage(fe: FastifyError): string {
-  const errs = fe.validation ?? [];
-  const v = errs[0];
-  if (!v) return 'request is invalid';
-  const at = v.instancePath.replace(/\//g, '.').replace(/\.(\d+)/g, '[$1]');
-  const where = `${fe.validationContext ?? 'body'}${at}`;
-  if (v.keyword === 'required' && v.params && 'missingProperty' in v.params)
-    return `${where}.${String(v.params['missingProperty'])} is required`;
-  if (v.keyword === 'additionalProperties' && v.params && 'additionalProperty' in v.params)
-    return `${where}.${String(v.params['additionalProperty'])} is not a known field`;
-  // A union of literals fails with one `const` error per allowed value: name them all.
-  const allowed = errs
-    .filter((e) => e.keyword === 'const' && e.instancePath === v.instancePath)
-    .map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
-  if (allowed.length) return `${where} must be one of ${allowed.join(', ')}`;
-  return `${where} ${v.message ?? 'is invalid'}`;
+  return describeIssues(fe.validation ?? [], fe.validationContext ?? 'body');
 }

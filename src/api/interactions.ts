@@ -2,22 +2,11 @@
 // The event id is the idempotency key; each emerging item touched gets one refine
 // task (coalesced however many events it received).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { recordEvents } from '../pipeline/record-events.js';
-import { ApiError, ErrorBody } from './errors.js';
-import { Id, LIMITS, SpaceParams } from './schemas.js';
+import { ApiError } from './errors.js';
+import { ErrorBody, EventsAnswer, EventsBody } from './contract.js';
+import { LIMITS, SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
-
-const Event = Type.Object(
-  {
-    id: Id,
-    userId: Id,
-    itemId: Id,
-    label: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '1 positive (click, like, rating ≥ 4), 0 negative' }),
-    ts: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO 8601); default: now' })),
-  },
-  { additionalProperties: false },
-);
 
 export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -29,9 +18,9 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['interactions'],
         summary: `Add interaction events (up to ${LIMITS.events} a request); an event id seen before is a duplicate`,
         params: SpaceParams,
-        body: Type.Object({ events: Type.Array(Event, { maxItems: LIMITS.events }) }, { additionalProperties: false }),
+        body: EventsBody,
         response: {
-          202: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }),
+          202: EventsAnswer,
           400: ErrorBody,
           404: ErrorBody,
           413: ErrorBody,
@@ -47,9 +36,18 @@ export const interactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (Number.isNaN(ts.getTime())) throw new ApiError(400, 'invalid_request', `events[${i}].ts is not a valid date-time`);
         return { id: e.id, userId: e.userId, itemId: e.itemId, label: e.label, ts };
       });
-      return reply
-        .status(202)
-        .send(await recordEvents(app.deps.db, space.id, parsed, { requestId: req.id }, { quality: app.deps.config.QUALITY_MONITOR }));
+      return reply.status(202).send(
+        await recordEvents(
+          app.deps.db,
+          space.id,
+          parsed,
+          { requestId: req.id },
+          {
+            quality: app.deps.config.QUALITY_MONITOR,
+            qualitySamplePercent: app.deps.config.QUALITY_SAMPLE_PERCENT,
+          },
+        ),
+      );
     },
   );
 };

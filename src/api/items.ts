@@ -7,33 +7,12 @@ import { getItem } from '../db/items.js';
 import { latestEmbeddings } from '../db/embeddings.js';
 import { ingestItems } from '../pipeline/ingest-items.js';
 import { deleteItem } from '../pipeline/delete-item.js';
-import { ErrorBody, notFound } from './errors.js';
-import { Id, ItemParams, ItemState, LIMITS, SpaceParams, Vector, EmbeddingKind } from './schemas.js';
+import { notFound } from './errors.js';
+import { ItemParams, LIMITS, SpaceParams } from './schemas.js';
+import { ErrorBody, ItemsAnswer, ItemsBody, ItemView } from './contract.js';
 import { resolveVersion, resolveWritableVersion, VersionQuery } from './space-version.js';
 import { ApiError } from './errors.js';
 import { checkFeatures, checkVector } from './validate.js';
-
-const ItemIn = Type.Object(
-  {
-    id: Id,
-    features: Type.Record(Type.String(), Type.Unknown(), { description: 'Raw features, any JSON object: title, description, tags, …' }),
-    embedding: Type.Optional(Vector),
-  },
-  { additionalProperties: false },
-);
-const ItemView = Type.Object({
-  id: Type.String(),
-  spaceVersion: Type.Integer(),
-  state: ItemState,
-  features: Type.Record(Type.String(), Type.Unknown()),
-  enrichment: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  enrichError: Type.Union([Type.String(), Type.Null()]),
-  interactions: Type.Integer(),
-  embedding: Type.Union([
-    Type.Object({ version: Type.Integer(), kind: EmbeddingKind, interactions: Type.Integer(), updatedAt: Type.String() }),
-    Type.Null(),
-  ]),
-});
 
 export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -49,9 +28,9 @@ export const itemRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '(`?version=v`, default: current), where the item is established.',
         params: SpaceParams,
         querystring: VersionQuery,
-        body: Type.Object({ items: Type.Array(ItemIn, { maxItems: LIMITS.items }) }, { additionalProperties: false }),
+        body: ItemsBody,
         response: {
-          202: Type.Object({ accepted: Type.Integer(), unchanged: Type.Integer() }),
+          202: ItemsAnswer,
           400: ErrorBody,
           404: ErrorBody,
           413: ErrorBody,

@@ -2,19 +2,10 @@
 // only its id, name, scopes and spaces are shown.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { SCOPES } from '../auth/keys.js';
-import { ApiError, ErrorBody, notFound } from './errors.js';
+import { type SCOPES } from '../auth/keys.js';
+import { ApiError, notFound } from './errors.js';
+import { CreatedKey, CreateKeyBody, ErrorBody, KeyList } from './contract.js';
 import { principal } from './auth.js';
-import { Id } from './schemas.js';
-
-const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin'), Type.Literal('metrics')]);
-const KeyView = Type.Object({
-  id: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  scopes: Type.Array(Scope),
-  spaces: Type.Union([Type.Array(Type.String()), Type.Null()]),
-  createdAt: Type.String(),
-});
 
 export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Managing keys needs an admin key for every space: a key limited to some spaces could
@@ -29,21 +20,9 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['keys'],
         summary: 'Make an API key (shown only in this answer)',
-        body: Type.Object(
-          {
-            name: Type.Optional(Type.String({ maxLength: 100 })),
-            scopes: Type.Array(Scope, { minItems: 1, maxItems: SCOPES.length }),
-            spaces: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
+        body: CreateKeyBody,
         response: {
-          201: Type.Object({
-            id: Type.String(),
-            key: Type.String(),
-            scopes: Type.Array(Scope),
-            spaces: Type.Union([Type.Array(Type.String()), Type.Null()]),
-          }),
+          201: CreatedKey,
           400: ErrorBody,
         },
       },
@@ -61,7 +40,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['keys'],
         summary: 'The keys in force (never the keys themselves)',
-        response: { 200: Type.Object({ keys: Type.Array(KeyView) }) },
+        response: { 200: KeyList },
       },
     },
     async (req) => {

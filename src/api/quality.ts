@@ -3,33 +3,13 @@
 // the event could refine it: prequential), and with its cold embedding as a reference; here
 // they are aggregated over a window, by how many interactions the item had before the event.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
+import { type Static } from 'typebox';
 import { aucFromRanks, bucketAggregates, pendingCount, QUALITY_BUCKETS, type BucketAggregate } from '../db/quality.js';
-import { ApiError, ErrorBody } from './errors.js';
+import { ApiError } from './errors.js';
+import { ErrorBody, QualityQuery, QualityView } from './contract.js';
 import { SpaceParams } from './schemas.js';
-import { resolveVersion, VersionNumber } from './space-version.js';
+import { resolveVersion } from './space-version.js';
 import { registerQualityGauges } from './quality-gauges.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-const BucketView = Type.Object({
-  // the names of QUALITY_BUCKETS, in its order
-  bucket: Type.Union([Type.Literal('cold'), Type.Literal('1-20'), Type.Literal('21-40'), Type.Literal('41-60'), Type.Literal('61+')]),
-  events: Type.Integer({ description: 'Events scored in the window' }),
-  positives: Type.Integer(),
-  auc: Nullable(Type.Number({ description: 'AUC of the served embeddings; null without both labels' })),
-  logLoss: Nullable(Type.Number()),
-  coldAuc: Nullable(Type.Number({ description: "AUC of the same events scored with the items' cold embeddings" })),
-  coldLogLoss: Nullable(Type.Number()),
-});
-export const QualityView = Type.Object({
-  space: Type.String(),
-  spaceVersion: Type.Integer(),
-  since: Type.String({ format: 'date-time' }),
-  until: Type.String({ format: 'date-time' }),
-  pending: Type.Integer({ description: 'Events received but not scored yet (the monitor lags by this much)' }),
-  buckets: Type.Array(BucketView),
-});
 
 /** Every bucket in order, empty ones included, from the SQL aggregates of one space. */
 export function bucketViews(rows: BucketAggregate[]): Static<typeof QualityView>['buckets'] {
@@ -60,13 +40,7 @@ export const qualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Prequential: each event is scored with the embedding served when it arrived, before it could be used. ' +
           'Buckets: cold (0 interactions before), 1-20, 21-40, 41-60, 61+. Default window: QUALITY_WINDOW_S back from now.',
         params: SpaceParams,
-        querystring: Type.Object(
-          {
-            since: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the window (ISO 8601)' })),
-            version: Type.Optional({ ...VersionNumber, description: 'A version of the space; default: current' }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: QualityQuery,
         response: { 200: QualityView, 400: ErrorBody, 404: ErrorBody },
       },
     },

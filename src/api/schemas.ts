@@ -26,5 +26,4 @@ export const AuxFeature = Type.Object({
 });
 export type AuxFeature = Static<typeof AuxFeature>;
 
-/** Batch limits: above them a request gets 413 naming the limit. */
-export const LIMITS = { users: 50_000, items: 5_000, events: 50_000, lookup: 1_000 } as const;
+export { LIMITS } from './limits.js';

@@ -1,18 +1,13 @@
 // Which version of a space a request is about: `?version=v` pins one (404
 // version_not_found when it does not exist or was pruned), without it the current one.
 // Every embedding answer names the version it came from, and reads one version only.
-import { Type } from 'typebox';
 import type { SpaceRow } from '../db/spaces.js';
 import type { VersionRow } from '../db/space-versions.js';
 import { ApiError } from './errors.js';
 import { knownSpace, requireSpace, type AppDeps } from './deps.js';
 
-// Query strings and path parameters are text (the app does not coerce types): a positive integer as digits.
-export const VersionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'A version number: 1, 2, …' });
-export const VersionQuery = Type.Object(
-  { version: Type.Optional({ ...VersionNumber, description: 'A version of the space; default: current' }) },
-  { additionalProperties: false },
-);
+// declared with the rest of the wire contract (src/api/contract.ts)
+export { VersionNumber, VersionQuery } from './contract.js';
 
 export interface Resolved {
   space: SpaceRow;

@@ -1,75 +1,27 @@
 // /v1/spaces: one recommender's embedding space, its model and its counts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { createSpace, getSpace, spaceCounts, type SpaceRow } from '../db/spaces.js';
+import { createSpace, getSpace, listSpaces, spaceCounts, type SpaceRow } from '../db/spaces.js';
+import { spaceBacklog } from '../db/tasks.js';
 import { getModel } from '../db/models.js';
 import { listVersions } from '../db/space-versions.js';
 import { normaliseAuxFeatures } from '../llm/index.js';
 import { replaceAuxFeatures } from '../pipeline/replace-aux-features.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
-import { AuxFeature, SpaceParams } from './schemas.js';
+import { SpaceParams } from './schemas.js';
+import { AuxFeaturesBody, CreateSpace, SpaceList, SpaceView } from './contract.js';
 import type { AppDeps } from './deps.js';
 import { resolveVersion } from './space-version.js';
-
-const CreateSpace = Type.Object(
-  {
-    id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),
-    dim: Type.Integer({ minimum: 1, maximum: 4096, description: "Dimension of the recommender's embeddings" }),
-    itemType: Type.String({ minLength: 1, maxLength: 100, description: 'What the items are, e.g. "movie"; the LLM reasons about it' }),
-    scorer: Type.Union([Type.Literal('dot')], { description: 'How the recommender scores a user and an item: dot = sigmoid(u·v)' }),
-    auxFeatures: Type.Optional(Type.Array(AuxFeature, { maxItems: 32 })),
-  },
-  { additionalProperties: false },
-);
-const Counts = Type.Object({
-  items: Type.Record(Type.String(), Type.Integer()),
-  interactions: Type.Integer(),
-  users: Type.Integer(),
-  models: Type.Integer(),
-});
-const SpaceView = Type.Object({
-  id: Type.String(),
-  dim: Type.Integer(),
-  itemType: Type.String(),
-  scorer: Type.String(),
-  auxFeatures: Type.Union([Type.Array(AuxFeature), Type.Null()]),
-  auxSource: Type.Union([Type.String(), Type.Null()]),
-  model: Type.Union([
-    Type.Object({
-      version: Type.Integer(),
-      encoder: Type.String(),
-      seed: Type.Integer(),
-      metrics: Type.Record(Type.String(), Type.Unknown()),
-      createdAt: Type.String(),
-    }),
-    Type.Null(),
-  ]),
-  counts: Counts,
-  currentVersion: Type.Integer({ description: 'The version lookups serve without ?version' }),
-  versions: Type.Array(
-    Type.Object({
-      version: Type.Integer(),
-      state: Type.Union([Type.Literal('staging'), Type.Literal('migrating'), Type.Literal('current'), Type.Literal('retired')]),
-      dim: Type.Integer(),
-      modelVersion: Type.Union([Type.Integer(), Type.Null()]),
-      counts: Counts,
-      promoteJob: Type.Union([Type.String(), Type.Null()]),
-      fastPath: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-      createdAt: Type.String(),
-      promotedAt: Type.Union([Type.String(), Type.Null()]),
-      retiredAt: Type.Union([Type.String(), Type.Null()]),
-    }),
-  ),
-  createdAt: Type.String(),
-});
+import { principal } from './auth.js';
+import { mayUseSpace } from '../auth/keys.js';
 
 // The top-level dim, model and counts are the current version's; `versions` lists them all.
 async function view(deps: AppDeps, s: SpaceRow) {
   const versions = await listVersions(deps.db, s.id);
   const current = versions.find((v) => v.state === 'current');
   if (!current) throw new Error(`space "${s.id}" has no current version`);
-  const [counts, model, own, perVersion] = await Promise.all([
+  const [counts, backlog, model, own, perVersion] = await Promise.all([
     spaceCounts(deps.db, current.physicalId),
+    spaceBacklog(deps.db, current.physicalId),
     current.activeModel === null ? null : getModel(deps.db, current.activeModel),
     // the current version's own row: its aux features are the ones its enrichment uses
     current.physicalId === s.id ? s : getSpace(deps.db, current.physicalId),
@@ -111,6 +63,7 @@ async function view(deps: AppDeps, s: SpaceRow) {
         }
       : null,
     counts,
+    backlog,
     currentVersion: current.version,
     versions: perVersion,
     createdAt: s.createdAt.toISOString(),
@@ -146,6 +99,22 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/v1/spaces',
+    {
+      schema: {
+        tags: ['spaces'],
+        summary: 'The spaces this key may use, by id',
+        response: { 200: SpaceList },
+      },
+    },
+    async (req) => {
+      const who = principal(req);
+      const spaces = (await listSpaces(app.deps.db)).filter((s) => mayUseSpace(who, s.id));
+      return { spaces: spaces.map((s) => ({ ...s, createdAt: s.createdAt.toISOString() })) };
+    },
+  );
+
+  app.get(
     '/v1/spaces/:space',
     {
       schema: {
@@ -169,7 +138,7 @@ export const spaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['spaces'],
         summary: "Replace the auxiliary features the LLM fills in (the user's list wins over the LLM's)",
         params: SpaceParams,
-        body: Type.Object({ features: Type.Array(AuxFeature, { minItems: 1, maxItems: 32 }) }, { additionalProperties: false }),
+        body: AuxFeaturesBody,
         response: { 200: SpaceView, 404: ErrorBody },
       },
     },

@@ -2,24 +2,27 @@
 // reads the run's record, which outlives Redis.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { getRun } from '../db/train-runs.js';
+import { getRun, listRuns, type TrainRun } from '../db/train-runs.js';
 import { requestTraining } from '../pipeline/request-training.js';
-import { ApiError, ErrorBody, notFound } from './errors.js';
+import { ApiError, notFound } from './errors.js';
+import { ErrorBody, JobAnswer, JobList, JobsQuery, JobView } from './contract.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpaceAccess } from './auth.js';
 import { resolveWritableVersion, VersionQuery } from './space-version.js';
+import { requireSpace } from './deps.js';
 import { rootOf } from '../db/space-versions.js';
 
-const JobView = Type.Object({
-  id: Type.String(),
-  kind: Type.Union([Type.Literal('train'), Type.Literal('promote')]),
-  space: Type.String(),
-  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
-  progress: Type.Object({ fraction: Type.Number(), phase: Type.String() }),
-  result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
+const jobView = (r: TrainRun) => ({
+  id: r.id,
+  kind: r.kind,
+  // a version's training run is kept under the version's own row: it belongs to its space
+  space: rootOf(r.spaceId),
+  state: r.state,
+  progress: r.progress,
+  result: (r.result ?? null) as Record<string, unknown> | null,
+  error: r.error,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
 });
 
 export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,7 +34,7 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Train the space's model from its established items; activates it and re-embeds emerging items",
         params: SpaceParams,
         querystring: VersionQuery,
-        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody, 409: ErrorBody },
+        response: { 202: JobAnswer, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -64,20 +67,29 @@ export const trainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const r = await getRun(app.deps.db, req.params.id);
       if (!r) throw notFound(`job "${req.params.id}"`);
-      // a version's training run is kept under the version's own row: access is by its space
-      const space = rootOf(r.spaceId);
-      requireSpaceAccess(req, space, `job "${req.params.id}"`);
-      return {
-        id: r.id,
-        kind: r.kind,
-        space,
-        state: r.state,
-        progress: r.progress,
-        result: (r.result ?? null) as Record<string, unknown> | null,
-        error: r.error,
-        createdAt: r.createdAt.toISOString(),
-        updatedAt: r.updatedAt.toISOString(),
-      };
+      const job = jobView(r);
+      requireSpaceAccess(req, job.space, `job "${req.params.id}"`);
+      return job;
+    },
+  );
+
+  app.get(
+    '/v1/spaces/:space/jobs',
+    {
+      schema: {
+        tags: ['training'],
+        summary: "The space's training runs (of every version) and promotions, newest first",
+        params: SpaceParams,
+        querystring: JobsQuery,
+        response: { 200: JobList, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const space = await requireSpace(app.deps, req.params.space);
+      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
+      if (limit > 100) throw new ApiError(400, 'invalid_request', 'limit must be from 1 to 100');
+      const runs = await listRuns(app.deps.db, space.id, limit);
+      return { jobs: runs.map((r) => ({ ...jobView(r), spaceVersion: r.spaceVersion })) };
     },
   );
 };

@@ -1,16 +1,10 @@
 // POST /v1/spaces/:space/users: the recommender's user embeddings, in bulk.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { upsertUsers } from '../db/users.js';
-import { ErrorBody } from './errors.js';
-import { Id, LIMITS, SpaceParams, Vector } from './schemas.js';
+import { ErrorBody, UsersAnswer, UsersBody } from './contract.js';
+import { LIMITS, SpaceParams } from './schemas.js';
 import { resolveWritableVersion, VersionQuery } from './space-version.js';
 import { checkVector } from './validate.js';
-
-const Body = Type.Object(
-  { users: Type.Array(Type.Object({ id: Id, vector: Vector }, { additionalProperties: false }), { maxItems: LIMITS.users }) },
-  { additionalProperties: false },
-);
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -23,8 +17,8 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: `Upsert user vectors (up to ${LIMITS.users} a request; the same id twice: the last wins)`,
         params: SpaceParams,
         querystring: VersionQuery,
-        body: Body,
-        response: { 200: Type.Object({ upserted: Type.Integer() }), 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
+        body: UsersBody,
+        response: { 200: UsersAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
       },
     },
     async (req) => {

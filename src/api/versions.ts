@@ -8,21 +8,14 @@ import { requestPromotion } from '../pipeline/request-promotion.js';
 import { activateStoredModel } from '../pipeline/activate-model.js';
 import { spaceCounts } from '../db/spaces.js';
 import { listModels, modelVersionOf } from '../db/models.js';
-import { ApiError, ErrorBody, notFound } from './errors.js';
+import { ApiError, notFound } from './errors.js';
+import { ActivatedModel, CreatedVersion, CreateVersionBody, ErrorBody, JobAnswer, ModelsAnswer, PromoteBody } from './contract.js';
 import { SpaceParams } from './schemas.js';
 import { requireSpace } from './deps.js';
 import { resolveVersion, resolveWritableVersion, VersionNumber, VersionQuery } from './space-version.js';
 
 const VersionParams = Type.Object({ space: SpaceParams.properties.space, v: VersionNumber });
 const ModelParams = Type.Object({ space: SpaceParams.properties.space, modelVersion: VersionNumber });
-const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the training run (default TRAIN_SEED)' });
-const ModelView = Type.Object({
-  version: Type.Integer(),
-  active: Type.Boolean(),
-  metrics: Type.Record(Type.String(), Type.Unknown()),
-  gate: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  createdAt: Type.String(),
-});
 
 export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -32,18 +25,8 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['versions'],
         summary: 'A new staging version of the space (the recommender retrained): load it with ?version=v, then promote it',
         params: SpaceParams,
-        body: Type.Union([
-          Type.Object(
-            {
-              dim: Type.Optional(
-                Type.Integer({ minimum: 1, maximum: 4096, description: "The new space's dimension (default: unchanged)" }),
-              ),
-            },
-            { additionalProperties: false },
-          ),
-          Type.Null(),
-        ]),
-        response: { 201: Type.Object({ version: Type.Integer(), state: Type.Literal('staging') }), 404: ErrorBody, 409: ErrorBody },
+        body: CreateVersionBody,
+        response: { 201: CreatedVersion, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -92,8 +75,8 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Progress: GET /v1/jobs/:id (phases fast path, training, migrating, checking, switching). Asking again answers the same job.',
         params: VersionParams,
-        body: Type.Union([Type.Object({ seed: Type.Optional(Seed) }, { additionalProperties: false }), Type.Null()]),
-        response: { 202: Type.Object({ jobId: Type.String() }), 404: ErrorBody, 409: ErrorBody },
+        body: PromoteBody,
+        response: { 202: JobAnswer, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -122,7 +105,7 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'The models of a version of the space (default: current), newest first, with what the activation gate decided',
         params: SpaceParams,
         querystring: VersionQuery,
-        response: { 200: Type.Object({ spaceVersion: Type.Integer(), models: Type.Array(ModelView) }), 404: ErrorBody },
+        response: { 200: ModelsAnswer, 404: ErrorBody },
       },
     },
     async (req) => {
@@ -141,12 +124,7 @@ export const versionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ModelParams,
         querystring: VersionQuery,
         response: {
-          200: Type.Object({
-            spaceVersion: Type.Integer(),
-            modelVersion: Type.Integer(),
-            previousModelVersion: Type.Union([Type.Integer(), Type.Null()]),
-            reembedding: Type.Integer(),
-          }),
+          200: ActivatedModel,
           404: ErrorBody,
           409: ErrorBody,
         },

@@ -80,3 +80,22 @@ export async function spaceIds(db: Queryable): Promise<string[]> {
   // the spaces themselves, not the rows their later versions are kept in
   return (await db.query<{ id: string }>('SELECT id FROM spaces WHERE root_id IS NULL ORDER BY id')).rows.map((r) => r.id);
 }
+
+export interface SpaceSummary {
+  id: string;
+  dim: number;
+  itemType: string;
+  scorer: string;
+  currentVersion: number;
+  createdAt: Date;
+}
+
+/** Every space with its current version (whose dim is the one served): GET /v1/spaces. */
+export async function listSpaces(db: Queryable): Promise<SpaceSummary[]> {
+  const r = await db.query<SpaceSummary>(
+    `SELECT s.id, p.dim, s.item_type AS "itemType", s.scorer, v.version AS "currentVersion", s.created_at AS "createdAt"
+     FROM spaces s JOIN space_versions v ON v.space_id = s.id AND v.state = 'current' JOIN spaces p ON p.id = v.physical_id
+     WHERE s.root_id IS NULL ORDER BY s.id`,
+  );
+  return r.rows;
+}

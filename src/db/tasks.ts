@@ -272,3 +272,32 @@ export async function dropTasks(db: Queryable, tasks: { queue: string; key: stri
     [tasks.map((t) => t.queue), tasks.map((t) => t.key)],
   );
 }
+
+export interface QueueBacklog {
+  pending: number;
+  parked: number;
+  dead: number;
+  /** Seconds since the oldest pending task was first asked for (null: none pending). */
+  oldestAgeS: number | null;
+}
+export const ITEM_QUEUES = ['enrich', 'embed', 'refine'] as const;
+
+/**
+ * The item work one (physical) space has waiting, per queue: how far behind its embeddings
+ * are. A task's created_at stays put while it is asked for again, so the oldest is the
+ * longest any item has waited. One statement, keyed like dropSpaceTasks (`<space>/<item>`).
+ */
+export async function spaceBacklog(db: Queryable, physical: string): Promise<Record<(typeof ITEM_QUEUES)[number], QueueBacklog>> {
+  const r = await db.query<QueueBacklog & { queue: string }>(
+    `SELECT queue, count(*) FILTER (WHERE dead_at IS NULL)::int AS pending,
+       count(*) FILTER (WHERE dead_at IS NULL AND parked IS NOT NULL)::int AS parked,
+       count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead,
+       extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL))::float8 AS "oldestAgeS"
+     FROM tasks WHERE queue = ANY($2::text[]) AND starts_with(key, $1 || '/') GROUP BY queue`,
+    [physical, ITEM_QUEUES],
+  );
+  const empty = (): QueueBacklog => ({ pending: 0, parked: 0, dead: 0, oldestAgeS: null });
+  const out = { enrich: empty(), embed: empty(), refine: empty() };
+  for (const { queue, ...b } of r.rows) if (queue in out) out[queue as keyof typeof out] = b;
+  return out;
+}

@@ -55,3 +55,26 @@ export async function activeRun(db: Queryable, spaceId: string, kind: RunKind = 
   );
   return r.rows[0]?.id ?? null;
 }
+
+/**
+ * A space's training runs (of every version) and promotions, newest first, with the space
+ * version each is about: a training run's is the version whose own row it is kept under; a
+ * promotion's row is kept under the space itself, and its version is the one that names it as
+ * its promotion, or for an earlier promotion of a version asked again, the one its result names.
+ */
+export async function listRuns(db: Queryable, space: string, limit: number): Promise<(TrainRun & { spaceVersion: number | null })[]> {
+  const r = await db.query<TrainRun & { spaceVersion: number | null }>(
+    `SELECT r.id, r.kind, r.space_id AS "spaceId", r.state, r.progress, r.result, r.error,
+       r.created_at AS "createdAt", r.updated_at AS "updatedAt", CASE WHEN r.kind <> 'promote' THEN sv.version
+         WHEN pv.version IS NOT NULL THEN pv.version
+         WHEN jsonb_typeof(r.result->'version') = 'number' THEN (r.result->>'version')::int END AS "spaceVersion"
+     FROM train_runs r
+     LEFT JOIN space_versions sv ON sv.physical_id = r.space_id
+     LEFT JOIN space_versions pv ON pv.space_id = $1 AND pv.promote_run = r.id
+     -- the space's own row holds its promotions (and version 1's runs) even once version 1 is pruned
+     WHERE r.space_id = $1 OR r.space_id IN (SELECT physical_id FROM space_versions WHERE space_id = $1)
+     ORDER BY r.created_at DESC, r.id LIMIT $2`,
+    [space, limit],
+  );
+  return r.rows;
+}

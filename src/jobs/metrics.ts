@@ -50,3 +50,11 @@ export const qualityScored = new Counter({
   labelNames: ['outcome'],
   registers: [registry],
 });
+// Outbound webhooks: each attempt's outcome (retried: it failed and another is scheduled;
+// failed: the last one failed, or its process died on the last one).
+export const webhookDeliveries = new Counter({
+  name: 'emerflow_webhook_deliveries_total',
+  help: 'Outbound webhook delivery attempts, by event and outcome (delivered, retried, failed).',
+  labelNames: ['event', 'outcome'],
+  registers: [registry],
+});

@@ -15,6 +15,7 @@ import {
   RateLimitError,
 } from 'openai';
 import type { TokenUsage } from './types.js';
+import { parseRetryAfter } from '../client/retry-after.js';
 
 export type LlmFailureKind =
   'rate_limit' | 'server' | 'timeout' | 'connection' | 'invalid_output' | 'bad_request' | 'auth' | 'breaker_open' | 'wrong_dimension';
@@ -108,25 +109,8 @@ export function redact(text: string, secret: string | undefined): string {
   return out.replace(/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]').slice(0, 500);
 }
 
-/**
- * Retry-After as milliseconds: `retry-after-ms` (OpenAI's own), then
- * `retry-after` as seconds or as an HTTP-date. Undefined when absent or garbled.
- */
-export function parseRetryAfter(headers: Headers | undefined, now: number = Date.now()): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '') {
-    const n = Number(ms);
-    if (Number.isFinite(n) && n >= 0) return n;
-  }
-  const ra = headers.get('retry-after');
-  if (ra === null || ra.trim() === '') return undefined;
-  const secs = Number(ra);
-  if (Number.isFinite(secs)) return secs >= 0 ? secs * 1000 : undefined;
-  const at = Date.parse(ra);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
+// shared with the typed client, which must not import the OpenAI SDK
+export { parseRetryAfter };
 
 /**
  * Maps whatever the SDK (or fetch underneath it) threw onto an LlmError.

@@ -1,10 +1,12 @@
-// The BullMQ workers (ROLE worker|all): enrich, embed, refine, train, promote; and the quality
-// monitor's scorer. Closing lets the jobs in flight finish (within their grace), then stops.
+// The BullMQ workers (ROLE worker|all): enrich, embed, refine, train, promote; the quality
+// monitor's scorer; the outbound webhook deliveries. Closing lets the jobs in flight finish
+// (within their grace), then stops.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { ModelCache } from '../jobs/model-cache.js';
 import { startWorkers, type Workers } from '../jobs/workers.js';
 import { QualityScorer } from '../jobs/quality-scorer.js';
+import { WebhookDeliverer, webhookLoopOptions } from '../jobs/deliver-webhooks.js';
 import { closeWithin } from './close-within.js';
 import type { PartOptions } from './options.js';
 
@@ -12,6 +14,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     workers: Workers;
     qualityScorer: QualityScorer | null;
+    webhookDeliverer: WebhookDeliverer;
   }
 }
 
@@ -46,6 +49,11 @@ async function workers(app: FastifyInstance, { config, log }: PartOptions): Prom
     closeWithin(app, log, 'quality scorer', () => scorer?.stop());
   }
   app.decorate('qualityScorer', scorer);
+  const deliverer = new WebhookDeliverer(app.db, log.child({ part: 'webhooks' }), webhookLoopOptions(config));
+  deliverer.start();
+  // attempts in flight end within WEBHOOKS_TIMEOUT_MS; one cut short by the close limit is sent again (its lease runs out)
+  closeWithin(app, log, 'webhook deliveries', () => deliverer.stop());
+  app.decorate('webhookDeliverer', deliverer);
 }
 
 export const workersPart = fp(workers, { name: 'emerflow-workers', dependencies: ['emerflow-outbox', 'emerflow-llm'] });

@@ -70,6 +70,12 @@ function validRequest(route: string, m: string, rng: Rng): { params: Record<stri
       return { params: {}, body: { name: `${m}-key`, scopes: ['read'], spaces: ['movies'] } };
     case 'POST /v1/spaces/:space/webhook-secrets':
       return { params: { space: 'movies' }, body: {} };
+    case 'POST /v1/spaces/:space/webhooks':
+      // a public address (documentation range): nothing to resolve, and an API process sends nothing
+      return {
+        params: { space: 'movies' },
+        body: { url: `https://203.0.113.7/hooks/${m}`, events: ['embedding.updated', 'model.activated'] },
+      };
     case 'POST /v1/spaces/:space/versions':
       return { params: { space: 'movies' }, body: rng.next() < 0.5 ? {} : { dim: 8 } };
     case 'POST /v1/spaces/:space/versions/:v/promote':
@@ -243,7 +249,8 @@ test(`fuzz: ${REQUESTS.toLocaleString('en')} mutated requests across every route
     const { rows } = await svc.db.query<{ id: string }>(
       `SELECT id FROM spaces WHERE id LIKE 'fz%' UNION ALL SELECT id FROM items WHERE id LIKE 'fz%'
        UNION ALL SELECT id FROM users WHERE id LIKE 'fz%' UNION ALL SELECT event_id FROM interactions WHERE event_id LIKE 'fz%'
-       UNION ALL SELECT name FROM api_keys WHERE name LIKE 'fz%'`,
+       UNION ALL SELECT name FROM api_keys WHERE name LIKE 'fz%'
+       UNION ALL SELECT substring(url from '/hooks/(.*)$') FROM webhook_subscriptions`,
     );
     const leaked = rows.map((r) => /^fz\d+x/.exec(r.id)?.[0]).filter((m): m is string => !!m && refused.has(m));
     assert.deepEqual(leaked.slice(0, 20), [], `${leaked.length} rows from refused requests`);
