@@ -127,9 +127,8 @@ try {
   row('POST /interactions, quality monitor on, QUALITY_SAMPLE_PERCENT=10 (2 runs)', mean(monitor.s10));
   const vsOff = (xs: number[]) => (mean(monitor.off) / mean(xs)).toFixed(3);
   console.log(`\nquality monitor, events/s vs off: every event ${vsOff(monitor.on)}×, a 10 % sample ${vsOff(monitor.s10)}×`);
-  console.log(
-    `scorer: ${scored} events kept for scoring (${kept} waiting), scored in ${scoreSecs.toFixed(1)} s (${(scored / scoreSecs).toFixed(0)}/s)`,
-  );
+  const rate = (scored / scoreSecs).toFixed(0);
+  console.log(`scorer: ${scored} events kept for scoring (${kept} waiting), scored in ${scoreSecs.toFixed(1)} s (${rate}/s)`);
 } finally {
   await redis.stop();
   await pg.stop();

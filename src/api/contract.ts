@@ -6,12 +6,12 @@ import { Type, type Static } from 'typebox';
 import { AuxFeature, EmbeddingKind, Id, ItemState, Vector } from './schemas.js';
 import { LIMITS } from './limits.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-// ── errors ──────────────────────────────────────────────────────────────────────────────
+// errors
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' });
 
-// ── versions of a space ─────────────────────────────────────────────────────────────────
+// versions of a space
 // Query strings and path parameters are text (the app does not coerce types): a positive integer as digits.
 export const VersionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'A version number: 1, 2, …' });
 export const VersionQuery = Type.Object(
@@ -20,7 +20,7 @@ export const VersionQuery = Type.Object(
 );
 export const Seed = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the training run (default TRAIN_SEED)' });
 
-// ── spaces ──────────────────────────────────────────────────────────────────────────────
+// spaces
 export const CreateSpace = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Space id: letters, digits, _ . -' }),
@@ -98,12 +98,12 @@ export const SpaceList = Type.Object({
   ),
 });
 
-// ── users ───────────────────────────────────────────────────────────────────────────────
+// users
 export const UserIn = Type.Object({ id: Id, vector: Vector }, { additionalProperties: false });
 export const UsersBody = Type.Object({ users: Type.Array(UserIn, { maxItems: LIMITS.users }) }, { additionalProperties: false });
 export const UsersAnswer = Type.Object({ upserted: Type.Integer() });
 
-// ── items ───────────────────────────────────────────────────────────────────────────────
+// items
 export const ItemIn = Type.Object(
   {
     id: Id,
@@ -127,7 +127,7 @@ export const ItemView = Type.Object({
   ),
 });
 
-// ── interactions ────────────────────────────────────────────────────────────────────────
+// interactions
 export const Event = Type.Object(
   {
     id: Id,
@@ -141,7 +141,7 @@ export const Event = Type.Object(
 export const EventsBody = Type.Object({ events: Type.Array(Event, { maxItems: LIMITS.events }) }, { additionalProperties: false });
 export const EventsAnswer = Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() });
 
-// ── embeddings ──────────────────────────────────────────────────────────────────────────
+// embeddings
 export const Embedding = Type.Object({
   id: Type.String(),
   spaceVersion: Type.Integer({ description: 'The version of the space the vector is in' }),
@@ -161,7 +161,7 @@ export const LookupAnswer = Type.Object({
   missing: Type.Array(Type.String()),
 });
 
-// ── jobs: training runs and promotions ──────────────────────────────────────────────────
+// jobs: training runs and promotions
 export const JobAnswer = Type.Object({ jobId: Type.String() });
 export const JobView = Type.Object({
   id: Type.String(),
@@ -181,7 +181,7 @@ export const JobsQuery = Type.Object(
 // with the version each is about (null: an earlier promotion that never started)
 export const JobList = Type.Object({ jobs: Type.Array(Type.Object({ ...JobView.properties, spaceVersion: Nullable(Type.Integer()) })) });
 
-// ── versions and models ─────────────────────────────────────────────────────────────────
+// versions and models
 export const CreateVersionBody = Type.Union([
   Type.Object(
     { dim: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: "The new space's dimension (default: unchanged)" })) },
@@ -206,7 +206,7 @@ export const ActivatedModel = Type.Object({
   reembedding: Type.Integer(),
 });
 
-// ── quality ─────────────────────────────────────────────────────────────────────────────
+// quality
 export const QualityQuery = Type.Object(
   {
     since: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the window (ISO 8601)' })),
@@ -233,7 +233,7 @@ export const QualityView = Type.Object({
   buckets: Type.Array(BucketView),
 });
 
-// ── keys ────────────────────────────────────────────────────────────────────────────────
+// keys
 export const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin'), Type.Literal('metrics')]);
 export const CreateKeyBody = Type.Object(
   {

@@ -18,6 +18,7 @@ import { webhookUrlProblem } from '../net/private-address.js';
 import { requireSpace } from './deps.js';
 import { ApiError, ErrorBody, notFound } from './errors.js';
 import { SpaceParams } from './schemas.js';
+import { Nullable } from './contract.js';
 import { registerWebhookGauges } from './webhook-gauges.js';
 
 /** Subscriptions a space may have: each one multiplies what every embedding write records for it. */
@@ -33,7 +34,6 @@ const SubscriptionView = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 const WebhookParams = Type.Object({ space: SpaceParams.properties.space, id: Type.String({ minLength: 1, maxLength: 64 }) });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const DeliveryView = Type.Object({
   id: Type.String({ description: 'X-EmerFlow-Delivery: the same on every attempt' }),
   event: WebhookEvent,

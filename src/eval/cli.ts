@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { runEval, type EvalOptions } from './run.js';
 import { ALL_METHODS, type MethodName } from './methods.js';
 import { writeReport } from './write-report.js';
+import { optionsOrExit } from './cli-options.js';
 import { DatasetError, DatasetPathError } from './dataset/errors.js';
 
 const USAGE = `usage: npm run eval -- [--dataset ml-100k|<dir>] [--data ../shared/data] [--positive 4] [--seeds 1,2,3] [--out eval-out]
@@ -82,13 +83,7 @@ function parseCli(argv: string[]): EvalOptions & { out: string } {
 }
 
 async function main(): Promise<void> {
-  let opts: ReturnType<typeof parseCli>;
-  try {
-    opts = parseCli(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const opts = optionsOrExit(parseCli, USAGE);
   const res = await runEval(opts);
   writeReport(opts.out, res, `npm run eval -- ${process.argv.slice(2).join(' ')}`);
 }

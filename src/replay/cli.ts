@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReplay, type ReplayOptions } from './replay.js';
 import { writeReplayReport } from './report.js';
+import { optionsOrExit } from '../eval/cli-options.js';
 
 const USAGE = `usage: npm run replay -- [--dataset ml-100k|<dir>] [--data ../shared/data] [--seed 1[,2,3]] [--out replay-out]
   [--url URL --key KEY] [--compare <eval results.json>] [--text llm|imdb|none] [--positive 4]
@@ -60,13 +61,7 @@ function parseCli(argv: string[]): ReplayOptions & { out: string; compare?: stri
 }
 
 async function main(): Promise<void> {
-  let opts: ReturnType<typeof parseCli>;
-  try {
-    opts = parseCli(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const opts = optionsOrExit(parseCli, USAGE);
   const res = await runReplay(opts);
   writeReplayReport(opts.out, res, `npm run replay -- ${process.argv.slice(2).join(' ')}`, opts.compare);
 }

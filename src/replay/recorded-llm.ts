@@ -3,7 +3,8 @@
 // (items.jsonl `text`: what an LLM or a catalogue wrote). The service enriches through its own
 // client, cache and validation as in production; only the answers are replayed, so its items
 // are serialised exactly as the offline eval serialises them (raw features + that text).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { readBody } from '../net/read-body.js';
 import type { AddressInfo } from 'node:net';
 import { sanitiseData } from '../llm/prompts.js';
 import { normaliseFeatureName } from '../llm/aux-features.js';
@@ -45,15 +46,6 @@ function dataOf(body: { messages?: { role: string; content?: unknown }[] }): Rec
   } catch {
     return null;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 export async function startRecordedLlm(items: DatasetItem[], model = 'recorded'): Promise<RecordedLlm> {
