@@ -54,6 +54,8 @@ const LONGEST_FIRST = [
   'test/model/crossfit.test.ts',
   'test/llm/failures.test.ts',
   'test/jobs/',
+  'test/ui/dashboard.test.ts',
+  'test/replay/',
   'test/pipeline/self-healing.test.ts',
 ];
 const rank = (f: string) => {
@@ -66,6 +68,10 @@ const files = args.length ? args : testFiles('test').sort((a, b) => rank(a) - ra
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-test-'));
 const stops: (() => Promise<void>)[] = [];
 const env = { ...process.env };
+// Every service a test starts — in process or as its own process (npm start, chaos, replay) —
+// shares these cores with the other test files, so an event-loop lag says nothing about it:
+// no shedding on event-loop lag (test/api/limits.test.ts tests shedding through the heap limit).
+env['SHED_EVENT_LOOP_DELAY_MS'] ??= '0';
 // Ctrl-C or a CI timeout: stop the servers this script started, then exit.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
