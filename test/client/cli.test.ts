@@ -4,7 +4,6 @@
 // stderr is not a terminal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defer, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
 import { REPO_ROOT } from '../support/processes.js';
+import { runChild } from '../support/run-child.js';
 import { makeWorld } from '../support/fixtures.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -20,34 +20,9 @@ const CLI = import.meta.url.endsWith('.js')
   ? ['--enable-source-maps', path.resolve(HERE, '../../src/cli/main.js')]
   : ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts')];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
-  // the test runner's own variables must not reach the child
-  delete childEnv['NODE_TEST_CONTEXT'];
-  delete childEnv['NODE_OPTIONS'];
-  delete childEnv['EMERFLOW_URL'];
-  delete childEnv['EMERFLOW_KEY'];
-  const child = spawn(process.execPath, [...CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...childEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with EMERFLOW_URL and EMERFLOW_KEY from `env` alone (never from the environment the tests run in). */
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  runChild(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, env: { EMERFLOW_URL: undefined, EMERFLOW_KEY: undefined, ...env } });
 
 const field = (out: string, name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(out)?.[1]);
 const peakKiB = (stderr: string) => Number(/^stats: maxRSS=(\d+) KiB$/m.exec(stderr)?.[1]);

@@ -3,36 +3,15 @@
 // `emerflow` bin run from node_modules/.bin, both against the real service over a socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { defer, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
 import { REPO_ROOT } from '../support/processes.js';
+import { runChild } from '../support/run-child.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cwd: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
-  // the test runner's own variables must not reach what the consumer runs
-  delete childEnv['NODE_TEST_CONTEXT'];
-  delete childEnv['NODE_OPTIONS'];
-  const child = spawn(cmd, args, { cwd, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (cwd: string, cmd: string, args: string[], env: Record<string, string> = {}) => runChild(cmd, args, { cwd, env });
 
 // What a ranking service written in plain JavaScript would do: no types, no build.
 const CONSUMER = `
