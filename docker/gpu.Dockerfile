@@ -11,6 +11,10 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY migrations ./migrations
 ENV ROLE=worker
+# its /healthz, /readyz and /metrics, reachable by Prometheus on the compose network
+ENV HOST=0.0.0.0
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 # never root: a worker that is compromised through a dependency owns nothing of the host
 RUN useradd --system --uid 10001 --home-dir /app emerflow
 USER emerflow

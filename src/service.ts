@@ -3,13 +3,14 @@
 // and Fastify closes them in the reverse order (the HTTP server stops taking requests first,
 // the stores it started stop last). Parts, in order: the stores (local Postgres/Redis when no
 // URL is given), the pool and migrations, the LLM client, the queues, the outbox relay and
-// sweeper, the lookup cache and API keys (ROLE api|all), the workers (ROLE worker|all) and
-// the HTTP API (ROLE api|all). A part that fails to start closes the ones before it.
-// server.ts and the tests use it.
+// sweeper, the lookup cache (ROLE api|all), the API keys, the workers (ROLE worker|all), and
+// the HTTP surface: the API (ROLE api|all) or, in a worker-only process, its health and
+// metrics (workerHttp). A part that fails to start closes the ones before it. server.ts and
+// the tests use it.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { createServer, httpApi } from './app.js';
+import { createServer, httpApi, workerHttp } from './app.js';
 import type { Db } from './db/pool.js';
 import { initBackend, type BackendInfo } from './model/index.js';
 import { backendPreference } from './model/backend.js';
@@ -31,6 +32,11 @@ export interface Service {
   db: Db;
   /** The HTTP API; null in a worker-only process (ROLE=worker). */
   app: FastifyInstance | null;
+  /**
+   * What this process listens on (PORT, HOST): the API (then the same instance as `app`), or in
+   * a worker-only process only /healthz, /readyz and /metrics.
+   */
+  http: FastifyInstance;
   relay: OutboxRelay;
   sweeper: Sweeper;
   workers: Workers | null;
@@ -42,7 +48,7 @@ export interface Service {
 
 export async function startService(config: Config, log: Logger, opts: { logRequests?: boolean } = {}): Promise<Service> {
   const root = createServer(config, opts.logRequests === false ? false : log);
-  const serves = config.ROLE !== 'worker';
+  const servesApi = config.ROLE !== 'worker';
   const parts = { config, log };
   try {
     await root.register(storesPart, parts);
@@ -52,28 +58,26 @@ export async function startService(config: Config, log: Logger, opts: { logReque
     await root.register(llmPart, parts);
     await root.register(queuesPart, parts);
     await root.register(outboxPart, parts);
-    if (serves) {
-      await root.register(lookupCachePart, parts);
-      await root.register(keysPart, parts);
-    }
+    if (servesApi) await root.register(lookupCachePart, parts);
+    await root.register(keysPart, parts);
     if (config.ROLE !== 'api') await root.register(workersPart, parts);
-    if (serves)
+    const health = { db: root.db, redis: root.producer, backend: () => backend, llmBreaker: () => root.llm?.breakerState() ?? null };
+    if (servesApi)
       await root.register(httpApi, {
+        ...health,
         keys: root.keys,
         config,
-        db: root.db,
-        redis: root.producer,
         cache: root.cache,
         versions: root.spaceVersions,
-        backend: () => backend,
-        llmBreaker: () => root.llm?.breakerState() ?? null,
         publish: async (space: string, ids: string[]) => root.cache.invalidate(space, ids),
       });
+    else await root.register(workerHttp, { ...health, keys: root.keys });
     await root.ready();
     return {
       config,
       db: root.db,
-      app: serves ? root : null,
+      app: servesApi ? root : null,
+      http: root,
       relay: root.relay,
       sweeper: root.sweeper,
       workers: root.hasDecorator('workers') ? root.workers : null,

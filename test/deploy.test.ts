@@ -47,6 +47,9 @@ test('Dockerfiles run the README commands; .env.example lists every variable', (
     const d = fs.readFileSync(f, 'utf8');
     assert.match(d, /RUN npm ci/, f);
     assert.match(d, /CMD \["npm", "start"\]/, f);
+    // every role listens (a worker on /healthz, /readyz, /metrics): reachable, and health-checked
+    assert.match(d, /^ENV HOST=0\.0\.0\.0$/m, f);
+    assert.match(d, /^HEALTHCHECK .*\/healthz/m, f);
   }
   assert.match(fs.readFileSync('docker/gpu.Dockerfile', 'utf8'), /tfjs-node-gpu/);
   const env = fs.readFileSync('.env.example', 'utf8');
@@ -56,7 +59,7 @@ test('Dockerfiles run the README commands; .env.example lists every variable', (
   assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-node-gpu'], 'tfjs-node-gpu is optional');
 });
 
-test('a monitoring profile: Prometheus scraping the API with a key from a secret, Grafana provisioned with the dashboard', () => {
+test('a monitoring profile: Prometheus scraping the API and the workers with a key from a secret, Grafana provisioned with the dashboard', () => {
   const raw = fs.readFileSync('docker-compose.yml', 'utf8');
   const c = parse(raw, { merge: true });
   const { prometheus, grafana } = c.services;
@@ -75,7 +78,7 @@ test('a monitoring profile: Prometheus scraping the API with a key from a secret
   assert.equal(grafana.environment.GF_SECURITY_ADMIN_PASSWORD__FILE, '/run/secrets/grafana_admin_password');
   assert.doesNotMatch(raw, /GF_SECURITY_ADMIN_PASSWORD:/, 'the Grafana password comes from the secret file only');
 
-  // Prometheus: its config is the mounted file, and it scrapes the api service with the secret as a bearer token
+  // Prometheus: its config is the mounted file, and it scrapes the api service with the secret as a bearer token…
   const mount = (s: { volumes: string[] }, target: string) => s.volumes.find((v) => v.split(':')[1] === target)?.split(':')[0];
   const promFile = mount(prometheus, '/etc/prometheus/prometheus.yml');
   assert.equal(promFile, './docker/prometheus/prometheus.yml');
@@ -84,6 +87,19 @@ test('a monitoring profile: Prometheus scraping the API with a key from a secret
   assert.equal(job.metrics_path, '/metrics');
   assert.deepEqual(job.authorization, { type: 'Bearer', credentials_file: '/run/secrets/metrics_api_key' });
   assert.deepEqual(job.static_configs[0].targets, [`api:${c.services.api.ports[0].split(':').at(-1)}`]);
+  assert.deepEqual(job.static_configs[0].labels, { role: 'api' });
+  // …and every worker service (each replica, by DNS; gpu-worker only when its profile is on) on
+  // the port a worker listens on, labelled with its service's name as its role
+  const workers = Object.entries(c.services as Record<string, { environment?: Record<string, string> }>)
+    .filter(([, s]) => s.environment?.['ROLE'] === 'worker')
+    .map(([name]) => name);
+  assert.deepEqual(workers, ['worker', 'gpu-worker']);
+  assert.equal(job.dns_sd_configs.length, 1);
+  const sd = job.dns_sd_configs[0];
+  assert.deepEqual([...sd.names].sort(), [...workers].sort());
+  assert.equal(sd.type, 'A');
+  for (const w of workers) assert.equal(sd.port, configSpec.PORT.parse(c.services[w].environment.PORT), `${w}'s PORT`);
+  assert.deepEqual(job.relabel_configs, [{ source_labels: ['__meta_dns_name'], regex: '(.+)', target_label: 'role' }]);
 
   // Grafana: the provisioning directory and dashboards mounted where the provisioning files say
   assert.equal(mount(grafana, '/etc/grafana/provisioning'), './docker/grafana/provisioning');
@@ -147,8 +163,20 @@ test('the Grafana dashboard asks only for metrics and labels the service exposes
       return [metric.name, metric.labelNames ?? []];
     }),
   );
-  // Names Prometheus adds or derives: the target's labels, the histogram bucket bound, `up`.
-  const SCRAPE_LABELS = ['instance', 'job'];
+  // Names Prometheus adds or derives: the target's labels (its own and those the scrape config
+  // sets: `role`), the histogram bucket bound, `up`.
+  const prom = parse(fs.readFileSync('docker/prometheus/prometheus.yml', 'utf8')) as {
+    scrape_configs: { static_configs?: { labels?: Record<string, string> }[]; relabel_configs?: { target_label?: string }[] }[];
+  };
+  const SCRAPE_LABELS = [
+    'instance',
+    'job',
+    ...prom.scrape_configs.flatMap((j) => [
+      ...(j.static_configs ?? []).flatMap((s) => Object.keys(s.labels ?? {})),
+      ...(j.relabel_configs ?? []).flatMap((r) => (r.target_label && !r.target_label.startsWith('__') ? [r.target_label] : [])),
+    ]),
+  ];
+  assert.ok(SCRAPE_LABELS.includes('role'), 'the scrape config labels every target with its role');
   const exposed = (name: string): { base: string; labels: string[] } | null => {
     if (name === 'up') return { base: name, labels: [] };
     if (types.has(name)) return { base: name, labels: labelsOf.get(name) ?? [] };

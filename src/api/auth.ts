@@ -4,7 +4,8 @@
 // needs `metrics` (or `admin`). The scope of every route is in ROUTE_SCOPES below, and a
 // route missing from it cannot be registered: nothing is open by accident. The write routes
 // in SIGNABLE_ROUTES also take a signed request instead of a key (auth/webhook-signature.ts):
-// it acts with the `write` scope on its own space only.
+// it acts with the `write` scope on its own space only. A worker-only process's /healthz,
+// /readyz and /metrics are guarded by this same plugin (app.ts, workerHttp).
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { allows, hashKey, mayUseSpace, type KeyStore, type Principal, type Scope } from '../auth/keys.js';

@@ -1,5 +1,6 @@
-// API keys of an API process: the bootstrap admin key (DATA_DIR/admin-api-key when none
-// exists and ADMIN_API_KEY is unset), then the keys in force, reloaded every few seconds.
+// API keys of every process (the API checks them on /v1, a worker on /metrics): the keys in
+// force, reloaded every few seconds; before them, in an API process, the bootstrap admin key
+// (DATA_DIR/admin-api-key when none exists and ADMIN_API_KEY is unset).
 import path from 'node:path';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -17,7 +18,9 @@ declare module 'fastify' {
 async function keys(app: FastifyInstance, { config, log }: PartOptions): Promise<void> {
   const store = new KeyStore(app.db, config.ADMIN_API_KEY, log.child({ part: 'keys' }));
   const ready = { deadlineMs: config.STARTUP_WAIT_MS, log };
-  await untilDbReady('API keys', () => store.bootstrap(path.join(config.DATA_DIR, 'admin-api-key')), ready);
+  // Not a worker: the file is for whoever runs the API, and a worker starting first would
+  // leave it in its own DATA_DIR (a container's) while the API, finding a key, made none.
+  if (config.ROLE !== 'worker') await untilDbReady('API keys', () => store.bootstrap(path.join(config.DATA_DIR, 'admin-api-key')), ready);
   await untilDbReady('API keys', () => store.start(), ready);
   closeWithin(app, log, 'API keys', () => store.stop());
   app.decorate('keys', store);

@@ -48,7 +48,9 @@ test(
   { timeout: 420_000 },
   async (t) => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-chaos-'));
-    const [pgPort, redisPort, apiPort] = (await distinctFreePorts(3)) as [number, number, number];
+    // every process listens (a worker on its /healthz, /readyz and /metrics): each its own port
+    const [pgPort, redisPort, apiPort, ...workerPorts] = (await distinctFreePorts(6)) as [number, number, number, ...number[]];
+    const workerPort = (n: 1 | 2 | 3) => String(workerPorts[n - 1]);
     const pg = new RestartablePostgres(path.join(tmp, 'pg'), pgPort);
     const redis = new RestartableRedis(path.join(tmp, 'redis'), redisPort);
     let procs: ServiceProcesses | null = null;
@@ -105,8 +107,8 @@ test(
         { maxLogChars: LOG_TAIL_CHARS, t0 },
       );
       procs.start('api', { ROLE: 'api', PORT: String(apiPort) });
-      procs.start('worker-1', { ROLE: 'worker' });
-      procs.start('worker-2', { ROLE: 'worker' });
+      procs.start('worker-1', { ROLE: 'worker', PORT: workerPort(1) });
+      procs.start('worker-2', { ROLE: 'worker', PORT: workerPort(2) });
       await poll(async () => (await http.get('/healthz').catch(() => null))?.status === 200, 'the API process to answer /healthz', {
         timeoutMs: 90_000,
         everyMs: 250,
@@ -176,7 +178,7 @@ test(
         await afterBatches(22);
         mark(`SIGKILL worker-1 (pid ${procs!.pid('worker-1')})`);
         await procs!.kill('worker-1', 'SIGKILL');
-        procs!.start('worker-3', { ROLE: 'worker' });
+        procs!.start('worker-3', { ROLE: 'worker', PORT: workerPort(3) });
         mark(`started worker-3 (pid ${procs!.pid('worker-3')})`);
         await afterBatches(45);
         mark('stopping Redis');

@@ -17,6 +17,9 @@ const EMERGING = 300;
 
 test('a worker killed during a promotion: another one resumes it to the switch', { timeout: 300_000 }, async (t) => {
   const port = await freePort();
+  // a worker listens too (/healthz, /readyz, /metrics); worker-2 starts once worker-1 is gone
+  let workerPort = String(await freePort());
+  while (workerPort === String(port)) workerPort = String(await freePort());
   const http = new HttpClient(`http://127.0.0.1:${port}`, TEST_ADMIN_KEY);
   const dbUrl = await freshDatabase(t);
   const procs = new ServiceProcesses(
@@ -42,7 +45,7 @@ test('a worker killed during a promotion: another one resumes it to the switch',
   });
   try {
     procs.start('api', { ROLE: 'api', PORT: String(port) });
-    procs.start('worker-1', { ROLE: 'worker' });
+    procs.start('worker-1', { ROLE: 'worker', PORT: workerPort });
     await poll(async () => (await http.get('/healthz').catch(() => null))?.status === 200, 'the API to answer', {
       timeoutMs: 90_000,
       everyMs: 250,
@@ -77,7 +80,7 @@ test('a worker killed during a promotion: another one resumes it to the switch',
     const fastPath = migrating.result['fastPath'];
     await procs.kill('worker-1', 'SIGKILL');
     procs.note('worker-1 killed while migrating');
-    procs.start('worker-2', { ROLE: 'worker' });
+    procs.start('worker-2', { ROLE: 'worker', PORT: workerPort });
 
     const done = await poll(
       async () => {

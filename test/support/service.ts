@@ -60,7 +60,7 @@ export interface TestService extends Service {
   config: Config;
 }
 
-/** The admin key of every test service; requests made with app.inject carry it unless they set their own. */
+/** The admin key of every test service; requests made with its inject (app or http) carry it unless they set their own. */
 export const TEST_ADMIN_KEY = 'test-admin-key-not-secret';
 
 export async function startTestService(
@@ -84,7 +84,7 @@ export async function startTestService(
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
   defer(t, () => service.close());
-  if (service.app) withAdminKey(service.app);
+  withAdminKey(service.http);
   return service;
 }
 
@@ -103,8 +103,8 @@ export async function waitFor<T>(
   }
 }
 
-/** Makes app.inject send the admin key unless a request names its own authorization (even ''). */
-function withAdminKey(app: NonNullable<Service['app']>): void {
+/** Makes inject send the admin key unless a request names its own authorization (even ''). */
+function withAdminKey(app: Service['http']): void {
   const raw = app.inject.bind(app) as (opts: InjectOptions) => ReturnType<typeof app.inject>;
   app.inject = ((opts: InjectOptions) => {
     const headers = (opts.headers ?? {}) as Record<string, string>;
