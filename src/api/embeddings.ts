@@ -41,23 +41,25 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
       throw err;
     }
     const got = new Set(rows.map((r) => r.id));
+    const json = rows.map(embeddingJson); // made once: for this answer and for the cache
     deps.cache.fill(
       space,
       token,
       rows,
       misses.filter((id) => !got.has(id)),
+      json,
     );
     for (const id of misses) found.set(id, { hit: true, embedding: null });
-    for (const r of rows) found.set(r.id, { hit: true, embedding: r, json: () => embeddingJson(r) });
+    rows.forEach((r, i) => found.set(r.id, { hit: true, embedding: r, json: json[i]! }));
   }
   return found;
 }
 
 /** The single-item answer, assembled around the cached JSON of the vector. */
-function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: () => string }>): string {
+function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: string }>): string {
   const e = l.embedding;
   const meta = `"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"`;
-  return `{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},${l.json()},${meta}}`;
+  return `{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},${l.json},${meta}}`;
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -147,7 +149,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const missing: string[] = [];
       for (const id of ids) {
         const l = found.get(id)!;
-        if (l.hit && l.embedding) parts.push(`{"id":${JSON.stringify(id)},${l.json()}}`);
+        if (l.hit && l.embedding) parts.push(`{"id":${JSON.stringify(id)},${l.json}}`);
         else missing.push(id);
       }
       return reply

@@ -1,9 +1,16 @@
 // The hot path's memory: the newest embedding of each (space, item), served without a
 // database round trip, and the ids known to have none (negative entries).
 //
-// - Bounded by bytes (an estimate of what each entry holds), least recently used first
-//   out: ranking traffic is skewed, and LRU keeps the hot items at the cost of one Map
-//   re-insert per hit (measured cheaper here than the misses a FIFO causes).
+// - Bounded by bytes (an estimate of what each entry holds). Eviction is CLOCK (second
+//   chance): a hit only sets the entry's reference bit, and the hand sweeping the slots
+//   evicts the first entry not referenced since its last pass. It keeps hot items as LRU
+//   does, but a hit writes nothing to the index: with a Map re-insert per hit (LRU), a
+//   million entries meant rehashes of a million-slot table on the request path (pauses of
+//   0.1–0.5 s measured) and a table that grew with every hit.
+// - Each entry's JSON fragment is made when it is stored, not on its first use: a fragment
+//   made while serving is garbage that outlives the young generation, and with many entries
+//   each first use grew the old generation under load, so full collections of a large heap
+//   ran on the request path. A hit allocates nothing: the entry is the answer.
 // - Every entry has a deadline (TTL): the safety net should an invalidation ever be lost.
 // - Fill guards per item: a read takes a token (the invalidation count when it started);
 //   its fill skips exactly the items invalidated since then, so a stream of writes to some
@@ -19,14 +26,21 @@ export interface CachedEmbedding {
   updatedAt: Date;
 }
 
+/** A stored entry is itself what `get` answers: no object is made per hit. */
 interface Entry {
+  readonly hit: true;
   /** null: the id is known to have no embedding. */
-  e: CachedEmbedding | null;
-  /** `"vector":[…],"version":n,"kind":"…"`, made on first use: serialising the numbers is
-   * most of a lookup's cost, and a cached entry is served many times. */
-  json?: string;
-  bytes: number;
-  expires: number;
+  readonly embedding: CachedEmbedding | null;
+  /** `"vector":[…],"version":n,"kind":"…"`: serialising the numbers is most of a lookup's cost. */
+  readonly json: string;
+  readonly space: string;
+  readonly id: string;
+  readonly bytes: number;
+  readonly expires: number;
+  /** Its place in the clock's ring. */
+  slot: number;
+  /** Read since the hand last passed it. */
+  ref: boolean;
 }
 
 export interface CacheOptions {
@@ -36,23 +50,31 @@ export interface CacheOptions {
   now?: () => number;
 }
 
-/** What an entry costs besides its key, vector and JSON: the objects around them. */
-const ENTRY_OVERHEAD = 160;
+/** What an entry costs besides its id, vector and JSON: the objects around them and its index slots. */
+const ENTRY_OVERHEAD = 200;
 
 export function embeddingJson(e: CachedEmbedding): string {
   return `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
 }
 
-export type Lookup = { hit: true; embedding: CachedEmbedding; json: () => string } | { hit: true; embedding: null } | { hit: false };
+export type Lookup =
+  | { readonly hit: true; readonly embedding: CachedEmbedding; readonly json: string }
+  | { readonly hit: true; readonly embedding: null }
+  | { readonly hit: false };
 const MISS: Lookup = { hit: false };
-const NEGATIVE: Lookup = { hit: true, embedding: null };
 
 export class EmbeddingCache {
-  private map = new Map<string, Entry>();
+  /** space → id → entry: no key string is made per lookup */
+  private spaces = new Map<string, Map<string, Entry>>();
+  /** The clock's ring; free slots are undefined and listed in `free`. */
+  private ring: (Entry | undefined)[] = [];
+  private free: number[] = [];
+  private hand = 0;
+  private count = 0;
   private used = 0;
   private seq = 0;
-  /** item key → the invalidation count when it was last invalidated, kept while older reads are in flight */
-  private invalidated = new Map<string, number>();
+  /** space → item → the invalidation count when it was last invalidated, kept while older reads are in flight */
+  private invalidated = new Map<string, Map<string, number>>();
   private clearedAt = 0;
   /** read token → reads in flight that hold it */
   private reads = new Map<number, number>();
@@ -64,10 +86,6 @@ export class EmbeddingCache {
     this.now = opts.now ?? Date.now;
   }
 
-  private key(space: string, id: string): string {
-    return `${space}\u0000${id}`;
-  }
-
   setEnabled(on: boolean): void {
     this.enabled = on;
     this.clear();
@@ -75,28 +93,14 @@ export class EmbeddingCache {
 
   get(space: string, id: string, now = this.now()): Lookup {
     if (!this.enabled) return MISS;
-    const k = this.key(space, id);
-    const entry = this.map.get(k);
+    const entry = this.spaces.get(space)?.get(id);
     if (!entry) return MISS;
-    this.map.delete(k);
     if (entry.expires <= now) {
-      this.used -= entry.bytes;
+      this.remove(entry);
       return MISS;
     }
-    this.map.set(k, entry); // most recently used: last in the Map's order
-    const e = entry.e;
-    if (!e) return NEGATIVE;
-    return {
-      hit: true,
-      embedding: e,
-      json: () => {
-        if (entry.json === undefined) {
-          entry.json = embeddingJson(e);
-          this.account(entry, entry.bytes + entry.json.length);
-        }
-        return entry.json;
-      },
-    };
+    entry.ref = true;
+    return entry as Lookup;
   }
 
   /** A token for a read of the database whose result will be filled in. */
@@ -107,41 +111,72 @@ export class EmbeddingCache {
 
   /**
    * Stores what a read with `token` found (and, as negative entries, the ids it found
-   * nothing for), except items invalidated since it began; ends the read.
+   * nothing for), except items invalidated since it began; ends the read. `json[i]`, when
+   * given, is rows[i]'s fragment (the caller made it to answer with): it is not made twice.
    */
-  fill(space: string, token: number, rows: ({ id: string } & CachedEmbedding)[], absent: string[] = []): void {
+  fill(space: string, token: number, rows: ({ id: string } & CachedEmbedding)[], absent: string[] = [], json?: string[]): void {
     try {
       if (!this.enabled || this.opts.maxBytes === 0 || this.clearedAt > token) return;
       const now = this.now();
-      for (const r of rows) this.store(space, r.id, r, token, now + this.opts.ttlMs);
-      for (const id of absent) this.store(space, id, null, token, now + this.opts.negativeTtlMs);
+      const guard = this.invalidated.get(space);
+      rows.forEach((r, i) => {
+        if ((guard?.get(r.id) ?? -1) > token) return;
+        const fragment = json?.[i] ?? embeddingJson(r);
+        this.store(
+          space,
+          r.id,
+          r,
+          fragment,
+          ENTRY_OVERHEAD + 2 * r.id.length + r.vector.byteLength + fragment.length,
+          now + this.opts.ttlMs,
+        );
+      });
+      for (const id of absent) {
+        if ((guard?.get(id) ?? -1) > token) continue;
+        this.store(space, id, null, '', ENTRY_OVERHEAD + 2 * id.length, now + this.opts.negativeTtlMs);
+      }
     } finally {
       this.endRead(token);
     }
   }
 
-  private store(space: string, id: string, e: CachedEmbedding | null, token: number, expires: number): void {
-    const k = this.key(space, id);
-    if ((this.invalidated.get(k) ?? -1) > token) return;
-    const old = this.map.get(k);
-    if (old) {
-      this.map.delete(k);
-      this.used -= old.bytes;
-    }
-    const entry: Entry = { e, bytes: 0, expires };
-    this.map.set(k, entry);
-    this.account(entry, ENTRY_OVERHEAD + 2 * k.length + (e ? e.vector.byteLength : 0));
+  private store(space: string, id: string, embedding: CachedEmbedding | null, json: string, bytes: number, expires: number): void {
+    let index = this.spaces.get(space);
+    if (!index) this.spaces.set(space, (index = new Map()));
+    const old = index.get(id);
+    if (old) this.remove(old);
+    const slot = this.free.pop() ?? this.ring.length;
+    const entry: Entry = { hit: true, embedding, json, space, id, bytes, expires, slot, ref: false };
+    this.ring[slot] = entry;
+    index.set(id, entry);
+    this.count++;
+    this.used += bytes;
+    if (this.used > this.opts.maxBytes) this.evict(entry);
   }
 
-  private account(entry: Entry, bytes: number): void {
-    this.used += bytes - entry.bytes;
-    entry.bytes = bytes;
-    // Least recently used first: the Map's first keys.
-    for (const [k, v] of this.map) {
-      if (this.used <= this.opts.maxBytes) break;
-      this.map.delete(k);
-      this.used -= v.bytes;
+  /** The hand sweeps until the bound holds: a referenced entry loses its bit and stays, the first one without goes. */
+  private evict(keep: Entry): void {
+    // Two turns of the ring at most: the first clears every bit it passes.
+    for (let steps = 2 * this.ring.length; this.used > this.opts.maxBytes && steps > 0; steps--) {
+      if (this.hand >= this.ring.length) this.hand = 0;
+      const e = this.ring[this.hand++];
+      if (!e || e === keep) continue;
+      if (e.ref) e.ref = false;
+      else this.remove(e);
     }
+    // Only the new entry left, and it alone is over the bound.
+    if (this.used > this.opts.maxBytes) this.remove(keep);
+  }
+
+  private remove(e: Entry): void {
+    const index = this.spaces.get(e.space);
+    if (index?.get(e.id) !== e) return;
+    index.delete(e.id);
+    if (index.size === 0) this.spaces.delete(e.space);
+    this.ring[e.slot] = undefined;
+    this.free.push(e.slot);
+    this.count--;
+    this.used -= e.bytes;
   }
 
   /** Ends a read whose result will not be filled in (it failed). */
@@ -156,41 +191,46 @@ export class EmbeddingCache {
     if (this.reads.size === 0) this.invalidated.clear();
     else {
       const oldest = Math.min(...this.reads.keys());
-      for (const [k, s] of this.invalidated) if (s <= oldest) this.invalidated.delete(k);
+      for (const [space, guard] of this.invalidated) {
+        for (const [id, s] of guard) if (s <= oldest) guard.delete(id);
+        if (guard.size === 0) this.invalidated.delete(space);
+      }
     }
   }
 
   invalidate(space: string, ids: string[]): void {
     this.seq++;
+    const index = this.spaces.get(space);
+    let guard = this.invalidated.get(space);
     for (const id of ids) {
-      const k = this.key(space, id);
-      const old = this.map.get(k);
-      if (old) {
-        this.map.delete(k);
-        this.used -= old.bytes;
+      const old = index?.get(id);
+      if (old) this.remove(old);
+      if (this.reads.size) {
+        if (!guard) this.invalidated.set(space, (guard = new Map()));
+        guard.set(id, this.seq);
       }
-      if (this.reads.size) this.invalidated.set(k, this.seq);
     }
   }
 
   /** Drops one space's entries (its invalidation could not name the ids). */
   invalidateSpace(space: string): void {
-    const prefix = `${space}\u0000`;
-    const ids: string[] = [];
-    for (const k of this.map.keys()) if (k.startsWith(prefix)) ids.push(k.slice(prefix.length));
-    this.invalidate(space, ids);
+    this.invalidate(space, [...(this.spaces.get(space)?.keys() ?? [])]);
     this.clearedAt = this.seq; // and any fill in flight, whichever ids it read
   }
 
   clear(): void {
     this.seq++;
     this.clearedAt = this.seq;
-    this.map.clear();
+    this.spaces.clear();
+    this.ring = [];
+    this.free = [];
+    this.hand = 0;
+    this.count = 0;
     this.used = 0;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get bytes(): number {

@@ -1,4 +1,4 @@
-// The lookup cache's guards: byte-bounded LRU eviction, negative entries, fill guards per
+// The lookup cache's guards: byte-bounded CLOCK eviction (hot entries stay), negative entries, fill guards per
 // item (a write to one item, in this space or another, never discards a fill of others),
 // the TTL, and nothing served or stored while the invalidation feed is down.
 import { test } from 'node:test';
@@ -75,7 +75,7 @@ test('the TTL: an entry is not served past it, so a lost invalidation heals by i
   assert.equal(c.size, 0, 'and it is gone');
 });
 
-test('bounded by bytes, least recently used out first; 0 bytes caches nothing', () => {
+test('bounded by bytes, an entry read since the hand last passed stays; 0 bytes caches nothing', () => {
   clock = 0;
   const probe = cache();
   fill(probe, 's', [row('a', 1, 64)]);
@@ -83,24 +83,45 @@ test('bounded by bytes, least recently used out first; 0 bytes caches nothing', 
   const c = cache({ maxBytes: 3 * one + 10 });
   fill(c, 's', [row('a', 1, 64), row('b', 1, 64), row('c', 1, 64)]);
   assert.equal(c.size, 3);
-  c.get('s', 'a'); // a is now the most recently used; b the least
+  c.get('s', 'a'); // a was read; b and c were not
   fill(c, 's', [row('d', 1, 64)]);
-  assert.equal(version(c.get('s', 'b')), 'miss', 'the least recently used went');
+  assert.equal(version(c.get('s', 'b')), 'miss', 'the first unread one went');
   for (const id of ['a', 'c', 'd']) assert.equal(version(c.get('s', id)), 1, id);
   assert.ok(c.bytes <= 3 * one + 10, `${c.bytes} bytes held`);
+  // a, c and d were all read just now: the hand clears their bits on its first turn and
+  // takes the first it comes back to (c, after the b it took last time); a read since
+  // then saves an entry again
+  c.get('s', 'd');
+  fill(c, 's', [row('e', 1, 64)]);
+  assert.equal(c.size, 3);
+  c.get('s', 'a');
+  fill(c, 's', [row('f', 1, 64)]);
+  assert.equal(version(c.get('s', 'a')), 1, 'read since the last pass: kept');
+  assert.equal(version(c.get('s', 'f')), 1, 'the newest is never its own victim');
+  assert.ok(c.bytes <= 3 * one + 10, `${c.bytes} bytes held`);
+  const tiny = cache({ maxBytes: 10 });
+  fill(tiny, 's', [row('a', 1, 64)]);
+  assert.equal(tiny.size, 0, 'an entry larger than the whole bound is not kept');
+  assert.equal(tiny.bytes, 0);
   const off = cache({ maxBytes: 0 });
   fill(off, 's', [row('a')]);
   assert.equal(off.size, 0);
 });
 
-test('the JSON made on first use counts against the bound', () => {
+test('the JSON fragment is made when the entry is stored, counts against the bound, and a hit makes nothing', () => {
   const c = cache();
   fill(c, 's', [row('a', 1, 64)]);
-  const before = c.bytes;
   const l = c.get('s', 'a');
   assert.ok(l.hit && l.embedding);
-  const json = l.json();
-  assert.ok(c.bytes >= before + json.length);
+  const json = l.json;
+  assert.ok(c.bytes >= 64 * 4 + json.length, `${c.bytes} bytes for a fragment of ${json.length}`);
+  assert.equal(c.get('s', 'a'), l, 'the entry itself is the answer');
+  // a fragment the caller already made (to answer with) is stored as it is
+  const given = cache();
+  given.fill('s', given.beginRead(), [row('b', 1, 2)], [], ['"vector":[0.5,0.5],"version":1,"kind":"cold"']);
+  const g = given.get('s', 'b');
+  assert.ok(g.hit && g.embedding);
+  assert.equal(g.json, '"vector":[0.5,0.5],"version":1,"kind":"cold"');
   assert.deepEqual(JSON.parse(`{${json}}`), { vector: Array(64).fill(0.5), version: 1, kind: 'cold' });
 });
 
