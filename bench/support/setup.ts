@@ -196,3 +196,31 @@ export async function waitForEmbeddings(
   }
   return (performance.now() - t) / 1000;
 }
+
+interface Backlog {
+  backlog?: Record<string, { pending: number; parked: number }>;
+}
+
+/**
+ * Waits until the space's item work is done (pending tasks all parked, i.e. waiting for an
+ * event rather than a time): what loading started (enriching established items) would
+ * otherwise run beside the measurements, and the service would be measured busy.
+ */
+export async function waitForIdle(api: Api, space: string, timeoutMs: number): Promise<number> {
+  const t = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = Date.now();
+  for (;;) {
+    const view = await api.send<Backlog>('GET', `/v1/spaces/${encodeURIComponent(space)}`, undefined, { route: 'GET space' });
+    const queues = Object.entries(view.body?.backlog ?? {});
+    const busy = queues.filter(([, q]) => q.pending > q.parked);
+    if (queues.length && busy.length === 0) return (performance.now() - t) / 1000;
+    const left = busy.map(([name, q]) => `${name} ${q.pending - q.parked}`).join(', ') || 'no backlog in the answer';
+    if (Date.now() > deadline) throw new Error(`space ${space} still busy after ${timeoutMs / 1000} s: ${left}`);
+    if (Date.now() - lastLog > 10_000) {
+      log(`waiting for the pipeline to go idle: ${left} tasks pending`);
+      lastLog = Date.now();
+    }
+    await sleep(500);
+  }
+}
