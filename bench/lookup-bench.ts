@@ -68,7 +68,7 @@ import {
   type IdPool,
   type WrkResult,
 } from './support/wrk.js';
-import { int } from './support/stats.js';
+import { int, mib } from './support/stats.js';
 import { World, mix, rng } from './support/world.js';
 
 const opts = parseArgs('npm run bench:lookup -- [options]', {
@@ -86,6 +86,10 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
   'events-per-item': { default: '40', help: 'interactions per training item' },
   'train-timeout': { default: '900', help: 'seconds to wait for training' },
   seed: { default: '1', help: 'seed of the items, users and wrk scripts' },
+  mixed: {
+    default: 'yes',
+    help: "no: skip the mixed phase (its training fits the text encoder on every item's text: many minutes at a million items)",
+  },
   out: { help: 'also write the results as JSON to this file' },
 });
 const ITEMS = num('items', opts.items, { min: 100, max: 10_000_000, integer: true });
@@ -103,6 +107,10 @@ const EVENTS_PER_ITEM = num('events-per-item', opts['events-per-item'], { min: 1
 const TRAIN_TIMEOUT_MS = num('train-timeout', opts['train-timeout'], { min: 10, max: 7200 }) * 1000;
 const SEED = num('seed', opts.seed, { integer: true });
 const OUT = opts.out;
+if (opts.mixed !== 'yes' && opts.mixed !== 'no') throw new Error(`--mixed must be yes or no, not ${opts.mixed}`);
+const MIXED = opts.mixed === 'yes';
+/** Events per request of the mixed phase's feeder. */
+const EVENT_BATCH = Math.max(20, Math.min(250, Math.round(EVENT_RATE / 20)));
 const DIM = 64;
 const SPACE = 'bench';
 const BATCH = 5000;
@@ -300,98 +308,109 @@ async function main(): Promise<number> {
   await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100);
   const afterLookupsRss = rss();
   const bareRss = rssBytes(bare.pid) ?? undefined;
+  if (afterLookupsRss !== undefined && serverStartRss !== undefined)
+    log(`service RSS after the lookup phases: ${mib(afterLookupsRss)}, ${int((afterLookupsRss - serverStartRss) / ITEMS)} bytes per item`);
+  const mixed = MIXED ? await mixedPhase() : undefined;
 
-  // ---- mixed phase: refinement under the lookups ----
-  log(`mixed phase: ${USERS} users, interactions for ${TRAIN_ITEMS} items, training, ${EMERGING} emerging items`);
-  const world = new World(SEED, DIM, USERS);
-  const users = Array.from({ length: USERS }, (_, u) => ({ id: world.userId(u), vector: world.userVector(u) }));
-  for (let i = 0; i < users.length; i += 50_000)
-    await api.must('POST', `/v1/spaces/${SPACE}/users`, { users: users.slice(i, i + 50_000) }, { route: 'POST users', timeoutMs: 120_000 });
-  const r = rng(mix(SEED, 0x6c62));
-  const past = Date.now() - 30 * 86_400_000;
-  let events: { id: string; userId: string; itemId: string; label: 0 | 1; ts: string }[] = [];
-  for (let i = 0; i < TRAIN_ITEMS; i++) {
-    const v = establishedVector(SEED, DIM, i);
-    const start = Math.floor(r() * USERS);
-    for (let k = 0; k < EVENTS_PER_ITEM; k++) {
-      const u = (start + k) % USERS;
-      events.push({
-        id: `train-${i}-${k}`,
-        userId: world.userId(u),
-        itemId: establishedId(i),
-        label: world.label(u, v, r),
-        ts: new Date(past + i * 60_000 + k * 1000).toISOString(),
-      });
+  /** Refinement under the lookups: 100-id JSON lookups while events stream in and are refined. */
+  async function mixedPhase(): Promise<MixedExtra> {
+    // ---- mixed phase: refinement under the lookups ----
+    log(`mixed phase: ${USERS} users, interactions for ${TRAIN_ITEMS} items, training, ${EMERGING} emerging items`);
+    const world = new World(SEED, DIM, USERS);
+    const users = Array.from({ length: USERS }, (_, u) => ({ id: world.userId(u), vector: world.userVector(u) }));
+    for (let i = 0; i < users.length; i += 50_000)
+      await api.must(
+        'POST',
+        `/v1/spaces/${SPACE}/users`,
+        { users: users.slice(i, i + 50_000) },
+        { route: 'POST users', timeoutMs: 120_000 },
+      );
+    const r = rng(mix(SEED, 0x6c62));
+    const past = Date.now() - 30 * 86_400_000;
+    let events: { id: string; userId: string; itemId: string; label: 0 | 1; ts: string }[] = [];
+    for (let i = 0; i < TRAIN_ITEMS; i++) {
+      const v = establishedVector(SEED, DIM, i);
+      const start = Math.floor(r() * USERS);
+      for (let k = 0; k < EVENTS_PER_ITEM; k++) {
+        const u = (start + k) % USERS;
+        events.push({
+          id: `train-${i}-${k}`,
+          userId: world.userId(u),
+          itemId: establishedId(i),
+          label: world.label(u, v, r),
+          ts: new Date(past + i * 60_000 + k * 1000).toISOString(),
+        });
+      }
+      if (events.length >= 20_000 || i === TRAIN_ITEMS - 1) {
+        await api.must('POST', `/v1/spaces/${SPACE}/interactions`, { events }, { route: 'POST interactions', timeoutMs: 120_000 });
+        events = [];
+      }
     }
-    if (events.length >= 20_000 || i === TRAIN_ITEMS - 1) {
-      await api.must('POST', `/v1/spaces/${SPACE}/interactions`, { events }, { route: 'POST interactions', timeoutMs: 120_000 });
-      events = [];
-    }
+    t = performance.now();
+    await train(api, SPACE, TRAIN_TIMEOUT_MS);
+    log(`trained in ${((performance.now() - t) / 1000).toFixed(1)} s; posting ${EMERGING} emerging items`);
+    await postEmerging(api, world, SPACE, 'e', 0, EMERGING);
+    const emergingIds = Array.from({ length: EMERGING }, (_, i) => world.itemId('e', i));
+    const coldS = await waitForEmbeddings(api, SPACE, emergingIds, Math.max(600_000, EMERGING * 100), 'cold embeddings');
+    await waitForIdle(api, SPACE, TRAIN_TIMEOUT_MS); // the items' enrichment, so that the mixed phase measures refinement alone
+    log(`every emerging item has an embedding (${coldS.toFixed(1)} s); re-warming the cache`);
+    await lookupAll(api, SPACE, [...allIds, ...emergingIds], 'POST lookup (warm-up)');
+
+    const feeder = await LoadGen.start({
+      url: env.url,
+      space: SPACE,
+      seconds: WARMUP + DURATION + 60,
+      world: { seed: SEED, dim: DIM, users: USERS },
+      progressEveryMs: 5000,
+      events: {
+        rate: EVENT_RATE,
+        batch: EVENT_BATCH,
+        kind: 'e',
+        from: 0,
+        count: EMERGING,
+        idPrefix: `mixed-${Date.now().toString(36)}`,
+        maxInflight: Math.max(8, Math.ceil((2 * EVENT_RATE) / EVENT_BATCH)),
+      },
+    });
+    await feeder.go();
+    log(`phase: mixed (100-id JSON lookups while ${EVENT_RATE} events/s are posted)`);
+    if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
+    const m0 = await api.metrics();
+    const mixedT0 = performance.now();
+    const mixedWrk = await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
+    const m1 = await api.metrics();
+    feeder.stop();
+    const feed = await feeder.finish();
+    const cr = cacheRate(m0, m1);
+    const refineJobs = promDelta(m0, m1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
+    log(
+      `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ` +
+        `${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ` +
+        `${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
+    );
+    const mixedRun: RunFigures = figures(mixedWrk, cr.rate);
+    phases.push({
+      key: 'mixed',
+      label: `mixed: lookup 100 ids, JSON, + ${EVENT_RATE} events/s`,
+      idsPerRequest: 100,
+      connections: CONNECTIONS,
+      service: mixedRun,
+    });
+    const ev = feed.events!;
+    const extra: MixedExtra = {
+      quietRps: phases.find((p) => p.key === 'lookup100')!.service.rps,
+      cacheHits: cr.hits,
+      cacheMisses: cr.misses,
+      hitRate: cr.rate,
+      eventsPerS: ev.accepted / Math.max(1e-9, feed.elapsedS),
+      eventsAccepted: ev.accepted,
+      feederErrors: ev.errors,
+      feederThrottled: ev.throttled,
+      refineJobs,
+    };
+    for (const s of feed.errorSamples) log(`  event feeder: ${s}`);
+    return extra;
   }
-  t = performance.now();
-  await train(api, SPACE, TRAIN_TIMEOUT_MS);
-  log(`trained in ${((performance.now() - t) / 1000).toFixed(1)} s; posting ${EMERGING} emerging items`);
-  await postEmerging(api, world, SPACE, 'e', 0, EMERGING);
-  const emergingIds = Array.from({ length: EMERGING }, (_, i) => world.itemId('e', i));
-  const coldS = await waitForEmbeddings(api, SPACE, emergingIds, Math.max(600_000, EMERGING * 100), 'cold embeddings');
-  await waitForIdle(api, SPACE, TRAIN_TIMEOUT_MS); // the items' enrichment, so that the mixed phase measures refinement alone
-  log(`every emerging item has an embedding (${coldS.toFixed(1)} s); re-warming the cache`);
-  await lookupAll(api, SPACE, [...allIds, ...emergingIds], 'POST lookup (warm-up)');
-
-  const batch = Math.max(20, Math.min(250, Math.round(EVENT_RATE / 20)));
-  const feeder = await LoadGen.start({
-    url: env.url,
-    space: SPACE,
-    seconds: WARMUP + DURATION + 60,
-    world: { seed: SEED, dim: DIM, users: USERS },
-    progressEveryMs: 5000,
-    events: {
-      rate: EVENT_RATE,
-      batch,
-      kind: 'e',
-      from: 0,
-      count: EMERGING,
-      idPrefix: `mixed-${Date.now().toString(36)}`,
-      maxInflight: Math.max(8, Math.ceil((2 * EVENT_RATE) / batch)),
-    },
-  });
-  await feeder.go();
-  log(`phase: mixed (100-id JSON lookups while ${EVENT_RATE} events/s are posted)`);
-  if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
-  const m0 = await api.metrics();
-  const mixedT0 = performance.now();
-  const mixedWrk = await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
-  const m1 = await api.metrics();
-  feeder.stop();
-  const feed = await feeder.finish();
-  const cr = cacheRate(m0, m1);
-  const refineJobs = promDelta(m0, m1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
-  log(
-    `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ` +
-      `${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ` +
-      `${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
-  );
-  const mixedRun: RunFigures = figures(mixedWrk, cr.rate);
-  phases.push({
-    key: 'mixed',
-    label: `mixed: lookup 100 ids, JSON, + ${EVENT_RATE} events/s`,
-    idsPerRequest: 100,
-    connections: CONNECTIONS,
-    service: mixedRun,
-  });
-  const ev = feed.events!;
-  const mixed: MixedExtra = {
-    quietRps: phases.find((p) => p.key === 'lookup100')!.service.rps,
-    cacheHits: cr.hits,
-    cacheMisses: cr.misses,
-    hitRate: cr.rate,
-    eventsPerS: ev.accepted / Math.max(1e-9, feed.elapsedS),
-    eventsAccepted: ev.accepted,
-    feederErrors: ev.errors,
-    feederThrottled: ev.throttled,
-    refineJobs,
-  };
-  for (const s of feed.errorSamples) log(`  event feeder: ${s}`);
 
   // ---- report ----
   const rawBytesPerItem = DIM * 4 + meanIdBytes(ITEMS);
@@ -432,8 +451,10 @@ async function main(): Promise<number> {
       `in ${bare.buildS.toFixed(1)} s`,
     `"low load": wrk cannot hold a fixed rate, so the single-item GET is also run with ${LOW_CONNECTIONS} connections and its p99 is ` +
       `the "p99 at low load"; the paced run (wrk's delay() hook, about half the peak) is shown beside it, not judged`,
-    `mixed: ${EMERGING} emerging items get ${EVENT_RATE} events/s (batches of ${batch}, from bench/support/loadgen.ts, its own ` +
-      `process); lookups draw from established and emerging ids`,
+    MIXED
+      ? `mixed: ${EMERGING} emerging items get ${EVENT_RATE} events/s (batches of ${EVENT_BATCH}, from bench/support/loadgen.ts, ` +
+        `its own process); lookups draw from established and emerging ids`
+      : 'mixed phase skipped (--mixed no)',
   ]);
   if (OUT) {
     fs.writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
@@ -443,7 +464,7 @@ async function main(): Promise<number> {
     `\nbench process (setup): ${api.errorReport()}; service log: ${serverLogLines()} lines at warn or above; ` +
       `${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
   );
-  const failed = phases.reduce((a, p) => a + p.service.errors + (p.bare?.errors ?? 0), 0) + ev.errors + api.errorCount();
+  const failed = phases.reduce((a, p) => a + p.service.errors + (p.bare?.errors ?? 0), 0) + (mixed?.feederErrors ?? 0) + api.errorCount();
   return failed > 0 ? 1 : 0;
 }
 

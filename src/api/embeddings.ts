@@ -12,7 +12,8 @@ import { ItemParams, LIMITS, SpaceParams } from './schemas.js';
 import type { AppDeps } from './deps.js';
 import { resolveKnownVersion, resolveVersion, VersionQuery } from './space-version.js';
 import type { FastifyReply } from 'fastify';
-import { embeddingJson, type Lookup } from '../lookup/cache.js';
+import { embeddingFragment, type Lookup } from '../lookup/cache.js';
+import { joinBytes } from './join-bytes.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
 
 /**
@@ -41,7 +42,7 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
       throw err;
     }
     const got = new Set(rows.map((r) => r.id));
-    const json = rows.map(embeddingJson); // made once: for this answer and for the cache
+    const json = rows.map(embeddingFragment); // made once: for this answer and for the cache
     deps.cache.fill(
       space,
       token,
@@ -56,10 +57,10 @@ async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<
 }
 
 /** The single-item answer, assembled around the cached JSON of the vector. */
-function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: string }>): string {
+function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: Buffer }>): Buffer {
   const e = l.embedding;
-  const meta = `"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"`;
-  return `{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},${l.json},${meta}}`;
+  const meta = `,"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"}`;
+  return joinBytes([`{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},`, l.json, meta]);
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -145,16 +146,16 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
       // LookupAnswer schema above, which still documents it in /openapi.json.
-      const parts: string[] = [];
+      const parts: (string | Buffer)[] = [`{"spaceVersion":${version.version},"embeddings":[`];
       const missing: string[] = [];
       for (const id of ids) {
         const l = found.get(id)!;
-        if (l.hit && l.embedding) parts.push(`{"id":${JSON.stringify(id)},${l.json}}`);
-        else missing.push(id);
+        if (!(l.hit && l.embedding)) missing.push(id);
+        else parts.push(`${parts.length > 1 ? ',' : ''}{"id":${JSON.stringify(id)},`, l.json, '}');
       }
-      return reply
-        .header('content-type', 'application/json; charset=utf-8')
-        .send(`{"spaceVersion":${version.version},"embeddings":[${parts.join(',')}],"missing":${JSON.stringify(missing)}}` as never);
+      parts.push(`],"missing":${JSON.stringify(missing)}}`);
+      // a Buffer bypasses the JSON serializer, as the float32 answer's does
+      return reply.header('content-type', 'application/json; charset=utf-8').send(joinBytes(parts) as never);
     },
   );
 };

@@ -108,7 +108,7 @@ test('bounded by bytes, an entry read since the hand last passed stays; 0 bytes 
   assert.equal(off.size, 0);
 });
 
-test('the JSON fragment is made when the entry is stored, counts against the bound, and a hit makes nothing', () => {
+test('the JSON fragment is made as bytes when the entry is stored, counts against the bound, and a hit makes nothing', () => {
   const c = cache();
   fill(c, 's', [row('a', 1, 64)]);
   const l = c.get('s', 'a');
@@ -118,10 +118,11 @@ test('the JSON fragment is made when the entry is stored, counts against the bou
   assert.equal(c.get('s', 'a'), l, 'the entry itself is the answer');
   // a fragment the caller already made (to answer with) is stored as it is
   const given = cache();
-  given.fill('s', given.beginRead(), [row('b', 1, 2)], [], ['"vector":[0.5,0.5],"version":1,"kind":"cold"']);
+  const made = Buffer.from('"vector":[0.5,0.5],"version":1,"kind":"cold"');
+  given.fill('s', given.beginRead(), [row('b', 1, 2)], [], [made]);
   const g = given.get('s', 'b');
   assert.ok(g.hit && g.embedding);
-  assert.equal(g.json, '"vector":[0.5,0.5],"version":1,"kind":"cold"');
+  assert.equal(g.json, made);
   assert.deepEqual(JSON.parse(`{${json}}`), { vector: Array(64).fill(0.5), version: 1, kind: 'cold' });
 });
 
