@@ -16,44 +16,46 @@ import { embeddingFragment, type Lookup } from '../lookup/cache.js';
 import { joinBytes } from './join-bytes.js';
 import { countHits, countMisses } from '../lookup/metrics.js';
 
+const NEGATIVE: Lookup = { hit: true, embedding: null };
+
 /**
- * The newest embeddings of `ids` (distinct): from the cache where it has them, the rest in
- * one query whose result fills the cache (rows, and negative entries for the ids without).
+ * The newest embedding of each of `ids`, in their order: from the cache where it has them
+ * (no allocation per id), the rest (each distinct id once) in one query whose result fills
+ * the cache (rows, and negative entries for the ids without).
  */
-async function lookup(deps: AppDeps, space: string, ids: string[]): Promise<Map<string, Lookup>> {
-  const found = new Map<string, Lookup>();
-  const misses: string[] = [];
+async function lookup(deps: AppDeps, space: string, ids: readonly string[]): Promise<Lookup[]> {
+  const out = new Array<Lookup>(ids.length);
+  let missed: number[] | undefined;
   const now = Date.now();
-  for (const id of ids) {
-    if (found.has(id)) continue;
-    const l = deps.cache.get(space, id, now);
-    found.set(id, l);
-    if (!l.hit) misses.push(id);
+  for (let i = 0; i < ids.length; i++) {
+    const l = deps.cache.get(space, ids[i]!, now);
+    out[i] = l;
+    if (!l.hit) (missed ??= []).push(i);
   }
-  countHits(space, found.size - misses.length);
-  if (misses.length) {
-    countMisses(space, misses.length);
-    const token = deps.cache.beginRead();
-    let rows: Awaited<ReturnType<typeof latestEmbeddings>>;
-    try {
-      rows = await latestEmbeddings(deps.db, space, misses);
-    } catch (err) {
-      deps.cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
-      throw err;
-    }
-    const got = new Set(rows.map((r) => r.id));
-    const json = rows.map(embeddingFragment); // made once: for this answer and for the cache
-    deps.cache.fill(
-      space,
-      token,
-      rows,
-      misses.filter((id) => !got.has(id)),
-      json,
-    );
-    for (const id of misses) found.set(id, { hit: true, embedding: null });
-    rows.forEach((r, i) => found.set(r.id, { hit: true, embedding: r, json: json[i]! }));
+  countHits(space, ids.length - (missed?.length ?? 0));
+  if (!missed) return out;
+  const misses = [...new Set(missed.map((i) => ids[i]!))];
+  countMisses(space, misses.length);
+  const token = deps.cache.beginRead();
+  let rows: Awaited<ReturnType<typeof latestEmbeddings>>;
+  try {
+    rows = await latestEmbeddings(deps.db, space, misses);
+  } catch (err) {
+    deps.cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
+    throw err;
   }
-  return found;
+  const got = new Map<string, Lookup>();
+  const json = rows.map(embeddingFragment); // made once: for this answer and for the cache
+  rows.forEach((r, i) => got.set(r.id, { hit: true, embedding: r, json: json[i]! }));
+  deps.cache.fill(
+    space,
+    token,
+    rows,
+    misses.filter((id) => !got.has(id)),
+    json,
+  );
+  for (const i of missed) out[i] = got.get(ids[i]!) ?? NEGATIVE;
+  return out;
 }
 
 /** The single-item answer, assembled around the cached JSON of the vector. */
@@ -98,7 +100,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function itemEmbedding(spaceId: string, id: string, pinned: string | undefined, reply: FastifyReply): Promise<void> {
     const { space, version } = await resolveVersion(app.deps, spaceId, pinned);
     const physical = version.physicalId;
-    const l = (await lookup(app.deps, physical, [id])).get(id)!;
+    const [l] = (await lookup(app.deps, physical, [id])) as [Lookup];
     // Assembled from the cached fragment; the Embedding schema above documents the shape.
     if (l.hit && l.embedding) {
       reply.header('content-type', 'application/json; charset=utf-8').send(itemEmbeddingJson(id, version.version, l));
@@ -133,11 +135,12 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const found = await lookup(app.deps, version.physicalId, ids);
       if (req.headers.accept === 'application/octet-stream') {
         const dim = version.dim;
-        const out = new Float32Array(ids.length * dim).fill(NaN);
-        ids.forEach((id, i) => {
-          const l = found.get(id)!;
-          if (l.hit && l.embedding) out.set(l.embedding.vector, i * dim);
-        });
+        const out = new Float32Array(ids.length * dim);
+        for (let i = 0, at = 0; i < ids.length; i++, at += dim) {
+          const l = found[i]!;
+          if (!(l.hit && l.embedding)) out.fill(NaN, at, at + dim);
+          else out.set(l.embedding.vector, at);
+        }
         return reply
           .header('content-type', 'application/octet-stream')
           .header('x-emerflow-dim', String(dim))
@@ -148,8 +151,9 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // LookupAnswer schema above, which still documents it in /openapi.json.
       const parts: (string | Buffer)[] = [`{"spaceVersion":${version.version},"embeddings":[`];
       const missing: string[] = [];
-      for (const id of ids) {
-        const l = found.get(id)!;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const l = found[i]!;
         if (!(l.hit && l.embedding)) missing.push(id);
         else parts.push(`${parts.length > 1 ? ',' : ''}{"id":${JSON.stringify(id)},`, l.json, '}');
       }
