@@ -10,13 +10,31 @@ let service: Service | null = null;
 let stopping = false;
 
 // Installed before anything starts, so a signal during start-up also stops the local
-// Postgres and Redis cleanly.
-closeWithGrace({ delay: 40_000 }, async ({ signal, err }) => {
+// Postgres and Redis cleanly. Errors are close-with-grace's; the signals are ours (below).
+const graceful = closeWithGrace({ delay: 40_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal, err }) => {
   stopping = true;
   if (err) log.error({ err }, 'shutting down after an error');
-  else log.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+  else log.info({ signal: signal ?? stopSignal }, 'shutting down: finishing in-flight requests and jobs');
   await service?.close();
 });
+
+// Ctrl-C on `npm start` reaches this process twice, a few milliseconds apart: the terminal
+// signals the whole foreground group, and tsx, the parent, relays what it got. Taken as a
+// second request to stop, that copy cut every graceful shutdown short. So a signal within
+// a second of the first is the copy and is ignored; a later one forces the exit.
+const SAME_SIGNAL_MS = 1000;
+let stopSignal: NodeJS.Signals | undefined;
+let stopAt = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    if (stopSignal === undefined) {
+      [stopSignal, stopAt] = [sig, Date.now()];
+      void graceful.close();
+    } else if (Date.now() - stopAt >= SAME_SIGNAL_MS) {
+      log.error({ signal: sig }, 'a second signal while shutting down: exiting now');
+      process.exit(1);
+    }
+  });
 
 try {
   service = await startService(config, log);
