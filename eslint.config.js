@@ -7,7 +7,21 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.test-build/**', 'dist/**', 'docs/**', 'coverage/**'] },
+  // what .gitignore keeps out of the repository too (local data, scratch work, eval output): a
+  // lint of a working checkout judges the same files as CI's clean clone
+  {
+    ignores: [
+      'node_modules/**',
+      '.data/**',
+      '.test-data/**',
+      '.test-build/**',
+      'dist/**',
+      'docs/**',
+      'coverage/**',
+      'scratch/**',
+      'eval-out/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -59,7 +59,7 @@ test('Dockerfiles run the README commands; .env.example lists every variable', (
   assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-node-gpu'], 'tfjs-node-gpu is optional');
 });
 
-test('a monitoring profile: Prometheus scraping the API and the workers with a key from a secret, Grafana provisioned with the dashboard', () => {
+test('monitoring profile: Prometheus scrapes the API and workers with a secret key; Grafana has the dashboard', () => {
   const raw = fs.readFileSync('docker-compose.yml', 'utf8');
   const c = parse(raw, { merge: true });
   const { prometheus, grafana } = c.services;

@@ -76,7 +76,7 @@ test('a worker makes no bootstrap admin key: the file is for whoever runs the AP
   assert.equal((await worker.http.inject({ method: 'GET', url: '/metrics', headers: bearer(null) })).statusCode, 401);
 });
 
-test('ROLE=worker as its own process: listens on its PORT, passes the images’ HEALTHCHECK, and exports what only workers count', async (t) => {
+test('ROLE=worker as a process: listens on PORT, passes the HEALTHCHECK, exports what only workers count', async (t) => {
   const databaseUrl = await freshDatabase(t);
   const prefix = `w${crypto.randomBytes(4).toString('hex')}`;
   // The API in this process; the worker in its own, so each has its own metrics registry (as in
