@@ -11,10 +11,10 @@ let stopping = false;
 
 // Installed before anything starts, so a signal during start-up also stops the local
 // Postgres and Redis cleanly. Errors are close-with-grace's; the signals are ours (below).
-const graceful = closeWithGrace({ delay: 40_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal, err }) => {
+const graceful = closeWithGrace({ delay: 40_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ err }) => {
   stopping = true;
   if (err) log.error({ err }, 'shutting down after an error');
-  else log.info({ signal: signal ?? stopSignal }, 'shutting down: finishing in-flight requests and jobs');
+  else log.info({ signal: stopSignal }, 'shutting down: finishing in-flight requests and jobs');
   await service?.close();
 });
 

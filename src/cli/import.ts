@@ -92,14 +92,14 @@ export async function importCommand(io: Io, argv: string[]): Promise<number> {
       const why = r.error ?? rowError(kind, r.row, version.dim);
       if (why !== null) reject(r.line, why);
       else {
-        const size = JSON.stringify(r.row).length + 1;
-        if (batch.length >= LIMITS[kind] || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
+        const rowBytes = JSON.stringify(r.row).length + 1;
+        if (batch.length >= LIMITS[kind] || (batch.length > 0 && bytes + rowBytes > BATCH_BYTES)) {
           await send(batch, lines);
           [batch, lines, bytes] = [[], [], 0];
         }
         batch.push(r.row);
         lines.push(r.line);
-        bytes += size;
+        bytes += rowBytes;
       }
       if (t.rows % 256 === 0) bar.update(report());
     }

@@ -5,11 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { defer, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
+import { TEST_ADMIN_KEY, listenOnLoopback, startTestService, tempDir } from '../support/service.js';
+import { freePort } from '../../src/dev/postgres.js';
 import { REPO_ROOT } from '../support/processes.js';
 import { runChild } from '../support/run-child.js';
 import { makeWorld } from '../support/fixtures.js';
@@ -30,10 +29,8 @@ const peakKiB = (stderr: string) => Number(/^stats: maxRSS=(\d+) KiB$/m.exec(std
 test('cli: commands, exit codes, a 100,000-line import in bounded memory', async (t) => {
   const svc = await startTestService(t);
   const app = svc.app!; // the test service runs the API role: it has an app
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const env = { EMERFLOW_URL: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, EMERFLOW_KEY: TEST_ADMIN_KEY };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-cli-'));
-  defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { EMERFLOW_URL: await listenOnLoopback(app), EMERFLOW_KEY: TEST_ADMIN_KEY };
+  const dir = tempDir(t, 'emerflow-cli-');
   const file = (name: string, text: string) => {
     const p = path.join(dir, name);
     fs.writeFileSync(p, text);
@@ -146,10 +143,7 @@ test('cli: commands, exit codes, a 100,000-line import in bounded memory', async
       const r = await cli(env, ...args);
       assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
     }
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort(); // just free: nothing listens there
     const down = await cli({ ...env, EMERFLOW_URL: `http://127.0.0.1:${port}` }, 'spaces', 'show', 'movies');
     assert.equal(down.code, 1);
     assert.match(down.stderr, /network_error/);

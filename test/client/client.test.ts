@@ -4,9 +4,9 @@
 // batching past the route limits, retries by the rules of src/client/retry.ts, float32 lookups.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
 import { createClient, EmerFlowError, isStatus, LIMITS, type EmerFlowClient, type Event } from '../../src/client/index.js';
-import { startTestService, TEST_ADMIN_KEY, waitFor } from '../support/service.js';
+import { TEST_ADMIN_KEY, listenOnLoopback, startTestService, waitFor } from '../support/service.js';
+import { freePort } from '../../src/dev/postgres.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { makeWorld } from '../support/fixtures.js';
 
@@ -15,8 +15,7 @@ const UNAVAILABLE = { error: 'unavailable', message: 'the service could not comp
 test('client: every method, batching, retries, float32 lookups', async (t) => {
   const svc = await startTestService(t);
   const app = svc.app!;
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const proxy: FaultProxy = await startFaultProxy(t, `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+  const proxy: FaultProxy = await startFaultProxy(t, await listenOnLoopback(app));
   let n = 0;
   const client: EmerFlowClient = createClient({ baseUrl: proxy.url, apiKey: TEST_ADMIN_KEY, requestId: () => `req-${++n}` });
   const world = makeWorld({ dim: 8, users: 40, items: 40 });
@@ -224,11 +223,7 @@ test('client: every method, batching, retries, float32 lookups', async (t) => {
   });
 
   await t.test('network failures: a refused connection, with its code', async () => {
-    // a port that was just free: nothing listens there
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort(); // just free: nothing listens there
     const dead = createClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'x', retries: 1 });
     const err = await dead.getSpace('movies').catch((e: unknown) => e);
     assert.ok(err instanceof EmerFlowError && err.status === 0 && err.code === 'network_error', String(err));

@@ -4,10 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { defer, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
+import { TEST_ADMIN_KEY, listenOnLoopback, startTestService, tempDir } from '../support/service.js';
 import { REPO_ROOT } from '../support/processes.js';
 import { runChild } from '../support/run-child.js';
 
@@ -41,10 +39,8 @@ console.log(JSON.stringify({
 test('the packed package installs in an empty folder and works from plain .mjs and its bin', async (t) => {
   const svc = await startTestService(t);
   const app = svc.app!; // the test service runs the API role: it has an app
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const env = { EMERFLOW_URL: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, EMERFLOW_KEY: TEST_ADMIN_KEY };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-pack-'));
-  defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { EMERFLOW_URL: await listenOnLoopback(app), EMERFLOW_KEY: TEST_ADMIN_KEY };
+  const dir = tempDir(t, 'emerflow-pack-');
 
   // npm pack runs the prepack build (tsc -p tsconfig.build.json) of this checkout
   const packed = await run(REPO_ROOT, 'npm', ['pack', '--json', '--pack-destination', dir]);

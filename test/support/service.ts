@@ -1,8 +1,12 @@
 // Builds a real service for a test: its own database (created on the test Postgres),
 // its own BullMQ prefix on the test Redis, and everything closed when the test ends.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -22,6 +26,19 @@ export function defer(t: Pick<TestContext, 'after'>, fn: () => Promise<void> | v
     });
   }
   stack.push(fn);
+}
+
+/** A temporary folder, removed when the test ends. */
+export function tempDir(t: Pick<TestContext, 'after'>, prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Listens on a free loopback port, for what talks to the service over a socket; its base URL. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
 function need(name: string): string {

@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Page } from 'playwright-core';
-import { startTestService, TEST_ADMIN_KEY, waitFor, defer } from '../support/service.js';
+import { startTestService, TEST_ADMIN_KEY, waitFor, defer, listenOnLoopback } from '../support/service.js';
 import { embeddingOf, post, seedSpace } from '../support/space.js';
 import { makeWorld } from '../support/fixtures.js';
 import { REPO_ROOT } from '../support/processes.js';
@@ -101,8 +100,7 @@ test(
       return q.pending === 0 && q.buckets.filter((b: { auc: number | null }) => b.auc !== null).length >= 3;
     }, 'the quality monitor to score both rounds');
 
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const origin = await listenOnLoopback(app);
     // As root (CI containers) Chromium's sandbox cannot start; the page is our own.
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
     defer(t, () => browser.close());
