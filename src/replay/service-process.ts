@@ -73,7 +73,13 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
-      const clean = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      // The grace timer is cleared once the service exits: left running, it kept the replay's
+      // process alive for the rest of the minute after a clean stop.
+      let timer: NodeJS.Timeout | undefined;
+      const clean = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 60_000))),
+      ]).finally(() => clearTimeout(timer));
       if (!clean && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }
     fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
