@@ -48,7 +48,8 @@ export const emerflowInputs = (t: TextEnv): Pick<EmerFlowEvalOpts, 'texts' | 'id
   ids: t.ds.items.map((it) => it.id),
 });
 
-export type MethodTuning = Pick<EmerFlowEvalOpts, 'hyper' | 'plain' | 'encoderDim'>;
+/** what a caller may tune in EmerFlow's rows; `crossFit` is for the tests' quick DeepFM runs (the CLI keeps the defaults) */
+export type MethodTuning = Pick<EmerFlowEvalOpts, 'hyper' | 'plain' | 'encoderDim' | 'crossFit'>;
 
 export function createMethod(name: MethodName, env: MethodEnv, t: TextEnv, tuning: MethodTuning = {}): WarmMethod {
   switch (name) {

@@ -21,20 +21,34 @@ export function dataTest(name: string, opts: { timeout?: number }, fn: (t: TestC
   else test(name, { ...opts, skip: missing }, fn);
 }
 
-/** The small slice the eval tests run on: one seed, a dozen emerging items, a few epochs everywhere. */
+/**
+ * The small slice the ml-100k eval tests run on: tests of plumbing (every method and stage runs, the
+ * results line up, two paths agree), not of quality, so as little work as still runs every path. One
+ * seed; the 32 items with more than 300 ratings as established, every 25th of their ratings (504 rows,
+ * 9 to 27 per item: enough for MetaEmb's four chunks and for EmerFlow's tasks); 4 emerging items; one
+ * epoch or step wherever training loops (a tenth of a meta-epoch is MetaEmb's 10 steps; MWUF still
+ * runs its one epoch). EmerFlow's query horizons are cut to 4 interactions so that its meta stage
+ * (and its early-stopping check) still has tasks on so few rows per item.
+ */
 export const SLICE: Omit<EvalOptions, 'methods'> = {
   dataset: 'ml-100k',
   dataDir: DATA,
   seeds: [1],
   backbone: 'dot',
   text: 'llm',
-  hotThreshold: 200,
+  hotThreshold: 300,
   k: 20,
-  maxEmerging: 12,
-  baseStride: 16,
-  backboneOpts: { epochs: 2 },
+  maxEmerging: 4,
+  baseStride: 25,
+  backboneOpts: { epochs: 1 },
   warmBatch: 128,
-  metaEpochs: 1,
+  metaEpochs: 0.1,
   quiet: true,
-  emerflow: { hyper: { alignEpochs: 3, metaSteps: 3, folds: 0, evalEvery: 1 } },
+  emerflow: { hyper: { alignEpochs: 1, metaSteps: 1, folds: 0, evalEvery: 1, queryK: 4, valQueryK: 4 } },
+};
+
+/** DeepFM's EmerFlow on a slice: two inner steps instead of 20, and two one-epoch folds for its out-of-fold user vectors. */
+export const DEEPFM_EMERFLOW: NonNullable<EvalOptions['emerflow']> = {
+  hyper: { ...SLICE.emerflow?.hyper, steps: 2 },
+  crossFit: { folds: 2, epochs: 1, lr: 0.01, batch: 512, l2: 3e-2 },
 };

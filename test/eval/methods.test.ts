@@ -3,7 +3,7 @@ import { runEval } from '../../src/eval/run.js';
 import { ALL_METHODS } from '../../src/eval/methods.js';
 import { renderMarkdown } from '../../src/eval/report-md.js';
 import { renderSvg } from '../../src/eval/report-svg.js';
-import { dataTest, SLICE } from './data.js';
+import { dataTest, DEEPFM_EMERFLOW, SLICE } from './data.js';
 
 dataTest('every method runs cold → warm-c on a small slice and the reports render', { timeout: 120_000 }, async (t) => {
   const r = await runEval({
@@ -13,7 +13,7 @@ dataTest('every method runs cold → warm-c on a small slice and the reports ren
   });
   await t.test('no method failed', () => assert.deepEqual(r.errors, {}));
   await t.test('the slice and one row per method and stage', () => {
-    assert.equal(r.counts.emerging, 12);
+    assert.equal(r.counts.emerging, SLICE.maxEmerging);
     assert.equal(r.results.length, ALL_METHODS.length * 4);
   });
   await t.test('AUC and F1 are in [0, 1] everywhere, the oracle too', () => {
@@ -39,9 +39,7 @@ dataTest(
       backbone: 'deepfm',
       text: 'none',
       methods: ['base', 'mwuf', 'emerflow'],
-      maxEmerging: 8,
-      backboneOpts: { epochs: 1 },
-      emerflow: { hyper: { alignEpochs: 2, metaSteps: 2, folds: 0, evalEvery: 1 } },
+      emerflow: DEEPFM_EMERFLOW,
     });
     assert.deepEqual(r.errors, {});
     assert.equal(r.backbone, 'deepfm');

@@ -2,15 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadMl100k } from '../../src/eval/movielens.js';
 import { loadDataset } from '../../src/eval/dataset/load.js';
+import type { Dataset } from '../../src/eval/dataset/types.js';
 import { parseCsv } from '../../src/eval/dataset/csv.js';
 import { warmUpSplit } from '../../src/eval/protocol.js';
 import { itemTexts, type TextMode } from '../../src/eval/text.js';
 import { serializeFeatures } from '../../src/model/serialize.js';
 import { DATA, dataTest } from './data.js';
 
+// Both data tests read ml-100k without text; nothing here changes a dataset, so one load serves them.
+let withoutText: Dataset | undefined;
+const ml100kWithoutText = (): Dataset => (withoutText ??= loadDataset('ml-100k', { dataDir: DATA, text: 'none' }));
+
 dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per warm set, 21,428 test', {}, async (t) => {
   const ml = loadMl100k(DATA);
-  const ds = loadDataset('ml-100k', { dataDir: DATA, text: 'none' });
+  const ds = ml100kWithoutText();
   const s = warmUpSplit(ds, 200, 20);
   await t.test('all 100,000 ratings load, numbered by their ML ids', () => {
     assert.equal(ds.interactions.length, 100_000);
@@ -51,8 +56,8 @@ dataTest('warm-up split on ML-100k: 117 established, 419 emerging, 8,380 per war
 });
 
 dataTest('LLM and IMDb text joins report how many emerging items have text', {}, async (t) => {
-  const texts = (text: TextMode) => itemTexts(loadDataset('ml-100k', { dataDir: DATA, text }));
-  const s = warmUpSplit(loadDataset('ml-100k', { dataDir: DATA, text: 'none' }));
+  const texts = (text: TextMode) => itemTexts(text === 'none' ? ml100kWithoutText() : loadDataset('ml-100k', { dataDir: DATA, text }));
+  const s = warmUpSplit(ml100kWithoutText());
   const withText = (m: ReturnType<typeof itemTexts>) => s.emerging.filter((i) => m.get(i)?.enrichment).length;
   await t.test('LLM paragraphs join by title for most emerging items', () => {
     const llm = texts('llm');
