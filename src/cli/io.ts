@@ -11,7 +11,8 @@ export interface Io {
   err: Writable & { isTTY?: boolean; columns?: number };
 }
 
-export function processIo(env: NodeJS.ProcessEnv): Io {
+/** The Io of a process: its environment, stdout and stderr (or, in a test, streams in their place). */
+export function processIo(env: NodeJS.ProcessEnv, stdout: Writable = process.stdout, stderr: Io['err'] = process.stderr): Io {
   let client: EmerFlowClient | undefined;
   return {
     client() {
@@ -20,8 +21,8 @@ export function processIo(env: NodeJS.ProcessEnv): Io {
       client ??= createClient({ baseUrl: env['EMERFLOW_URL'] || 'http://localhost:8080', apiKey });
       return client;
     },
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    err: process.stderr,
+    out: (text) => stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: stderr,
   };
 }
 

@@ -1,6 +1,7 @@
 // The package as a consumer gets it: `npm pack` of this checkout installed into an empty
 // folder, then the client used from a plain .mjs file (no TypeScript, no tsx) and the
-// `emerflow` bin run from node_modules/.bin, both against the real service over a socket.
+// `emerflow` bin run from node_modules/.bin (a command that needs only the client, and the import,
+// which needs the rest), both against the real service over a socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -90,4 +91,12 @@ test('the packed package installs in an empty folder and works from plain .mjs a
   assert.equal(JSON.parse(shown.stdout).counts.items['established'], 3);
   const missing = await run(consumer, bin, ['spaces', 'show', 'nope'], env);
   assert.equal(missing.code, 4, `not found: ${missing.stderr}`);
+  // The bin loads a command's modules when it is named: import brings in the rest (typebox and the
+  // API's schemas, which check each row before it is sent), and they must come with the package too.
+  const events = ['{"id":"e1","userId":"u1","itemId":"m1","label":1}', '{"id":"e2","userId":"u1","itemId":"m1","label":2}'];
+  fs.writeFileSync(path.join(consumer, 'events.jsonl'), `${events.join('\n')}\n`);
+  const imported = await run(consumer, bin, ['import', 'events', 'packed', 'events.jsonl'], env);
+  assert.equal(imported.code, 3, `one row rejected: ${imported.stderr}`);
+  assert.match(imported.stdout, /^accepted: 1$/m);
+  assert.match(imported.stdout, /^line 2: label must be one of 0, 1/m);
 });
