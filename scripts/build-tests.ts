@@ -30,6 +30,8 @@ export async function buildTests(root: string): Promise<string> {
     entryPoints: [fileURLToPath(import.meta.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js'))],
     outfile: gradients,
     bundle: true,
+    // every module the entry imports is kept, as Node would run them all (tfjs-core marks itself free of side effects)
+    ignoreAnnotations: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
