@@ -42,6 +42,9 @@ test('an upstream 500 naming a distinctive string never appears in any API answe
     EMBEDDING_DIM: '8',
     LLM_MAX_RETRIES: '0',
     LLM_TIMEOUT_MS: '1500',
+    // The enrichment's retries would open the breaker before training calls the encoder (how soon
+    // depends on the machine's load), and the encoder's answer must be seen failing: kept closed.
+    LLM_BREAKER_THRESHOLD: '1000',
   });
   const app = svc.app!;
   const world = await seedSpace(app); // trains with the encoder answering
@@ -55,7 +58,7 @@ test('an upstream 500 naming a distinctive string never appears in any API answe
     const v = (await app.inject({ method: 'GET', url: `/v1/spaces/movies/items/${item.id}` })).json();
     return v.enrichError ? v : null;
   }, 'the enrichment failure to be recorded');
-  assert.match(failed.enrichError, /^llm_(server|breaker_open)$/);
+  assert.equal(failed.enrichError, 'llm_server');
 
   // Training fails while encoding: the run's error, read back through GET /v1/jobs/:id.
   const { jobId } = (await post(app, '/v1/spaces/movies/train', {})).json();
@@ -63,7 +66,7 @@ test('an upstream 500 naming a distinctive string never appears in any API answe
     const j = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json();
     return j.error ? j : null;
   }, 'the training failure to be recorded');
-  assert.match(job.error, /HTTP 500|breaker/);
+  assert.match(job.error, /HTTP 500/);
 
   // The endpoint did answer with the text: it was there to leak.
   assert.ok(fake.requestsTo('chat').some((r) => r.behaviour === 'status'));
