@@ -1,18 +1,29 @@
 // The README's first command, as a real process: with no DATABASE_URL or REDIS_URL it
 // starts its own PostgreSQL and Redis under DATA_DIR, serves, shuts down gracefully on
 // SIGINT (sent twice, as Ctrl-C on npm start does), and finds its data again on the next start.
-import { test } from 'node:test';
+// The first start on a fresh DATA_DIR runs what `npm start` runs (tsx src/server.ts); the other
+// starts run the code the suite runs (compiled), since the loader is not what they are about.
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/dev/postgres.js';
 import { defer, waitFor } from './support/service.js';
+import { REPO_ROOT, SERVER_ARGS, SOURCE_SERVER_ARGS } from './support/processes.js';
 
-function start(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+/**
+ * `source`: what `npm start` runs, the tsx loader included (the first start on a fresh DATA_DIR);
+ * `suite`: the code this suite runs (compiled when it is), where the loader is not the point.
+ */
+function start(
+  env: Record<string, string>,
+  entry: 'source' | 'suite' = 'suite',
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const { DATABASE_URL: _d, REDIS_URL: _r, ...rest } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, entry === 'source' ? SOURCE_SERVER_ARGS : SERVER_ARGS, {
+    cwd: REPO_ROOT,
     env: { ...rest, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -27,14 +38,36 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   return { child, output: () => out, exited };
 }
 
+// The Postgres cluster the first test initialised, once both its runs have stopped cleanly: a
+// later test that is not about initialising one starts on a copy (initdb costs seconds of CPU).
+const dataDirs: string[] = [];
+let initialisedCluster: string | null = null;
+after(() => {
+  for (const d of dataDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A new DATA_DIR, holding a copy of the initialised cluster when there is one. */
+function dataDirForRestarts(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dataDirs.push(dir);
+  const from = initialisedCluster;
+  // cp -a: the cluster's files keep their owner (as root, the postgres user) and modes, which Postgres checks
+  if (from)
+    for (const name of ['postgres', 'postgres.password']) {
+      const copied: SpawnSyncReturns<string> = spawnSync('cp', ['-a', path.join(from, name), dir], { encoding: 'utf8' });
+      assert.equal(copied.status, 0, `copying the initialised cluster: ${copied.stderr}`);
+    }
+  return dir;
+}
+
 test('npm start on embedded defaults: serves, stops gracefully, keeps its data', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-start-'));
-  defer(t, () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  dataDirs.push(dataDir);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' };
 
-  const first = start(env);
+  const first = start(env, 'source');
   defer(t, () => {
     first.child.kill('SIGKILL');
   });
@@ -67,7 +100,6 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   assert.equal(created.status, 201);
 
   // Ctrl-C on `npm start` signals this process twice (the terminal, and tsx relaying it): the
-  // copy must not cut the graceful shutdown short
   // copy must not cut the graceful shutdown short. (Sent back to back, the kernel would merge
   // them into one: the copy follows once the first is being handled)
   first.child.kill('SIGINT');
@@ -94,6 +126,7 @@ test('npm start on embedded defaults: serves, stops gracefully, keeps its data',
   assert.equal(space.dim, 4);
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0, second.output().slice(-3000));
+  initialisedCluster = dataDir;
 });
 
 test('a bad configuration stops the process with every problem named', async () => {
@@ -104,8 +137,8 @@ test('a bad configuration stops the process with every problem named', async () 
 });
 
 test('after SIGKILL, npm start on the same DATA_DIR is ready again with every item and event', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emerflow-kill-'));
-  defer(t, () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  // What a SIGKILL leaves behind is the point here, not a first start: the cluster may be a copy.
+  const dataDir = dataDirForRestarts('emerflow-kill-');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const key = 'kill-test-admin-key';

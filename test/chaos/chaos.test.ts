@@ -8,7 +8,6 @@
 // `npm test` provides are not used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TEST_ADMIN_KEY } from '../support/service.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,13 +19,20 @@ import { poll, seedSpaceOverHttp } from '../support/http-space.js';
 import { ServiceProcesses } from '../support/processes.js';
 import { RestartablePostgres, RestartableRedis } from '../support/restartable-stores.js';
 
+// Not support/service.js's key: importing that module loads the whole service (seconds of
+// CPU), and here the service runs only in its own processes.
+const ADMIN_KEY = 'chaos-admin-key-not-secret';
 const SPACE = 'chaos';
 const USERS = 40;
 const ESTABLISHED = 30;
-const EMERGING = 200;
-// The stream's length in batches (150 events/s in batches of 20: about 16 s); faults are placed by
-// the stream's progress and by what the service reports, not by the clock.
-const STREAM_BATCHES = 120;
+const EMERGING = 100;
+// The stream's length in batches (150 events/s in batches of 20: about 8 s, some 12 events an
+// item); faults are placed by the stream's progress and by what the service reports, not by the
+// clock. The stream goes on until the last fault is over, so events arrive before, during and
+// after each of them.
+const STREAM_BATCHES = 60;
+/** After how many batches: the worker is killed, Redis stopped, Postgres stopped. */
+const FAULTS_AT = { killWorker: 11, stopRedis: 23, stopPostgres: 41 };
 const CONVERGE_MS = 120_000;
 const MAX_PER_ITEM = 150;
 /** Printed on failure: the tail of what the service processes wrote. */
@@ -54,7 +60,7 @@ test(
     const pg = new RestartablePostgres(path.join(tmp, 'pg'), pgPort);
     const redis = new RestartableRedis(path.join(tmp, 'redis'), redisPort);
     let procs: ServiceProcesses | null = null;
-    const http = new HttpClient(`http://127.0.0.1:${apiPort}`, TEST_ADMIN_KEY);
+    const http = new HttpClient(`http://127.0.0.1:${apiPort}`, ADMIN_KEY);
     // If the test process dies without its teardown, the stores must not outlive it.
     const lastResort = () => {
       if (pg.running) pg.killNow();
@@ -102,7 +108,7 @@ test(
           TASK_LEASE_MS: '3000',
           // the faults are what is tested here, not the model: a few epochs are enough
           TRAIN_PRESET: 'quick',
-          ADMIN_API_KEY: TEST_ADMIN_KEY,
+          ADMIN_API_KEY: ADMIN_KEY,
         },
         { maxLogChars: LOG_TAIL_CHARS, t0 },
       );
@@ -175,12 +181,12 @@ test(
         }
       })();
       const chaos = (async () => {
-        await afterBatches(22);
+        await afterBatches(FAULTS_AT.killWorker);
         mark(`SIGKILL worker-1 (pid ${procs!.pid('worker-1')})`);
         await procs!.kill('worker-1', 'SIGKILL');
         procs!.start('worker-3', { ROLE: 'worker', PORT: workerPort(3) });
         mark(`started worker-3 (pid ${procs!.pid('worker-3')})`);
-        await afterBatches(45);
+        await afterBatches(FAULTS_AT.stopRedis);
         mark('stopping Redis');
         await redis.stop();
         mark('Redis stopped');
@@ -191,7 +197,7 @@ test(
         });
         await redis.start();
         mark('Redis started again (same dir and port, AOF)');
-        await afterBatches(82);
+        await afterBatches(FAULTS_AT.stopPostgres);
         mark('stopping Postgres');
         const resends = http.resends;
         await pg.stop();

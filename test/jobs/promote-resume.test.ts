@@ -1,55 +1,54 @@
-// A promotion survives its worker: the service as separate processes (an API, a worker),
-// the worker SIGKILLed while the promotion migrates emerging items, another worker
-// started. The promotion's task lease runs out, the task is dispatched again, and the new
-// worker resumes it from what Postgres holds (the fast path is not redone) to the switch.
+// A promotion survives its worker: the workers as separate processes, the worker SIGKILLed
+// while the promotion migrates emerging items, another worker started. The promotion's task
+// lease runs out, the task is dispatched again, and the new worker resumes it from what
+// Postgres holds (the fast path is not redone) to the switch. The API runs in this process:
+// only workers are killed here, and a process of its own would only add its start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { freePort } from '../../src/dev/postgres.js';
 import { createPool } from '../../src/db/pool.js';
 import { makeWorld } from '../support/fixtures.js';
 import { HttpClient } from '../support/http-client.js';
 import { poll, seedSpaceOverHttp } from '../support/http-space.js';
 import { ServiceProcesses } from '../support/processes.js';
-import { freshDatabase, TEST_ADMIN_KEY } from '../support/service.js';
+import { defer, freshDatabase, listenOnLoopback, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
 
 const SPACE = 'resume';
-const EMERGING = 300;
+// Enough that the migration, one item a job, is still running when the test sees it start and
+// kills its worker (the test checks that the kill came before the end, so too few fails loudly).
+const EMERGING = 50;
 
 test('a worker killed during a promotion: another one resumes it to the switch', { timeout: 300_000 }, async (t) => {
-  const port = await freePort();
-  // a worker listens too (/healthz, /readyz, /metrics); worker-2 starts once worker-1 is gone
-  let workerPort = String(await freePort());
-  while (workerPort === String(port)) workerPort = String(await freePort());
-  const http = new HttpClient(`http://127.0.0.1:${port}`, TEST_ADMIN_KEY);
   const dbUrl = await freshDatabase(t);
+  // What the API and the workers must agree on: the queues, and one item a job so that the
+  // migration lasts long enough to be interrupted (one job at a time, the promotion polling often).
+  const shared = { QUEUE_PREFIX: `resume${crypto.randomBytes(4).toString('hex')}`, EMBED_BATCH: '1', TASK_LEASE_MS: '3000' };
+  const api = await startTestService(t, { ...shared, ROLE: 'api' }, { databaseUrl: dbUrl, prefix: shared.QUEUE_PREFIX });
+  const http = new HttpClient(await listenOnLoopback(api.http), TEST_ADMIN_KEY);
+  // a worker listens too (/healthz, /readyz, /metrics); worker-2 starts once worker-1 is gone
+  const workerPort = String(await freePort());
   const procs = new ServiceProcesses(
     {
+      ...shared,
       DATABASE_URL: dbUrl,
       REDIS_URL: process.env['REDIS_URL']!,
-      QUEUE_PREFIX: `resume${process.pid}`,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      TASK_LEASE_MS: '3000',
       TRAIN_PRESET: 'quick',
       ADMIN_API_KEY: TEST_ADMIN_KEY,
-      // one item a job, one job at a time: the migration lasts long enough to be interrupted
-      EMBED_BATCH: '1',
       WORKER_CONCURRENCY: '1',
       PROMOTE_POLL_MS: '50',
     },
     { maxLogChars: 60_000, t0: Date.now() },
   );
-  t.after(async () => {
+  // (defer runs last-registered first: the workers stop before the API closes and the database goes)
+  defer(t, async () => {
     http.close();
     await procs.stopAll();
   });
   try {
-    procs.start('api', { ROLE: 'api', PORT: String(port) });
     procs.start('worker-1', { ROLE: 'worker', PORT: workerPort });
-    await poll(async () => (await http.get('/healthz').catch(() => null))?.status === 200, 'the API to answer', {
-      timeoutMs: 90_000,
-      everyMs: 250,
-    });
     const world = makeWorld({ dim: 8, users: 40, items: 30 + EMERGING, seed: 3 });
     await seedSpaceOverHttp(http, { space: SPACE, world, established: 30 });
     const emerging = world.items.slice(30).map((i) => ({ id: i.id, features: i.features }));
@@ -80,6 +79,11 @@ test('a worker killed during a promotion: another one resumes it to the switch',
     const fastPath = migrating.result['fastPath'];
     await procs.kill('worker-1', 'SIGKILL');
     procs.note('worker-1 killed while migrating');
+    // No worker runs now, so nothing can finish the promotion before worker-2: done already would
+    // mean the kill came after the end, and this test would prove no resumption.
+    const interrupted = await job();
+    assert.notEqual(interrupted.state, 'completed', `worker-1 had finished the promotion before its kill: ${JSON.stringify(interrupted)}`);
+    t.diagnostic(`worker-1 killed at ${JSON.stringify(interrupted.progress)}`);
     procs.start('worker-2', { ROLE: 'worker', PORT: workerPort });
 
     const done = await poll(

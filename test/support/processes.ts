@@ -1,4 +1,4 @@
-// Runs the real service as separate OS processes (`node src/server.ts` through tsx, or its compiled copy), the
+// Runs the real service as separate OS processes (its compiled copy, or `src/server.ts` through tsx), the
 // way a deployment does: one per role, each its own pid, killable with a real signal.
 // Keeps the tail of every process's output for the failure report, and, like the
 // deployment's `restart: unless-stopped`, starts a process again when it dies by itself
@@ -13,10 +13,15 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = fs.existsSync(path.resolve(HERE, '../../package.json'))
   ? path.resolve(HERE, '../..')
   : path.resolve(HERE, '../../..');
-/** The service entry of the code this test runs: compiled when the suite is, else from source through tsx. */
-const SERVER_ARGS = import.meta.url.endsWith('.js')
+/** What `npm start` runs (`tsx src/server.ts`), as node arguments from REPO_ROOT: the source through the tsx loader. */
+export const SOURCE_SERVER_ARGS: readonly string[] = ['--import', 'tsx', 'src/server.ts'];
+/**
+ * The service entry of the code this test runs: compiled when the suite is (no loader to pay for in
+ * every process), else from source through tsx. As node arguments from REPO_ROOT.
+ */
+export const SERVER_ARGS: readonly string[] = import.meta.url.endsWith('.js')
   ? ['--enable-source-maps', path.resolve(HERE, '../../src/server.js')]
-  : ['--import', 'tsx', 'src/server.ts'];
+  : SOURCE_SERVER_ARGS;
 
 export interface ProcessExit {
   name: string;
@@ -88,7 +93,7 @@ export class ServiceProcesses {
     process.once('exit', this.onExit);
   }
 
-  /** Starts `node --import tsx src/server.ts` with the base env plus `env`, under `name`. */
+  /** Starts the service (SERVER_ARGS) with the base env plus `env`, under `name`. */
   start(name: string, env: Record<string, string>): number {
     if (this.alive(name)) throw new Error(`process ${name} is already running`);
     const m = this.spawn(name, env, this.procs.get(name)?.restarts ?? 0);
