@@ -46,6 +46,10 @@ export function createServer(config: Config, logger: Logger | false): FastifyIns
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // A part may rightly take longer than Fastify's default 10 s to start: the local stores'
+    // first start (initdb) on a busy machine, or the database part waiting out a Postgres that is
+    // restarting (STARTUP_WAIT_MS). Each part bounds its own wait; this only backs them up.
+    pluginTimeout: config.STARTUP_WAIT_MS + 120_000,
   } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.server.headersTimeout = config.HEADERS_TIMEOUT_MS;
   return app;
