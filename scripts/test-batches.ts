@@ -48,11 +48,13 @@ export function batches(all: string[]): string[][] {
   const own = all.filter((f) => rank(f, OWN_PROCESS) < OWN_PROCESS.length).sort((a, b) => rank(a, OWN_PROCESS) - rank(b, OWN_PROCESS));
   const byFolder = new Map<string, string[]>();
   for (const f of all.filter((x) => !own.includes(x))) byFolder.set(path.dirname(f), [...(byFolder.get(path.dirname(f)) ?? []), f]);
-  const shared = [...byFolder.values()]
-    .sort((a, b) => rank(a[0]!, LONGEST_FIRST) - rank(b[0]!, LONGEST_FIRST))
-    .flatMap((folder) =>
-      Array.from({ length: Math.ceil(folder.length / BATCH_FILES) }, (_, i) => folder.slice(i * BATCH_FILES, (i + 1) * BATCH_FILES)),
-    );
+  // Folders of one or two files (what is left of test/client, test/ui, test/db, the top level) go
+  // together: alone, each would pay a process's start for a few tests.
+  const folders = [...byFolder.values()].sort((a, b) => rank(a[0]!, LONGEST_FIRST) - rank(b[0]!, LONGEST_FIRST));
+  const small = folders.filter((f) => f.length <= 2).flat();
+  const shared = [...folders.filter((f) => f.length > 2), ...(small.length ? [small] : [])].flatMap((folder) =>
+    Array.from({ length: Math.ceil(folder.length / BATCH_FILES) }, (_, i) => folder.slice(i * BATCH_FILES, (i + 1) * BATCH_FILES)),
+  );
   return [...own.map((f) => [f]), ...shared];
 }
 
