@@ -116,9 +116,9 @@ test('ROLE=worker as a process: listens on PORT, passes the HEALTHCHECK, exports
   assert.equal((await fetch(`${base}/metrics`)).status, 401);
   // The API's registry is this process's, where other tests' workers may have counted jobs: what
   // must not change is its job counters while the worker does this test's work.
-  const apiJobs = async () =>
-    (await api.app!.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('emerflow_jobs_total{'));
-  const apiJobsBefore = await apiJobs();
+  const apiScrape = async () => (await api.app!.inject({ method: 'GET', url: '/metrics' })).body;
+  const jobCounters = (body: string) => body.split('\n').filter((l) => l.startsWith('emerflow_jobs_total{'));
+  const apiJobsBefore = jobCounters(await apiScrape());
   // work for the worker: items with no model yet (their embed jobs park them)
   assert.equal((await post(api.app!, '/v1/spaces', { id: 's', dim: 2, itemType: 'song', scorer: 'dot' })).statusCode, 201);
   assert.equal((await post(api.app!, '/v1/spaces/s/items', { items: [{ id: 'a', features: { title: 'A' } }] })).statusCode, 202);
@@ -127,8 +127,8 @@ test('ROLE=worker as a process: listens on PORT, passes the HEALTHCHECK, exports
     const body = await scrape();
     return sample.test(body) ? body : null;
   }, 'the worker to count its embed job');
-  assert.deepEqual(await apiJobs(), apiJobsBefore, 'the API runs no job');
-  const apiMetrics = (await api.app!.inject({ method: 'GET', url: '/metrics' })).body;
+  const apiMetrics = await apiScrape();
+  assert.deepEqual(jobCounters(apiMetrics), apiJobsBefore, 'the API runs no job');
   // Figures read from Postgres, and the API's own, come from the API only: no copies per worker.
   for (const name of [
     'emerflow_tasks_pending',

@@ -9,20 +9,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { TEST_ADMIN_KEY, listenOnLoopback, startTestService, tempDir } from '../support/service.js';
 import { freePort } from '../../src/dev/postgres.js';
-import { REPO_ROOT } from '../support/processes.js';
+import { REPO_ROOT, entryArgs } from '../support/processes.js';
 import { runChild, type ChildRun } from '../support/run-child.js';
 import { makeWorld } from '../support/fixtures.js';
 import { main } from '../../src/cli/cli.js';
 import { processIo } from '../../src/cli/io.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The CLI of the code this test runs: compiled when the suite is (.test-build), else from source through tsx. */
-const CLI = import.meta.url.endsWith('.js')
-  ? ['--enable-source-maps', path.resolve(HERE, '../../src/cli/main.js')]
-  : ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts')];
+const CLI = entryArgs('src/cli/main.ts');
 
 /** The bin as a child process, with EMERFLOW_URL and EMERFLOW_KEY from `env` alone (never from the environment the tests run in). */
 const bin = (env: Record<string, string>, ...args: string[]) =>

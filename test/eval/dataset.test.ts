@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadDataset } from '../../src/eval/dataset/load.js';
 import { parseTimestamp } from '../../src/eval/dataset/generic.js';
 import { DatasetError } from '../../src/eval/dataset/errors.js';
@@ -16,6 +15,7 @@ import { ALL_METHODS } from '../../src/eval/methods.js';
 import { disposeFeatures, featureFields } from '../../src/eval/features.js';
 import { initEvalBackend } from '../../src/eval/tf.js';
 import { DATA, dataTest, DEEPFM_EMERFLOW, SLICE } from './data.js';
+import { entryArgs } from '../support/processes.js';
 import { HAS_TEXT, IN_USERS_CSV, PER_ITEM, writeSynthetic as writeIn } from '../support/synthetic-dataset.js';
 
 const writeSynthetic = (name: string, withUsers = true) => writeIn(tmp, name, withUsers);
@@ -319,9 +319,7 @@ test('bad files name the file, line and column', async (t) => {
 });
 
 /** The export CLI of the code under test: its compiled copy when this file runs compiled, else the source through tsx. */
-const EXPORT_CLI = import.meta.url.endsWith('.js')
-  ? ['--enable-source-maps', fileURLToPath(new URL('../../src/eval/dataset/export-cli.js', import.meta.url))]
-  : ['--import', 'tsx', 'src/eval/dataset/export-cli.ts'];
+const EXPORT_CLI = entryArgs('src/eval/dataset/export-cli.ts');
 
 dataTest('ml-100k exported by the CLI and read back: the same dataset, the same evaluation', { timeout: 90_000 }, async (t) => {
   const out = join(tmp, 'export', 'ml-100k');

@@ -16,12 +16,17 @@ export const REPO_ROOT = fs.existsSync(path.resolve(HERE, '../../package.json'))
 /** What `npm start` runs (`tsx src/server.ts`), as node arguments from REPO_ROOT: the source through the tsx loader. */
 export const SOURCE_SERVER_ARGS: readonly string[] = ['--import', 'tsx', 'src/server.ts'];
 /**
- * The service entry of the code this test runs: compiled when the suite is (no loader to pay for in
- * every process), else from source through tsx. As node arguments from REPO_ROOT.
+ * Node arguments that run an entry point of src/ (`source`, e.g. 'src/cli/main.ts') as the code this
+ * test runs: its compiled copy when the suite is compiled (no loader to pay for in every process),
+ * else the source through tsx.
  */
-export const SERVER_ARGS: readonly string[] = import.meta.url.endsWith('.js')
-  ? ['--enable-source-maps', path.resolve(HERE, '../../src/server.js')]
-  : SOURCE_SERVER_ARGS;
+export function entryArgs(source: string): string[] {
+  return import.meta.url.endsWith('.js')
+    ? ['--enable-source-maps', path.resolve(HERE, '../..', source.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', path.join(REPO_ROOT, source)];
+}
+/** The service entry of the code this test runs (entryArgs). */
+export const SERVER_ARGS: readonly string[] = entryArgs('src/server.ts');
 
 export interface ProcessExit {
   name: string;
