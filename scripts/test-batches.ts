@@ -24,11 +24,9 @@ export function testFiles(dir: string): string[] {
 // differences.
 const BATCH_FILES = 8;
 // Files that get a process of their own: their cost is in the processes and stores they start,
-// or they are long enough to fill a core alone, so they are started first and sharing would only
-// make their batch the last to finish. The rest of the order: the longest batches first, so none
-// of them starts last and runs alone at the end.
+// or they are long enough to fill a core alone, so sharing would only make their batch the last
+// to finish.
 const OWN_PROCESS = [
-  // in the order of their wall time in a clean-clone run (2 December, after batching): 54, 53, 40, 31, 30, 23, 21, 20 s
   'test/client/pack.test.ts',
   'test/api/fuzz.test.ts',
   'test/server.test.ts',
@@ -38,40 +36,71 @@ const OWN_PROCESS = [
   'test/ui/dashboard.test.ts',
   'test/replay/',
 ];
-const LONGEST_FIRST = ['test/eval/', 'test/jobs/', 'test/api/', 'test/client/', 'test/pipeline/', 'test/model/'];
+// The order the batches start in (a batch is placed by its first file; the longest entry that
+// matches wins): longest wall time first, so that none of the long ones starts last and runs
+// alone at the end, and the batches that mostly wait (timeouts, leases, backoffs: test/jobs)
+// early, where their waits overlap the others' work. Wall times of a run on 2 December (tmpfs
+// cluster): 24-30 s for the first seven, 15-20 the next six, under 15 the rest.
+const START_ORDER = [
+  'test/client/pack.test.ts',
+  'test/api/fuzz.test.ts',
+  'test/jobs/',
+  'test/chaos/',
+  'test/client/client.test.ts', // the batch of small folders: client, db, ui routes, the top level
+  'test/server.test.ts',
+  'test/client/cli.test.ts',
+  'test/model/',
+  'test/eval/',
+  'test/ui/dashboard.test.ts',
+  'test/api/',
+  'test/jobs/promote-resume.test.ts',
+  'test/pipeline/',
+  'test/llm/',
+  'test/replay/',
+  'test/lookup/',
+  'test/model/version-map.test.ts',
+];
 const rank = (f: string, list: string[]) => {
-  const i = list.findIndex((p) => f.startsWith(p));
-  return i < 0 ? list.length : i;
+  const matches = list.filter((p) => f.startsWith(p));
+  const best = matches.sort((x, y) => y.length - x.length)[0];
+  return best === undefined ? list.length : list.indexOf(best);
 };
 
-/** The suite's files in batches, each a list of files that share one process, longest first. */
+/** The suite's files in batches, each a list of files that share one process, in the order they start. */
 export function batches(all: string[]): string[][] {
-  const own = all.filter((f) => rank(f, OWN_PROCESS) < OWN_PROCESS.length).sort((a, b) => rank(a, OWN_PROCESS) - rank(b, OWN_PROCESS));
+  const own = all.filter((f) => rank(f, OWN_PROCESS) < OWN_PROCESS.length);
   const byFolder = new Map<string, string[]>();
   for (const f of all.filter((x) => !own.includes(x))) byFolder.set(path.dirname(f), [...(byFolder.get(path.dirname(f)) ?? []), f]);
   // Folders of one or two files (what is left of test/client, test/ui, test/db, the top level) go
   // together: alone, each would pay a process's start for a few tests.
-  const folders = [...byFolder.values()].sort((a, b) => rank(a[0]!, LONGEST_FIRST) - rank(b[0]!, LONGEST_FIRST));
+  const folders = [...byFolder.values()];
   const small = folders.filter((f) => f.length <= 2).flat();
   const shared = [...folders.filter((f) => f.length > 2), ...(small.length ? [small] : [])].flatMap((folder) =>
     Array.from({ length: Math.ceil(folder.length / BATCH_FILES) }, (_, i) => folder.slice(i * BATCH_FILES, (i + 1) * BATCH_FILES)),
   );
-  return [...own.map((f) => [f]), ...shared];
+  return [...own.map((f) => [f]), ...shared].sort((x, y) => rank(x[0]!, START_ORDER) - rank(y[0]!, START_ORDER));
 }
 
 /**
- * One entry file per batch of more than one file, importing the batch's compiled test files in order:
- * node:test then runs their tests one after another in that process, and reports each failure at its
- * own file and line (source maps).
+ * One entry file per batch, importing the batch's compiled test files in order: node:test then runs
+ * their tests one after another in that process, and reports each failure at its own file and line
+ * (source maps). node:test starts files in the sorted order of their paths, not in the order given,
+ * so the entries' names begin with the batch's place in `groups`: that is what makes the longest
+ * start first.
  */
 export function batchEntries(build: string, groups: string[][]): string[] {
   const dir = path.join(build, 'batches');
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const compiled = (f: string) => path.join(build, path.relative(process.cwd(), path.resolve(f))).replace(/\.ts$/, '.js');
+  // files named on the command line: each alone, in any order
+  if (groups.every((g) => g.length === 1)) return groups.map((g) => compiled(g[0]!));
+  const width = String(groups.length).length;
   return groups.map((g, i) => {
-    if (g.length === 1) return compiled(g[0]!);
-    const name = `${String(i + 1).padStart(2, '0')}-${path.relative('test', path.dirname(g[0]!)).replace(/[\\/]/g, '-') || 'top'}.test.js`;
-    const entry = path.join(dir, name);
+    // a batch is named after its folder, a file alone after itself: 01-client-pack.test.js, 09-eval.test.js
+    const what = g.length === 1 ? g[0]!.replace(/\.test\.ts$/, '') : path.dirname(g[0]!);
+    const label = path.relative('test', what).replace(/[\\/]/g, '-') || 'top';
+    const entry = path.join(dir, `${String(i + 1).padStart(width, '0')}-${label}.test.js`);
     // the entry sits in <build>/batches, one level below the compiled files' root
     const imports = g.map((f) => `import ${JSON.stringify(`../${path.relative(build, compiled(f)).split(path.sep).join('/')}`)};`);
     fs.writeFileSync(entry, `// Made by scripts/test.ts: these test files share this process.\n${imports.join('\n')}\n`);
