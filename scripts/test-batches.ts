@@ -81,6 +81,11 @@ export function batches(all: string[]): string[][] {
   return [...own.map((f) => [f]), ...shared].sort((x, y) => rank(x[0]!, START_ORDER) - rank(y[0]!, START_ORDER));
 }
 
+/** Where scripts/build-tests.ts puts test file `f` (test/x.test.ts → <build>/test/x.test.js). */
+export function compiledTest(build: string, f: string): string {
+  return path.join(build, path.relative(process.cwd(), path.resolve(f))).replace(/\.ts$/, '.js');
+}
+
 /**
  * One entry file per batch, importing the batch's compiled test files in order: node:test then runs
  * their tests one after another in that process, and reports each failure at its own file and line
@@ -92,9 +97,7 @@ export function batchEntries(build: string, groups: string[][]): string[] {
   const dir = path.join(build, 'batches');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const compiled = (f: string) => path.join(build, path.relative(process.cwd(), path.resolve(f))).replace(/\.ts$/, '.js');
-  // files named on the command line: each alone, in any order
-  if (groups.every((g) => g.length === 1)) return groups.map((g) => compiled(g[0]!));
+  const compiled = (f: string) => compiledTest(build, f);
   const width = String(groups.length).length;
   return groups.map((g, i) => {
     // a batch is named after its folder, a file alone after itself: 01-client-pack.test.js, 09-eval.test.js

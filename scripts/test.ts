@@ -12,7 +12,7 @@ import { startLocalRedis } from '../src/dev/redis.js';
 import { createPool } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { buildTests } from './build-tests.js';
-import { batchEntries, batches, testFiles } from './test-batches.js';
+import { batchEntries, batches, compiledTest, testFiles } from './test-batches.js';
 
 async function migratedTemplate(url: string): Promise<string> {
   const name = `emerflow_template_${process.pid}`;
@@ -58,8 +58,6 @@ function suiteTmpRoot(): string {
 const MIN_TMPFS_BYTES = 4 * 2 ** 30;
 
 const args = process.argv.slice(2);
-// Named files run as given, each in its own process; the whole suite runs in batches.
-const groups = args.length ? args.map((f) => [f]) : batches(testFiles('test'));
 const tmp = fs.mkdtempSync(path.join(suiteTmpRoot(), 'emerflow-test-'));
 const stops: (() => Promise<void>)[] = [];
 // the test processes' temporary folders go in the suite's, and are removed with it
@@ -95,7 +93,8 @@ try {
   }
   // The suite runs compiled (scripts/build-tests.ts); each test/x.test.ts becomes .test-build/test/x.test.js.
   const build = await buildTests(process.cwd());
-  const compiled = batchEntries(build, groups);
+  // Named files run as given, each in its own process; the whole suite runs in batches.
+  const compiled = args.length ? args.map((f) => compiledTest(build, f)) : batchEntries(build, batches(testFiles('test')));
   // One migrated template: each test's fresh database is a copy of it (faster than migrating
   // a new one in every test).
   env['TEST_TEMPLATE_DB'] = await migratedTemplate(env['DATABASE_URL']);
