@@ -1,68 +1,31 @@
 // Reading embeddings: one item, or the ranking-time batch lookup (the hot path).
-// Lookups are served from the process's cache; misses cost one batched query.
+// Lookups are served from the process's cache; misses cost one batched query
+// (lookup/read-through.ts).
 // `Accept: application/octet-stream` gets packed little-endian float32 rows instead
 // of JSON, in request order, NaN-filled for missing ids.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { getItem } from '../db/items.js';
 import { getSpace } from '../db/spaces.js';
-import { latestEmbeddings } from '../db/embeddings.js';
 import { ApiError, notFound } from './errors.js';
 import { Embedding, ErrorBody, LookupAnswer, LookupBody } from './contract.js';
 import { ItemParams, LIMITS, SpaceParams } from './schemas.js';
-import type { AppDeps } from './deps.js';
 import { resolveKnownVersion, resolveVersion, VersionQuery } from './space-version.js';
 import type { FastifyReply } from 'fastify';
-import { embeddingFragment, type Lookup } from '../lookup/cache.js';
+import { lookup } from '../lookup/read-through.js';
 import { joinBytes } from './join-bytes.js';
-import { countHits, countMisses } from '../lookup/metrics.js';
+import { countHits } from '../lookup/metrics.js';
 
-const NEGATIVE: Lookup = { hit: true, embedding: null };
-
-/**
- * The newest embedding of each of `ids`, in their order: from the cache where it has them
- * (no allocation per id), the rest (each distinct id once) in one query whose result fills
- * the cache (rows, and negative entries for the ids without).
- */
-async function lookup(deps: AppDeps, space: string, ids: readonly string[]): Promise<Lookup[]> {
-  const out = new Array<Lookup>(ids.length);
-  let missed: number[] | undefined;
-  const now = Date.now();
-  for (let i = 0; i < ids.length; i++) {
-    const l = deps.cache.get(space, ids[i]!, now);
-    out[i] = l;
-    if (!l.hit) (missed ??= []).push(i);
-  }
-  countHits(space, ids.length - (missed?.length ?? 0));
-  if (!missed) return out;
-  const misses = [...new Set(missed.map((i) => ids[i]!))];
-  countMisses(space, misses.length);
-  const token = deps.cache.beginRead();
-  let rows: Awaited<ReturnType<typeof latestEmbeddings>>;
-  try {
-    rows = await latestEmbeddings(deps.db, space, misses);
-  } catch (err) {
-    deps.cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
-    throw err;
-  }
-  const got = new Map<string, Lookup>();
-  const json = rows.map(embeddingFragment); // made once: for this answer and for the cache
-  rows.forEach((r, i) => got.set(r.id, { hit: true, embedding: r, json: json[i]! }));
-  deps.cache.fill(
-    space,
-    token,
-    rows,
-    misses.filter((id) => !got.has(id)),
-    json,
-  );
-  for (const i of missed) out[i] = got.get(ids[i]!) ?? NEGATIVE;
-  return out;
-}
-
-/** The single-item answer, assembled around the cached JSON of the vector. */
-function itemEmbeddingJson(id: string, spaceVersion: number, l: Extract<Lookup, { json: Buffer }>): Buffer {
-  const e = l.embedding;
-  const meta = `,"interactions":${e.interactions},"modelVersion":${e.modelVersion ?? 'null'},"updatedAt":"${e.updatedAt.toISOString()}"}`;
-  return joinBytes([`{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},`, l.json, meta]);
+/** The single-item answer, assembled around the JSON of the vector (kept bytes when the item is hot). */
+function itemEmbeddingJson(
+  id: string,
+  spaceVersion: number,
+  json: Buffer | string,
+  interactions: number,
+  modelVersion: number | null,
+  updatedMs: number,
+): Buffer {
+  const meta = `,"interactions":${interactions},"modelVersion":${modelVersion ?? 'null'},"updatedAt":"${new Date(updatedMs).toISOString()}"}`;
+  return joinBytes([`{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},`, json, meta]);
 }
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -82,12 +45,19 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const known = resolveKnownVersion(app.deps, req.params.space, req.query.version);
       if (known) {
         const physical = known.version.physicalId;
-        const l = app.deps.cache.get(physical, req.params.id);
-        if (l.hit && l.embedding) {
+        const { cache } = app.deps;
+        const slot = cache.get(physical, req.params.id);
+        if (slot >= 0) {
           countHits(physical, 1);
-          reply
-            .header('content-type', 'application/json; charset=utf-8')
-            .send(itemEmbeddingJson(req.params.id, known.version.version, l) as never);
+          const body = itemEmbeddingJson(
+            req.params.id,
+            known.version.version,
+            cache.json(slot),
+            cache.interactions(slot),
+            cache.modelVersion(slot),
+            cache.updatedMs(slot),
+          );
+          reply.header('content-type', 'application/json; charset=utf-8').send(body as never);
           return;
         }
       }
@@ -100,10 +70,12 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function itemEmbedding(spaceId: string, id: string, pinned: string | undefined, reply: FastifyReply): Promise<void> {
     const { space, version } = await resolveVersion(app.deps, spaceId, pinned);
     const physical = version.physicalId;
-    const [l] = (await lookup(app.deps, physical, [id])) as [Lookup];
-    // Assembled from the cached fragment; the Embedding schema above documents the shape.
-    if (l.hit && l.embedding) {
-      reply.header('content-type', 'application/json; charset=utf-8').send(itemEmbeddingJson(id, version.version, l));
+    const found = await lookup(app.deps, physical, [id]);
+    // Assembled around the vector's JSON; the Embedding schema above documents the shape.
+    if (found.has(0)) {
+      const e = found.embedding(0);
+      const body = itemEmbeddingJson(id, version.version, found.json(0), e.interactions, e.modelVersion, e.updatedAt.getTime());
+      reply.header('content-type', 'application/json; charset=utf-8').send(body);
       return;
     }
     // None: say why (rare, so the database may be asked).
@@ -137,9 +109,8 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const dim = version.dim;
         const out = new Float32Array(ids.length * dim);
         for (let i = 0, at = 0; i < ids.length; i++, at += dim) {
-          const l = found[i]!;
-          if (!(l.hit && l.embedding)) out.fill(NaN, at, at + dim);
-          else out.set(l.embedding.vector, at);
+          if (found.has(i)) found.copyVector(i, out, at);
+          else out.fill(NaN, at, at + dim);
         }
         return reply
           .header('content-type', 'application/octet-stream')
@@ -147,15 +118,14 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
           .header('x-emerflow-space-version', String(version.version))
           .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
       }
-      // Assembled from per-entry JSON fragments (see embeddingJson); the shape is the
+      // Assembled from per-entry JSON fragments (cache.ts, embeddingJson); the shape is the
       // LookupAnswer schema above, which still documents it in /openapi.json.
       const parts: (string | Buffer)[] = [`{"spaceVersion":${version.version},"embeddings":[`];
       const missing: string[] = [];
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
-        const l = found[i]!;
-        if (!(l.hit && l.embedding)) missing.push(id);
-        else parts.push(`${parts.length > 1 ? ',' : ''}{"id":${JSON.stringify(id)},`, l.json, '}');
+        if (!found.has(i)) missing.push(id);
+        else parts.push(`${parts.length > 1 ? ',' : ''}{"id":${JSON.stringify(id)},`, found.json(i), '}');
       }
       parts.push(`],"missing":${JSON.stringify(missing)}}`);
       // a Buffer bypasses the JSON serializer, as the float32 answer's does

@@ -1,24 +1,30 @@
 // The hot path's memory: the newest embedding of each (space, item), served without a
 // database round trip, and the ids known to have none (negative entries).
 //
+// - Stored as columns, not objects: an entry is a slot number, its fields are elements of
+//   typed arrays indexed by it and its vector is a row of the VectorHeap. The only objects
+//   per entry are its id string and its index slot in a Map (space → id → slot). At a
+//   million entries, an object per entry (with a Float32Array and a JSON Buffer each) was
+//   2,400 bytes an item and collections that grew with the cache, paused the request path
+//   and put the p99 at 5× its value at 10,000 items.
 // - Bounded by bytes (an estimate of what each entry holds). Eviction is CLOCK (second
-//   chance): a hit only sets the entry's reference bit, and the hand sweeping the slots
-//   evicts the first entry not referenced since its last pass. It keeps hot items as LRU
-//   does, but a hit writes nothing to the index: with a Map re-insert per hit (LRU), a
-//   million entries meant rehashes of a million-slot table on the request path (pauses of
-//   0.1–0.5 s measured) and a table that grew with every hit.
-// - Each entry's JSON fragment is made when it is stored, not on its first use (made while
-//   serving, it grew the old generation under load, and full collections of a large heap ran
-//   on the request path), and kept as bytes outside the V8 heap: the fragments are most of the
-//   cache's memory, and the cost of every young collection grows with the old generation's
-//   size (at a million entries, fragments as strings made them 13 ms, every 65 ms; as bytes,
-//   a third of that). A hit allocates nothing: the entry is the answer.
+//   chance): a hit only sets the slot's reference bit, and the hand sweeping the slots evicts
+//   the first entry not referenced since its last pass. It keeps hot items as LRU does, but a
+//   hit writes nothing to the index.
+// - The JSON of a vector (most of a JSON answer's cost to make: ~7 µs at dim 64) is kept for
+//   hot entries only, in a share of the budget (JSON_SHARE) with a CLOCK of its own, and
+//   admitted while there is room, and once the share is full on an entry's second use (a
+//   one-off read in a uniform stream over a million ids does not push out a hot one). A
+//   fragment is 1.2 KB at dim 64, five times its vector: kept for every entry, they were
+//   most of the cache's memory.
 // - Every entry has a deadline (TTL): the safety net should an invalidation ever be lost.
 // - Fill guards per item: a read takes a token (the invalidation count when it started);
 //   its fill skips exactly the items invalidated since then, so a stream of writes to some
 //   items never discards fills of the others (in this space or any other).
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
 //   invalidation.ts); while that feed is down the cache serves and stores nothing.
+import { VectorHeap } from './vector-heap.js';
+
 export interface CachedEmbedding {
   vector: Float32Array;
   version: number;
@@ -28,51 +34,6 @@ export interface CachedEmbedding {
   updatedAt: Date;
 }
 
-/**
- * A stored entry is itself what `get` answers (no object is made per hit), and holds what it
- * serves as its own fields: not the row it was read from, nor a Date, so a million entries
- * are a million fewer objects for the garbage collector to trace.
- */
-class Entry {
-  readonly hit = true;
-  /** Read since the hand last passed it. */
-  ref = false;
-  constructor(
-    readonly space: string,
-    readonly id: string,
-    /** null: the id is known to have no embedding. */
-    readonly vector: Float32Array | null,
-    readonly version: number,
-    readonly kind: string,
-    readonly interactions: number,
-    readonly modelVersion: number | null,
-    private readonly updatedMs: number,
-    /** `"vector":[…],"version":n,"kind":"…"` as bytes: serialising the numbers is most of a lookup's cost. */
-    readonly json: Buffer,
-    readonly bytes: number,
-    readonly expires: number,
-    /** Its place in the clock's ring. */
-    readonly slot: number,
-  ) {}
-
-  get embedding(): CachedEmbedding | null {
-    return this.vector ? (this as CachedEmbedding) : null;
-  }
-
-  get updatedAt(): Date {
-    return new Date(this.updatedMs);
-  }
-}
-
-/** One string per kind name for all entries, rather than one per row read. */
-const KIND_NAMES = new Map<string, string>();
-function kindName(kind: string): string {
-  const known = KIND_NAMES.get(kind);
-  if (known !== undefined) return known;
-  if (KIND_NAMES.size < 64) KIND_NAMES.set(kind, kind);
-  return kind;
-}
-
 export interface CacheOptions {
   maxBytes: number;
   ttlMs: number;
@@ -80,34 +41,72 @@ export interface CacheOptions {
   now?: () => number;
 }
 
-/** What an entry costs besides its id, vector and JSON: the objects around them and its index slots. */
-const ENTRY_OVERHEAD = 200;
+/** `get`: not cached. */
+export const MISS = -1;
+/** `get`: cached as having no embedding (a negative entry). */
+export const ABSENT = -2;
 
-export function embeddingJson(e: CachedEmbedding): string {
+/** What an entry costs besides its id and vector: its columns (61 bytes), its index entry and the id and fragment pointers. */
+const ENTRY_OVERHEAD = 120;
+/** The part of the budget JSON fragments may hold. */
+const JSON_SHARE = 1 / 8;
+
+// flags
+const USED = 1;
+/** Read since the entry hand last passed. */
+const REF = 2;
+/** Its fragment was used since the fragment hand last passed. */
+const FRAG_REF = 4;
+/** Its fragment was made and not kept once already: the next time it is kept. */
+const SEEN = 8;
+const NEGATIVE = 16;
+
+export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'kind'>): string {
   return `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
 }
 
-/** The fragment as bytes. Numbers and a kind name are ASCII, so latin1 is exact and the fastest encoding. */
-export function embeddingFragment(e: CachedEmbedding): Buffer {
-  return Buffer.from(embeddingJson(e), 'latin1');
+/** A column grown to `n` elements, its contents kept. */
+function grown<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
 }
 
-export type Lookup =
-  | { readonly hit: true; readonly embedding: CachedEmbedding; readonly json: Buffer }
-  | { readonly hit: true; readonly embedding: null }
-  | { readonly hit: false };
-const MISS: Lookup = { hit: false };
-const NO_BYTES = Buffer.alloc(0);
-
 export class EmbeddingCache {
-  /** space → id → entry: no key string is made per lookup */
-  private spaces = new Map<string, Map<string, Entry>>();
-  /** The clock's ring; free slots are undefined and listed in `free`. */
-  private ring: (Entry | undefined)[] = [];
-  private free: number[] = [];
+  /** space → id → slot: no key string is made per lookup */
+  private spaces = new Map<string, Map<string, number>>();
+  private spaceNames: string[] = [];
+  private spaceNumbers = new Map<string, number>();
+  private kindNames: string[] = [];
+  private kindNumbers = new Map<string, number>();
+
+  // ---- the columns, indexed by slot; `top` slots have ever been used ----
+  private capacity = 0;
+  private top = 0;
+  private freeSlots: number[] = [];
+  private ids: (string | undefined)[] = [];
+  private fragments: (Buffer | undefined)[] = [];
+  private flags = new Uint8Array(0);
+  private kindOf = new Uint8Array(0);
+  private dimOf = new Uint16Array(0);
+  private spaceOf = new Uint32Array(0);
+  private bytesOf = new Uint32Array(0);
+  private vectorAt = new Float64Array(0);
+  private versionOf = new Float64Array(0);
+  private interactionsOf = new Float64Array(0);
+  /** NaN: null */
+  private modelOf = new Float64Array(0);
+  private updatedOf = new Float64Array(0);
+  private expiresOf = new Float64Array(0);
+  private heap = new VectorHeap();
+
   private hand = 0;
+  private fragmentHand = 0;
   private count = 0;
   private used = 0;
+  private fragmentBytes = 0;
+  private readonly maxFragmentBytes: number;
+
   private seq = 0;
   /** space → item → the invalidation count when it was last invalidated, kept while older reads are in flight */
   private invalidated = new Map<string, Map<string, number>>();
@@ -120,6 +119,7 @@ export class EmbeddingCache {
 
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now;
+    this.maxFragmentBytes = Math.floor(opts.maxBytes * JSON_SHARE);
   }
 
   setEnabled(on: boolean): void {
@@ -127,16 +127,86 @@ export class EmbeddingCache {
     this.clear();
   }
 
-  get(space: string, id: string, now = this.now()): Lookup {
+  /**
+   * The entry's slot (≥ 0), ABSENT or MISS. A slot is good until the cache next changes:
+   * read it (vector, json, version…) before anything yields to the event loop.
+   */
+  get(space: string, id: string, now = this.now()): number {
     if (!this.enabled) return MISS;
-    const entry = this.spaces.get(space)?.get(id);
-    if (!entry) return MISS;
-    if (entry.expires <= now) {
-      this.remove(entry);
+    const slot = this.spaces.get(space)?.get(id);
+    if (slot === undefined) return MISS;
+    if (this.expiresOf[slot]! <= now) {
+      this.remove(slot);
       return MISS;
     }
-    entry.ref = true;
-    return entry as unknown as Lookup;
+    const f = this.flags[slot]!;
+    this.flags[slot] = f | REF;
+    return f & NEGATIVE ? ABSENT : slot;
+  }
+
+  // ---- an entry's fields, by the slot `get` gave ----
+  /** A view of the cached vector (no copy). */
+  vector(slot: number): Float32Array {
+    return this.heap.view(this.vectorAt[slot]!, this.dimOf[slot]!);
+  }
+  copyVector(slot: number, out: Float32Array, at: number): void {
+    this.heap.copy(this.vectorAt[slot]!, this.dimOf[slot]!, out, at);
+  }
+  version(slot: number): number {
+    return this.versionOf[slot]!;
+  }
+  kind(slot: number): string {
+    return this.kindNames[this.kindOf[slot]!]!;
+  }
+  interactions(slot: number): number {
+    return this.interactionsOf[slot]!;
+  }
+  modelVersion(slot: number): number | null {
+    const m = this.modelOf[slot]!;
+    return Number.isNaN(m) ? null : m;
+  }
+  updatedMs(slot: number): number {
+    return this.updatedOf[slot]!;
+  }
+  /** The entry as a row of its own (a copy: it outlives the slot). */
+  embedding(slot: number): CachedEmbedding {
+    return {
+      vector: this.vector(slot).slice(),
+      version: this.version(slot),
+      kind: this.kind(slot),
+      interactions: this.interactions(slot),
+      modelVersion: this.modelVersion(slot),
+      updatedAt: new Date(this.updatedMs(slot)),
+    };
+  }
+
+  /** `"vector":[…],"version":n,"kind":"…"`: the kept bytes when the entry is hot, else made now (a string). */
+  json(slot: number): Buffer | string {
+    const kept = this.fragments[slot];
+    if (kept) {
+      this.flags[slot] = this.flags[slot]! | FRAG_REF;
+      return kept;
+    }
+    const text = embeddingJson({ vector: this.vector(slot), version: this.versionOf[slot]!, kind: this.kind(slot) });
+    // Never more than the share, nor past the whole bound: entries come first, and making
+    // room here drops only fragments, so every slot a request holds stays good.
+    const f = this.flags[slot]!;
+    if (this.used + this.fragmentBytes + text.length > this.opts.maxBytes || text.length > this.maxFragmentBytes) return text;
+    if (this.fragmentBytes + text.length > this.maxFragmentBytes) {
+      if (!(f & SEEN)) {
+        this.flags[slot] = f | SEEN;
+        return text;
+      }
+      this.evictFragments(text.length);
+      if (this.fragmentBytes + text.length > this.maxFragmentBytes) return text;
+    }
+    // its own allocation: a slice of Node's shared 8 KB pool would keep the whole pool alive
+    const bytes = Buffer.allocUnsafeSlow(text.length);
+    bytes.write(text, 'latin1'); // numbers and a kind name: ASCII
+    this.fragments[slot] = bytes;
+    this.flags[slot] = (f & ~SEEN) | FRAG_REF;
+    this.fragmentBytes += bytes.length;
+    return bytes;
   }
 
   /** A token for a read of the database whose result will be filled in. */
@@ -147,87 +217,143 @@ export class EmbeddingCache {
 
   /**
    * Stores what a read with `token` found (and, as negative entries, the ids it found
-   * nothing for), except items invalidated since it began; ends the read. `json[i]`, when
-   * given, is rows[i]'s fragment (the caller made it to answer with): it is not made twice.
+   * nothing for), except items invalidated since it began; ends the read.
    */
-  fill(space: string, token: number, rows: ({ id: string } & CachedEmbedding)[], absent: string[] = [], json?: Buffer[]): void {
+  fill(space: string, token: number, rows: readonly ({ id: string } & CachedEmbedding)[], absent: readonly string[] = []): void {
     try {
       if (!this.enabled || this.opts.maxBytes === 0 || this.clearedAt > token) return;
       const now = this.now();
       const guard = this.invalidated.get(space);
-      rows.forEach((r, i) => {
-        if ((guard?.get(r.id) ?? -1) > token) return;
-        const fragment = json?.[i] ?? embeddingFragment(r);
-        this.store(
-          space,
-          r.id,
-          r,
-          fragment,
-          ENTRY_OVERHEAD + 2 * r.id.length + r.vector.byteLength + fragment.length,
-          now + this.opts.ttlMs,
-        );
-      });
+      for (const r of rows) {
+        if ((guard?.get(r.id) ?? -1) > token) continue;
+        this.store(space, r.id, r, ENTRY_OVERHEAD + 2 * r.id.length + r.vector.byteLength, now + this.opts.ttlMs);
+      }
       for (const id of absent) {
         if ((guard?.get(id) ?? -1) > token) continue;
-        this.store(space, id, null, NO_BYTES, ENTRY_OVERHEAD + 2 * id.length, now + this.opts.negativeTtlMs);
+        this.store(space, id, null, ENTRY_OVERHEAD + 2 * id.length, now + this.opts.negativeTtlMs);
       }
     } finally {
       this.endRead(token);
     }
   }
 
-  private store(space: string, id: string, e: CachedEmbedding | null, json: Buffer, bytes: number, expires: number): void {
+  private store(space: string, id: string, e: CachedEmbedding | null, bytes: number, expires: number): void {
     let index = this.spaces.get(space);
     if (!index) this.spaces.set(space, (index = new Map()));
     const old = index.get(id);
-    if (old) this.remove(old);
-    const slot = this.free.pop() ?? this.ring.length;
-    const entry = e
-      ? new Entry(
-          space,
-          id,
-          e.vector,
-          e.version,
-          kindName(e.kind),
-          e.interactions,
-          e.modelVersion,
-          e.updatedAt.getTime(),
-          json,
-          bytes,
-          expires,
-          slot,
-        )
-      : new Entry(space, id, null, 0, '', 0, null, 0, json, bytes, expires, slot);
-    this.ring[slot] = entry;
-    index.set(id, entry);
+    if (old !== undefined) this.remove(old);
+    const slot = this.freeSlots.pop() ?? this.newSlot();
+    this.ids[slot] = id;
+    this.spaceOf[slot] = this.spaceNumber(space);
+    this.bytesOf[slot] = bytes;
+    this.expiresOf[slot] = expires;
+    if (e) {
+      const dim = e.vector.length;
+      const at = this.heap.alloc(dim);
+      this.heap.write(at, e.vector);
+      this.vectorAt[slot] = at;
+      this.dimOf[slot] = dim;
+      this.versionOf[slot] = e.version;
+      this.kindOf[slot] = this.kindNumber(e.kind);
+      this.interactionsOf[slot] = e.interactions;
+      this.modelOf[slot] = e.modelVersion ?? NaN;
+      this.updatedOf[slot] = e.updatedAt.getTime();
+      this.flags[slot] = USED;
+    } else {
+      this.dimOf[slot] = 0;
+      this.flags[slot] = USED | NEGATIVE;
+    }
+    index.set(id, slot);
     this.count++;
     this.used += bytes;
-    if (this.used > this.opts.maxBytes) this.evict(entry);
+    if (this.used + this.fragmentBytes > this.opts.maxBytes) this.evict(slot);
+  }
+
+  private newSlot(): number {
+    if (this.top === this.capacity) {
+      const n = Math.max(1024, this.capacity * 2);
+      this.flags = grown(this.flags, n);
+      this.kindOf = grown(this.kindOf, n);
+      this.dimOf = grown(this.dimOf, n);
+      this.spaceOf = grown(this.spaceOf, n);
+      this.bytesOf = grown(this.bytesOf, n);
+      this.vectorAt = grown(this.vectorAt, n);
+      this.versionOf = grown(this.versionOf, n);
+      this.interactionsOf = grown(this.interactionsOf, n);
+      this.modelOf = grown(this.modelOf, n);
+      this.updatedOf = grown(this.updatedOf, n);
+      this.expiresOf = grown(this.expiresOf, n);
+      this.capacity = n;
+    }
+    return this.top++;
+  }
+
+  private spaceNumber(space: string): number {
+    let n = this.spaceNumbers.get(space);
+    if (n === undefined) {
+      n = this.spaceNames.push(space) - 1;
+      this.spaceNumbers.set(space, n);
+    }
+    return n;
+  }
+
+  private kindNumber(kind: string): number {
+    let n = this.kindNumbers.get(kind);
+    if (n === undefined) {
+      if (this.kindNames.length === 255) throw new Error('more than 255 embedding kinds');
+      n = this.kindNames.push(kind) - 1;
+      this.kindNumbers.set(kind, n);
+    }
+    return n;
   }
 
   /** The hand sweeps until the bound holds: a referenced entry loses its bit and stays, the first one without goes. */
-  private evict(keep: Entry): void {
-    // Two turns of the ring at most: the first clears every bit it passes.
-    for (let steps = 2 * this.ring.length; this.used > this.opts.maxBytes && steps > 0; steps--) {
-      if (this.hand >= this.ring.length) this.hand = 0;
-      const e = this.ring[this.hand++];
-      if (!e || e === keep) continue;
-      if (e.ref) e.ref = false;
-      else this.remove(e);
+  private evict(keep: number): void {
+    // Two turns at most: the first clears every bit it passes.
+    for (let steps = 2 * this.top; this.used + this.fragmentBytes > this.opts.maxBytes && steps > 0; steps--) {
+      if (this.hand >= this.top) this.hand = 0;
+      const s = this.hand++;
+      const f = this.flags[s]!;
+      if (!(f & USED) || s === keep) continue;
+      if (f & REF) this.flags[s] = f & ~REF;
+      else this.remove(s);
     }
     // Only the new entry left, and it alone is over the bound.
-    if (this.used > this.opts.maxBytes) this.remove(keep);
+    if (this.used + this.fragmentBytes > this.opts.maxBytes) this.remove(keep);
   }
 
-  private remove(e: Entry): void {
-    const index = this.spaces.get(e.space);
-    if (index?.get(e.id) !== e) return;
-    index.delete(e.id);
-    if (index.size === 0) this.spaces.delete(e.space);
-    this.ring[e.slot] = undefined;
-    this.free.push(e.slot);
+  /** The fragment hand, until `need` more bytes fit in the fragments' share. */
+  private evictFragments(need: number): void {
+    for (let steps = 2 * this.top; this.fragmentBytes + need > this.maxFragmentBytes && steps > 0; steps--) {
+      if (this.fragmentHand >= this.top) this.fragmentHand = 0;
+      const s = this.fragmentHand++;
+      if (!this.fragments[s]) continue;
+      const f = this.flags[s]!;
+      if (f & FRAG_REF) this.flags[s] = f & ~FRAG_REF;
+      else this.dropFragment(s);
+    }
+  }
+
+  private dropFragment(slot: number): void {
+    const kept = this.fragments[slot];
+    if (!kept) return;
+    this.fragmentBytes -= kept.length;
+    this.fragments[slot] = undefined;
+  }
+
+  private remove(slot: number): void {
+    if (!(this.flags[slot]! & USED)) return;
+    const space = this.spaceNames[this.spaceOf[slot]!]!;
+    const index = this.spaces.get(space)!;
+    index.delete(this.ids[slot]!);
+    if (index.size === 0) this.spaces.delete(space);
+    if (this.dimOf[slot]! > 0) this.heap.release(this.vectorAt[slot]!, this.dimOf[slot]!);
+    this.dropFragment(slot);
+    this.ids[slot] = undefined;
+    this.flags[slot] = 0;
+    this.freeSlots.push(slot);
     this.count--;
-    this.used -= e.bytes;
+    this.used -= this.bytesOf[slot]!;
   }
 
   /** Ends a read whose result will not be filled in (it failed). */
@@ -249,13 +375,13 @@ export class EmbeddingCache {
     }
   }
 
-  invalidate(space: string, ids: string[]): void {
+  invalidate(space: string, ids: readonly string[]): void {
     this.seq++;
     const index = this.spaces.get(space);
     let guard = this.invalidated.get(space);
     for (const id of ids) {
       const old = index?.get(id);
-      if (old) this.remove(old);
+      if (old !== undefined) this.remove(old);
       if (this.reads.size) {
         if (!guard) this.invalidated.set(space, (guard = new Map()));
         guard.set(id, this.seq);
@@ -273,18 +399,31 @@ export class EmbeddingCache {
     this.seq++;
     this.clearedAt = this.seq;
     this.spaces.clear();
-    this.ring = [];
-    this.free = [];
-    this.hand = 0;
-    this.count = 0;
-    this.used = 0;
+    this.capacity = this.top = 0;
+    this.freeSlots = [];
+    this.ids = [];
+    this.fragments = [];
+    for (const k of ['flags', 'kindOf'] as const) this[k] = new Uint8Array(0);
+    this.dimOf = new Uint16Array(0);
+    for (const k of ['spaceOf', 'bytesOf'] as const) this[k] = new Uint32Array(0);
+    for (const k of ['vectorAt', 'versionOf', 'interactionsOf', 'modelOf', 'updatedOf', 'expiresOf'] as const)
+      this[k] = new Float64Array(0);
+    this.heap.reset();
+    this.hand = this.fragmentHand = 0;
+    this.count = this.used = this.fragmentBytes = 0;
   }
 
   get size(): number {
     return this.count;
   }
 
+  /** Estimated bytes held: entries and kept JSON fragments. */
   get bytes(): number {
-    return this.used;
+    return this.used + this.fragmentBytes;
+  }
+
+  /** Of `bytes`, the kept JSON fragments'. */
+  get jsonBytes(): number {
+    return this.fragmentBytes;
   }
 }

@@ -1,9 +1,10 @@
 // The lookup cache's guards: byte-bounded CLOCK eviction (hot entries stay), negative entries, fill guards per
 // item (a write to one item, in this space or another, never discards a fill of others),
-// the TTL, and nothing served or stored while the invalidation feed is down.
+// the TTL, nothing served or stored while the invalidation feed is down, JSON fragments kept
+// for hot entries within their share, and slots and vector rows reused without mixing entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EmbeddingCache, embeddingJson, type CacheOptions, type Lookup } from '../../src/lookup/cache.js';
+import { ABSENT, EmbeddingCache, embeddingJson, type CacheOptions } from '../../src/lookup/cache.js';
 
 const row = (id: string, version = 1, dim = 2) => ({
   id,
@@ -16,8 +17,10 @@ const row = (id: string, version = 1, dim = 2) => ({
 });
 let clock = 0;
 const cache = (opts: Partial<CacheOptions> = {}) =>
-  new EmbeddingCache({ maxBytes: 1e6, ttlMs: 1000, negativeTtlMs: 100, now: () => clock, ...opts });
-const version = (l: Lookup) => (l.hit && l.embedding ? l.embedding.version : l.hit ? 'negative' : 'miss');
+  (current = new EmbeddingCache({ maxBytes: 1e6, ttlMs: 1000, negativeTtlMs: 100, now: () => clock, ...opts }));
+/** What the cache answers for the id: the entry's version, 'negative' or 'miss'. */
+let current: EmbeddingCache;
+const version = (slot: number) => (slot >= 0 ? current.version(slot) : slot === ABSENT ? 'negative' : 'miss');
 const fill = (c: EmbeddingCache, space: string, rows: ReturnType<typeof row>[], absent: string[] = []) =>
   c.fill(space, c.beginRead(), rows, absent);
 
@@ -108,22 +111,83 @@ test('bounded by bytes, an entry read since the hand last passed stays; 0 bytes 
   assert.equal(off.size, 0);
 });
 
-test('the JSON fragment is made as bytes when the entry is stored, counts against the bound, and a hit makes nothing', () => {
+test('JSON fragments: kept for an entry while their share has room, counted in the bound, dropped with the entry', () => {
   const c = cache();
   fill(c, 's', [row('a', 1, 64)]);
-  const l = c.get('s', 'a');
-  assert.ok(l.hit && l.embedding);
-  const json = l.json;
-  assert.ok(c.bytes >= 64 * 4 + json.length, `${c.bytes} bytes for a fragment of ${json.length}`);
-  assert.equal(c.get('s', 'a'), l, 'the entry itself is the answer');
-  // a fragment the caller already made (to answer with) is stored as it is
-  const given = cache();
-  const made = Buffer.from('"vector":[0.5,0.5],"version":1,"kind":"cold"');
-  given.fill('s', given.beginRead(), [row('b', 1, 2)], [], [made]);
-  const g = given.get('s', 'b');
-  assert.ok(g.hit && g.embedding);
-  assert.equal(g.json, made);
-  assert.deepEqual(JSON.parse(`{${json}}`), { vector: Array(64).fill(0.5), version: 1, kind: 'cold' });
+  const entryBytes = c.bytes;
+  const first = c.json(c.get('s', 'a'));
+  assert.ok(Buffer.isBuffer(first), 'kept as bytes');
+  assert.equal(c.jsonBytes, first.length);
+  assert.equal(c.bytes, entryBytes + first.length);
+  assert.equal(c.json(c.get('s', 'a')), first, 'a hit makes nothing');
+  assert.deepEqual(JSON.parse(`{${first.toString()}}`), { vector: Array(64).fill(0.5), version: 1, kind: 'cold' });
+  c.invalidate('s', ['a']);
+  assert.equal(c.bytes, 0, 'gone with its entry');
+});
+
+test('JSON fragments: with their share full, a new one is kept on its second use and the hand takes an unused one', () => {
+  const probe = cache();
+  fill(probe, 's', [row('x', 1, 64)]);
+  const len = probe.json(probe.get('s', 'x')).length;
+  // a share (1/8 of the bound) of two fragments
+  const c = cache({ maxBytes: 8 * (2 * len + 10) });
+  fill(
+    c,
+    's',
+    ['a', 'b', 'c', 'd'].map((id) => row(id, 1, 64)),
+  );
+  const json = (id: string) => c.json(c.get('s', id));
+  assert.ok(Buffer.isBuffer(json('a')) && Buffer.isBuffer(json('b')), 'made while there was room: kept');
+  assert.equal(typeof json('c'), 'string', 'share full, first use: made, not kept');
+  assert.equal(c.jsonBytes, 2 * len);
+  // second use: kept; the hand clears a's and b's bits on its first turn and takes a
+  assert.ok(Buffer.isBuffer(json('c')));
+  assert.equal(c.jsonBytes, 2 * len);
+  assert.equal(typeof json('a'), 'string', 'a was taken');
+  // b has not been used since the hand passed it, c (just kept) has: b goes for d
+  assert.equal(typeof json('d'), 'string');
+  assert.ok(Buffer.isBuffer(json('d')));
+  assert.equal(typeof json('b'), 'string', 'b was taken');
+  assert.ok(Buffer.isBuffer(json('c')), 'c stayed');
+  assert.equal(c.jsonBytes, 2 * len);
+  assert.equal(c.size, 4, 'fragments come and go; their entries stay');
+});
+
+test('slots and vector rows are reused without mixing entries, across spaces of different dimensions', () => {
+  const c = cache();
+  const vec = (dim: number, x: number) => Float32Array.from({ length: dim }, (_, j) => x + j / 1000);
+  const put = (space: string, id: string, dim: number, x: number) => fill(c, space, [{ ...row(id, x, dim), vector: vec(dim, x) }]);
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 50; i++) {
+      put('small', `i${i}`, 8, round * 100 + i);
+      put('large', `i${i}`, 48, round * 100 + i + 0.5);
+    }
+    c.invalidate(
+      'small',
+      Array.from({ length: 25 }, (_, i) => `i${2 * i}`),
+    ); // every other one: freed slots and rows
+    fill(c, 'small', [], ['i0']); // a negative entry takes one of them
+  }
+  for (let i = 0; i < 50; i++) {
+    const large = c.get('large', `i${i}`);
+    assert.deepEqual(c.vector(large), vec(48, 200 + i + 0.5), `large i${i}`);
+    const small = c.get('small', `i${i}`);
+    if (i === 0) assert.equal(small, ABSENT);
+    else if (i % 2 === 0) assert.equal(small, -1, `small i${i} was invalidated`);
+    else {
+      assert.deepEqual(c.vector(small), vec(8, 200 + i), `small i${i}`);
+      assert.equal(c.version(small), 200 + i);
+      const out = new Float32Array(10);
+      c.copyVector(small, out, 1);
+      assert.deepEqual(out.subarray(1, 9), vec(8, 200 + i));
+    }
+  }
+  assert.equal(c.size, 50 + 25 + 1);
+  const e = c.embedding(c.get('large', 'i3'));
+  assert.deepEqual(
+    { ...e, vector: Array.from(e.vector) },
+    { vector: Array.from(vec(48, 203.5)), version: 203.5, kind: 'cold', interactions: 0, modelVersion: 1, updatedAt: new Date(0) },
+  );
 });
 
 test('while the invalidation feed is down nothing is served or stored', () => {

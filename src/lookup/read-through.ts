@@ -1,0 +1,87 @@
+// A lookup of many ids: from the cache where it has them (nothing allocated per id), the
+// rest (each distinct id once) in one query whose result fills the cache (rows, and negative
+// entries for the ids without).
+import { latestEmbeddings } from '../db/embeddings.js';
+import type { Queryable } from '../db/pool.js';
+import { MISS, embeddingJson, type CachedEmbedding, type EmbeddingCache } from './cache.js';
+import { countHits, countMisses } from './metrics.js';
+
+/** Found[i] came from `rows`, not from a cache slot. */
+const READ = -3;
+
+/**
+ * What a lookup found, in request order: cache slots, or rows read. Slots are good only
+ * until the event loop next turns, so read the answer out before anything awaits.
+ */
+export class Found {
+  constructor(
+    private readonly cache: EmbeddingCache,
+    private readonly slots: Int32Array,
+    private readonly rows: (CachedEmbedding | undefined)[] | undefined,
+  ) {}
+
+  has(i: number): boolean {
+    const s = this.slots[i]!;
+    return s >= 0 || (s === READ && this.rows![i] !== undefined);
+  }
+
+  /** The vector, version and kind as JSON (see embeddingJson), for an i that `has`. */
+  json(i: number): Buffer | string {
+    const s = this.slots[i]!;
+    return s >= 0 ? this.cache.json(s) : embeddingJson(this.rows![i]!);
+  }
+
+  /** Copies the vector into `out` at `at`, for an i that `has`. */
+  copyVector(i: number, out: Float32Array, at: number): void {
+    const s = this.slots[i]!;
+    if (s >= 0) this.cache.copyVector(s, out, at);
+    else out.set(this.rows![i]!.vector, at);
+  }
+
+  /** The whole embedding (a copy), for an i that `has`. */
+  embedding(i: number): CachedEmbedding {
+    const s = this.slots[i]!;
+    return s >= 0 ? this.cache.embedding(s) : this.rows![i]!;
+  }
+}
+
+export async function lookup(deps: { cache: EmbeddingCache; db: Queryable }, space: string, ids: readonly string[]): Promise<Found> {
+  const { cache } = deps;
+  const slots = new Int32Array(ids.length);
+  let missed: number[] | undefined;
+  const now = Date.now();
+  for (let i = 0; i < ids.length; i++) {
+    const s = cache.get(space, ids[i]!, now);
+    slots[i] = s;
+    if (s === MISS) (missed ??= []).push(i);
+  }
+  countHits(space, ids.length - (missed?.length ?? 0));
+  if (!missed) return new Found(cache, slots, undefined);
+  // The query yields, and the cache may reuse a slot meanwhile: what it gave is copied out first.
+  const rows = new Array<CachedEmbedding | undefined>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const s = slots[i]!;
+    if (s >= 0) rows[i] = cache.embedding(s);
+    slots[i] = READ;
+  }
+  const misses = [...new Set(missed.map((i) => ids[i]!))];
+  countMisses(space, misses.length);
+  const token = cache.beginRead();
+  let read: Awaited<ReturnType<typeof latestEmbeddings>>;
+  try {
+    read = await latestEmbeddings(deps.db, space, misses);
+  } catch (err) {
+    cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
+    throw err;
+  }
+  const got = new Map<string, CachedEmbedding>();
+  for (const r of read) got.set(r.id, r);
+  cache.fill(
+    space,
+    token,
+    read,
+    misses.filter((id) => !got.has(id)),
+  );
+  for (const i of missed) rows[i] = got.get(ids[i]!);
+  return new Found(cache, slots, rows);
+}
