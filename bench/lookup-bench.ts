@@ -89,6 +89,12 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
     default: 'yes',
     help: "no: skip the mixed phase (its training fits the text encoder on every item's text: many minutes at a million items)",
   },
+  phases: {
+    default: 'all',
+    help:
+      'comma-separated phases to run: get, get-low, get-half (runs get and get-low too), lookup100, lookup1000, f32 ' +
+      '(and lookup100, which it is judged against), mixed (and lookup100); all: every one',
+  },
   out: { help: 'also write the results as JSON to this file' },
 });
 const ITEMS = num('items', opts.items, { min: 100, max: 10_000_000, integer: true });
@@ -107,7 +113,15 @@ const TRAIN_TIMEOUT_MS = num('train-timeout', opts['train-timeout'], { min: 10, 
 const SEED = num('seed', opts.seed, { integer: true });
 const OUT = opts.out;
 if (opts.mixed !== 'yes' && opts.mixed !== 'no') throw new Error(`--mixed must be yes or no, not ${opts.mixed}`);
-const MIXED = opts.mixed === 'yes';
+const PHASE_KEYS = ['get', 'get-low', 'get-half', 'lookup100', 'lookup1000', 'f32', 'mixed'] as const;
+type PhaseKey = (typeof PHASE_KEYS)[number];
+const NEEDS: Partial<Record<PhaseKey, PhaseKey[]>> = { 'get-half': ['get', 'get-low'], f32: ['lookup100'], mixed: ['lookup100'] };
+const WANTED = new Set<PhaseKey>();
+for (const k of opts.phases === 'all' ? PHASE_KEYS : (opts.phases ?? '').split(',').map((x) => x.trim())) {
+  if (!(PHASE_KEYS as readonly string[]).includes(k)) throw new Error(`--phases: unknown phase ${k} (${PHASE_KEYS.join(', ')}, all)`);
+  for (const n of [k as PhaseKey, ...(NEEDS[k as PhaseKey] ?? [])]) WANTED.add(n);
+}
+const MIXED = opts.mixed === 'yes' && WANTED.has('mixed');
 /** Events per request of the mixed phase's feeder. */
 const EVENT_BATCH = Math.max(20, Math.min(250, Math.round(EVENT_RATE / 20)));
 const DIM = 64;
@@ -269,8 +283,9 @@ async function main(): Promise<number> {
   };
 
   const phases: PhaseResult[] = [];
-  const runPhase = async (key: PhaseResult['key'], label: string, lua: string, connections: number, ids: number) => {
+  const runPhase = async (key: PhaseKey, label: string, lua: string, connections: number, ids: number) => {
     if (interrupted()) throw new Interrupted('interrupted');
+    if (!WANTED.has(key)) return undefined;
     log(`phase: ${label}`);
     const service = await measure(env.url, lua, connections, 'service', true);
     const bareRun = await measure(bare.url, lua, connections, 'bare   ', false);
@@ -280,28 +295,30 @@ async function main(): Promise<number> {
   };
   const peak = await runPhase('get', `single-item GET, random ids (c${CONNECTIONS})`, getLua, CONNECTIONS, 1);
   const low = await runPhase('get-low', `single-item GET, low load (c${LOW_CONNECTIONS})`, getLua, LOW_CONNECTIONS, 1);
-  // Paced at about half the service's peak, the same offered rate for both: each of the
-  // connections waits connections ÷ rate, less the latency seen at low load, per request.
-  const half = peak.service.rps / 2;
-  const delayMs = Math.max(1, Math.round((1000 * CONNECTIONS) / half - low.service.latencyMs.avg));
-  const pacedLua = script(
-    'get-paced.lua',
-    getScript({
-      pools: established,
-      headers: auth,
-      seed: SEED,
-      pathPrefix: `/v1/spaces/${SPACE}/items/`,
-      pathSuffix: '/embedding',
-      delayMs,
-    }),
-  );
-  await runPhase(
-    'get-half',
-    `single-item GET, paced to ~${int(half)} req/s (c${CONNECTIONS}, ${delayMs} ms apart)`,
-    pacedLua,
-    CONNECTIONS,
-    1,
-  );
+  if (peak && low) {
+    // Paced at about half the service's peak, the same offered rate for both: each of the
+    // connections waits connections ÷ rate, less the latency seen at low load, per request.
+    const half = peak.service.rps / 2;
+    const delayMs = Math.max(1, Math.round((1000 * CONNECTIONS) / half - low.service.latencyMs.avg));
+    const pacedLua = script(
+      'get-paced.lua',
+      getScript({
+        pools: established,
+        headers: auth,
+        seed: SEED,
+        pathPrefix: `/v1/spaces/${SPACE}/items/`,
+        pathSuffix: '/embedding',
+        delayMs,
+      }),
+    );
+    await runPhase(
+      'get-half',
+      `single-item GET, paced to ~${int(half)} req/s (c${CONNECTIONS}, ${delayMs} ms apart)`,
+      pacedLua,
+      CONNECTIONS,
+      1,
+    );
+  }
   await runPhase('lookup100', 'lookup 100 ids, JSON', l100Lua, CONNECTIONS, 100);
   await runPhase('lookup1000', 'lookup 1,000 ids, JSON', l1000Lua, CONNECTIONS, 1000);
   await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100);

@@ -70,7 +70,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function itemEmbedding(spaceId: string, id: string, pinned: string | undefined, reply: FastifyReply): Promise<void> {
     const { space, version } = await resolveVersion(app.deps, spaceId, pinned);
     const physical = version.physicalId;
-    const found = await lookup(app.deps, physical, [id]);
+    const found = await lookup(app.deps, physical, [id], 'json');
     // Assembled around the vector's JSON; the Embedding schema above documents the shape.
     if (found.has(0)) {
       const e = found.embedding(0);
@@ -104,8 +104,9 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // One version resolved once: the answer never mixes versions.
       const { version } = await resolveVersion(app.deps, req.params.space, req.query.version);
       const { ids } = req.body;
-      const found = await lookup(app.deps, version.physicalId, ids);
-      if (req.headers.accept === 'application/octet-stream') {
+      const packed = req.headers.accept === 'application/octet-stream';
+      const found = await lookup(app.deps, version.physicalId, ids, packed ? 'vector' : 'json');
+      if (packed) {
         const dim = version.dim;
         const out = new Float32Array(ids.length * dim);
         for (let i = 0, at = 0; i < ids.length; i++, at += dim) {

@@ -6,8 +6,11 @@ import type { Queryable } from '../db/pool.js';
 import { MISS, embeddingJson, type CachedEmbedding, type EmbeddingCache } from './cache.js';
 import { countHits, countMisses } from './metrics.js';
 
-/** Found[i] came from `rows`, not from a cache slot. */
+/** Found[i] is in `rows` or `pinned`, not a cache slot. */
 const READ = -3;
+
+/** What the caller will read of each id: the JSON, or the vector (the float32 answer). */
+export type Want = 'json' | 'vector';
 
 /**
  * What a lookup found, in request order: cache slots, or rows read. Slots are good only
@@ -17,35 +20,42 @@ export class Found {
   constructor(
     private readonly cache: EmbeddingCache,
     private readonly slots: Int32Array,
-    private readonly rows: (CachedEmbedding | undefined)[] | undefined,
+    private readonly rows?: (CachedEmbedding | undefined)[],
+    /** the JSON of hits taken out of the cache before a read (want: json) */
+    private readonly pinned?: (Buffer | string | undefined)[],
   ) {}
 
   has(i: number): boolean {
     const s = this.slots[i]!;
-    return s >= 0 || (s === READ && this.rows![i] !== undefined);
+    return s >= 0 || (s === READ && (this.rows![i] !== undefined || this.pinned?.[i] !== undefined));
   }
 
   /** The vector, version and kind as JSON (see embeddingJson), for an i that `has`. */
   json(i: number): Buffer | string {
     const s = this.slots[i]!;
-    return s >= 0 ? this.cache.json(s) : embeddingJson(this.rows![i]!);
+    return s >= 0 ? this.cache.json(s) : (this.pinned?.[i] ?? embeddingJson(this.rows![i]!));
   }
 
-  /** Copies the vector into `out` at `at`, for an i that `has`. */
+  /** Copies the vector into `out` at `at`, for an i that `has` (of a lookup that wanted vectors). */
   copyVector(i: number, out: Float32Array, at: number): void {
     const s = this.slots[i]!;
     if (s >= 0) this.cache.copyVector(s, out, at);
     else out.set(this.rows![i]!.vector, at);
   }
 
-  /** The whole embedding (a copy), for an i that `has`. */
+  /** The whole embedding (a copy), for an i that `has` and was a hit or read (not pinned). */
   embedding(i: number): CachedEmbedding {
     const s = this.slots[i]!;
     return s >= 0 ? this.cache.embedding(s) : this.rows![i]!;
   }
 }
 
-export async function lookup(deps: { cache: EmbeddingCache; db: Queryable }, space: string, ids: readonly string[]): Promise<Found> {
+export async function lookup(
+  deps: { cache: EmbeddingCache; db: Queryable },
+  space: string,
+  ids: readonly string[],
+  want: Want,
+): Promise<Found> {
   const { cache } = deps;
   const slots = new Int32Array(ids.length);
   let missed: number[] | undefined;
@@ -56,12 +66,17 @@ export async function lookup(deps: { cache: EmbeddingCache; db: Queryable }, spa
     if (s === MISS) (missed ??= []).push(i);
   }
   countHits(space, ids.length - (missed?.length ?? 0));
-  if (!missed) return new Found(cache, slots, undefined);
-  // The query yields, and the cache may reuse a slot meanwhile: what it gave is copied out first.
+  if (!missed) return new Found(cache, slots);
+  // The query yields, and the cache may reuse a slot meanwhile: what the answer needs of the
+  // hits is taken out first (their kept JSON is taken as it is, not made again).
   const rows = new Array<CachedEmbedding | undefined>(ids.length);
+  const pinned = want === 'json' ? new Array<Buffer | string | undefined>(ids.length) : undefined;
   for (let i = 0; i < ids.length; i++) {
     const s = slots[i]!;
-    if (s >= 0) rows[i] = cache.embedding(s);
+    if (s >= 0) {
+      if (pinned) pinned[i] = cache.json(s);
+      else rows[i] = cache.embedding(s);
+    }
     slots[i] = READ;
   }
   const misses = [...new Set(missed.map((i) => ids[i]!))];
@@ -83,5 +98,5 @@ export async function lookup(deps: { cache: EmbeddingCache; db: Queryable }, spa
     misses.filter((id) => !got.has(id)),
   );
   for (const i of missed) rows[i] = got.get(ids[i]!);
-  return new Found(cache, slots, rows);
+  return new Found(cache, slots, rows, pinned);
 }
