@@ -190,7 +190,15 @@ export async function startEnv(
     fs.rmSync(tmp, { recursive: true, force: true });
   });
   log(`starting Postgres and Redis under ${tmp}`);
-  const pg = await startLocalPostgres(path.join(tmp, 'pg'));
+  // BENCH_PG_SETTINGS='name=value;name=value': server settings for a look inside, e.g.
+  // shared_preload_libraries=pg_stat_statements (then CREATE EXTENSION and read the view).
+  const settings = Object.fromEntries(
+    (process.env['BENCH_PG_SETTINGS'] ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const pg = await startLocalPostgres(path.join(tmp, 'pg'), { settings });
   addCleanup('postgres', () => pg.stop(), 60_000);
   const redis = await startLocalRedis(path.join(tmp, 'redis'));
   addCleanup('redis', () => redis.stop(), 30_000);

@@ -31,7 +31,7 @@ export async function recordEventsStatement(
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const r = await db.query<{ accepted: string[] | null }>(
-    `WITH t AS (SELECT unnest(emerflow_write_targets($1)) AS sid),
+    `WITH t AS (SELECT sid FROM emerflow_write_target_rows($1) AS sid),
      ins AS (
        INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
        SELECT t.sid, e.id, e.user_id, e.item_id, e.label, e.ts

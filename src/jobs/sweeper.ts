@@ -7,12 +7,15 @@
 // - healing: emerging items whose cold embedding is not from the active model are re-embedded;
 // - retention: embedding versions beyond the newest few (left by older releases) are pruned;
 // - LLM budgets: enrichment parked because its space had spent its tokens for a UTC day
-//   is made due again once that day is over.
+//   is made due again once that day is over;
+// - statistics: a hot table never analyzed, or whose row count moved 2× since it was, is
+//   analyzed at the next recovery pass, not minutes later by autovacuum (db/statistics.ts).
 import type { Logger } from 'pino';
 import type { Queue } from 'bullmq';
 import type { Db } from '../db/pool.js';
 import { releaseExpiredLeases, releaseJobs, touchDispatch, unparkBefore, unstartedJobs } from '../db/tasks.js';
 import { pruneOldVersions } from '../db/embeddings.js';
+import { refreshStatistics } from '../db/statistics.js';
 import { LLM_BUDGET_PARKED, utcDay } from '../db/llm-usage.js';
 import { healSpace } from '../pipeline/activate-model.js';
 import type { QueueName } from './queues.js';
@@ -87,6 +90,8 @@ export class Sweeper {
       this.log.info({ expired, lost: released }, 'released tasks to be dispatched again');
       this.opts.onReleased();
     }
+    const analyzed = await refreshStatistics(this.db);
+    if (analyzed.length) this.log.info({ tables: analyzed }, 'analyzed tables whose statistics were stale');
     return expired + released;
   }
 
