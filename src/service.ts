@@ -68,6 +68,7 @@ export async function startService(config: Config, log: Logger, opts: { logReque
         keys: root.keys,
         config,
         cache: root.cache,
+        reads: root.reads,
         versions: root.spaceVersions,
         publish: async (space: string, ids: string[]) => root.cache.invalidate(space, ids),
       });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { EmbeddingCache } from '../lookup/cache.js';
+import type { EmbeddingReads } from '../lookup/reads.js';
 import type { SpaceVersions } from '../lookup/space-versions.js';
 import type { KeyStore } from '../auth/keys.js';
 import type { BackendInfo } from '../model/index.js';
@@ -14,6 +15,8 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   cache: EmbeddingCache;
+  /** The cache's reads of Postgres: shared by lookups missing the same ids, and ahead of them after writes. */
+  reads: EmbeddingReads;
   versions: SpaceVersions;
   keys: KeyStore;
   backend(): BackendInfo | null;

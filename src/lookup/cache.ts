@@ -34,6 +34,16 @@ export interface CachedEmbedding {
   updatedAt: Date;
 }
 
+/** Told what the cache drops: who reads ahead for it, and must not hand out reads older than a drop. */
+export interface CacheWatcher {
+  /** `ids` were invalidated; `cached` are those of them the cache held an embedding for. */
+  invalidated(space: string, ids: readonly string[], cached: readonly string[]): void;
+  /** All of a space's entries were dropped (its invalidation could not name the ids). */
+  spaceInvalidated(space: string): void;
+  /** Everything was dropped (an unreadable notification, the invalidation feed lost or back). */
+  cleared(): void;
+}
+
 export interface CacheOptions {
   maxBytes: number;
   ttlMs: number;
@@ -116,6 +126,7 @@ export class EmbeddingCache {
   // Off while the invalidation feed is down: without it, entries could go stale.
   private enabled = true;
   private readonly now: () => number;
+  private watcher: CacheWatcher | undefined;
 
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now;
@@ -375,22 +386,33 @@ export class EmbeddingCache {
     }
   }
 
+  /** Tells `w` of every invalidation and clear (reads.ts: its reads in flight, its refresh-ahead). */
+  watch(w: CacheWatcher): void {
+    this.watcher = w;
+  }
+
   invalidate(space: string, ids: readonly string[]): void {
     this.seq++;
     const index = this.spaces.get(space);
     let guard = this.invalidated.get(space);
+    const cached: string[] = [];
     for (const id of ids) {
       const old = index?.get(id);
-      if (old !== undefined) this.remove(old);
+      if (old !== undefined) {
+        if ((this.flags[old]! & NEGATIVE) === 0) cached.push(id);
+        this.remove(old);
+      }
       if (this.reads.size) {
         if (!guard) this.invalidated.set(space, (guard = new Map()));
         guard.set(id, this.seq);
       }
     }
+    this.watcher?.invalidated(space, ids, cached);
   }
 
   /** Drops one space's entries (its invalidation could not name the ids). */
   invalidateSpace(space: string): void {
+    this.watcher?.spaceInvalidated(space);
     this.invalidate(space, [...(this.spaces.get(space)?.keys() ?? [])]);
     this.clearedAt = this.seq; // and any fill in flight, whichever ids it read
   }
@@ -398,6 +420,7 @@ export class EmbeddingCache {
   clear(): void {
     this.seq++;
     this.clearedAt = this.seq;
+    this.watcher?.cleared();
     this.spaces.clear();
     this.capacity = this.top = 0;
     this.freeSlots = [];

@@ -1,9 +1,8 @@
 // A lookup of many ids: from the cache where it has them (nothing allocated per id), the
-// rest (each distinct id once) in one query whose result fills the cache (rows, and negative
-// entries for the ids without).
-import { latestEmbeddings } from '../db/embeddings.js';
-import type { Queryable } from '../db/pool.js';
+// rest (each distinct id once) through reads.ts, whose reads fill the cache (rows, and
+// negative entries for the ids without) and are shared by every lookup missing the same id.
 import { MISS, embeddingJson, type CachedEmbedding, type EmbeddingCache } from './cache.js';
+import type { EmbeddingReads } from './reads.js';
 import { countHits, countMisses } from './metrics.js';
 
 /** Found[i] is in `rows` or `pinned`, not a cache slot. */
@@ -51,7 +50,7 @@ export class Found {
 }
 
 export async function lookup(
-  deps: { cache: EmbeddingCache; db: Queryable },
+  deps: { cache: EmbeddingCache; reads: EmbeddingReads },
   space: string,
   ids: readonly string[],
   want: Want,
@@ -81,22 +80,9 @@ export async function lookup(
   }
   const misses = [...new Set(missed.map((i) => ids[i]!))];
   countMisses(space, misses.length);
-  const token = cache.beginRead();
-  let read: Awaited<ReturnType<typeof latestEmbeddings>>;
-  try {
-    read = await latestEmbeddings(deps.db, space, misses);
-  } catch (err) {
-    cache.cancelRead(token); // nothing was read: nothing to fill, least of all "absent"
-    throw err;
-  }
+  const read = await deps.reads.read(space, misses);
   const got = new Map<string, CachedEmbedding>();
-  for (const r of read) got.set(r.id, r);
-  cache.fill(
-    space,
-    token,
-    read,
-    misses.filter((id) => !got.has(id)),
-  );
+  for (let k = 0; k < misses.length; k++) if (read[k]) got.set(misses[k]!, read[k]!);
   for (const i of missed) rows[i] = got.get(ids[i]!);
   return new Found(cache, slots, rows, pinned);
 }

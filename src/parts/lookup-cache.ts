@@ -1,6 +1,6 @@
-// The lookup cache of an API process: invalidated by the writing transactions' NOTIFY (it
-// listens on a connection of its own) and, with LOOKUP_PRELOAD_SPACES, warmed in the
-// background at start. Worker-only processes have none.
+// The lookup cache of an API process and its reads of Postgres (lookup/reads.ts): invalidated
+// by the writing transactions' NOTIFY (it listens on a connection of its own) and, with
+// LOOKUP_PRELOAD_SPACES, warmed in the background at start. Worker-only processes have none.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { untilDbReady } from '../db/wait-ready.js';
@@ -8,6 +8,7 @@ import { EmbeddingCache } from '../lookup/cache.js';
 import { listenInvalidations } from '../lookup/invalidation.js';
 import { registerCacheGauges } from '../lookup/metrics.js';
 import { preloadSpaces } from '../lookup/preload.js';
+import { EmbeddingReads } from '../lookup/reads.js';
 import { SpaceVersions } from '../lookup/space-versions.js';
 import { closeWithin } from './close-within.js';
 import type { PartOptions } from './options.js';
@@ -15,6 +16,7 @@ import type { PartOptions } from './options.js';
 declare module 'fastify' {
   interface FastifyInstance {
     cache: EmbeddingCache;
+    reads: EmbeddingReads;
     spaceVersions: SpaceVersions;
   }
 }
@@ -26,6 +28,7 @@ async function lookupCache(app: FastifyInstance, { config, log }: PartOptions): 
     negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
   });
   app.decorate('cache', cache);
+  app.decorate('reads', new EmbeddingReads(app.db, cache));
   const versions = new SpaceVersions(app.db, { ttlMs: config.LOOKUP_CACHE_TTL_MS });
   app.decorate('spaceVersions', versions);
   registerCacheGauges(() => ({ bytes: cache.bytes, entries: cache.size }));
