@@ -238,10 +238,12 @@ export async function startEnv(
       delete env['EMBEDDING_MODEL'];
     }
   }
-  // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of the service, written when it stops (node --cpu-prof)
+  // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of the service, written when it stops (node --cpu-prof);
+  // BENCH_SERVER_NODE_FLAGS: more flags for its node, e.g. --trace-gc (lines in BENCH_KEEP_SERVER_LOG)
   const prof = process.env['BENCH_SERVER_CPU_PROF'];
+  const flags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
   const [cmd, args] = opts.nodeImport
-    ? [process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', 'src/server.ts']]
+    ? [process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...flags, '--import', 'tsx', 'src/server.ts']]
     : [path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts']];
   log(`starting the service: ${opts.nodeImport ? 'node --import tsx' : 'tsx'} src/server.ts on ${url}`);
   // Its own process group, so a terminal's Ctrl-C reaches it only through this bench

@@ -56,7 +56,7 @@ export const MISS = -1;
 /** `get`: cached as having no embedding (a negative entry). */
 export const ABSENT = -2;
 
-/** What an entry costs besides its id and vector: its columns (61 bytes), its index entry and the id and fragment pointers. */
+/** What an entry costs besides its id and vector: its columns (44 bytes), its index entry and its id pointer. */
 const ENTRY_OVERHEAD = 120;
 /** The part of the budget JSON fragments may hold. */
 const JSON_SHARE = 1 / 8;
@@ -76,7 +76,7 @@ export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'k
 }
 
 /** A column grown to `n` elements, its contents kept. */
-function grown<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
+function grown<T extends Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
   return b;
@@ -95,17 +95,19 @@ export class EmbeddingCache {
   private top = 0;
   private freeSlots: number[] = [];
   private ids: (string | undefined)[] = [];
-  private fragments: (Buffer | undefined)[] = [];
+  /** slot → its kept JSON fragment (a Map: only the hot few percent have one) */
+  private fragments = new Map<number, Buffer>();
   private flags = new Uint8Array(0);
   private kindOf = new Uint8Array(0);
   private dimOf = new Uint16Array(0);
   private spaceOf = new Uint32Array(0);
   private bytesOf = new Uint32Array(0);
-  private vectorAt = new Float64Array(0);
-  private versionOf = new Float64Array(0);
-  private interactionsOf = new Float64Array(0);
-  /** NaN: null */
-  private modelOf = new Float64Array(0);
+  /** the row's first float in the heap */
+  private vectorAt = new Uint32Array(0);
+  private versionOf = new Uint32Array(0);
+  private interactionsOf = new Uint32Array(0);
+  /** -1: null */
+  private modelOf = new Int32Array(0);
   private updatedOf = new Float64Array(0);
   private expiresOf = new Float64Array(0);
   private heap = new VectorHeap();
@@ -174,7 +176,7 @@ export class EmbeddingCache {
   }
   modelVersion(slot: number): number | null {
     const m = this.modelOf[slot]!;
-    return Number.isNaN(m) ? null : m;
+    return m < 0 ? null : m;
   }
   updatedMs(slot: number): number {
     return this.updatedOf[slot]!;
@@ -193,7 +195,7 @@ export class EmbeddingCache {
 
   /** `"vector":[…],"version":n,"kind":"…"`: the kept bytes when the entry is hot, else made now (a string). */
   json(slot: number): Buffer | string {
-    const kept = this.fragments[slot];
+    const kept = this.fragments.get(slot);
     if (kept) {
       this.flags[slot] = this.flags[slot]! | FRAG_REF;
       return kept;
@@ -214,7 +216,7 @@ export class EmbeddingCache {
     // its own allocation: a slice of Node's shared 8 KB pool would keep the whole pool alive
     const bytes = Buffer.allocUnsafeSlow(text.length);
     bytes.write(text, 'latin1'); // numbers and a kind name: ASCII
-    this.fragments[slot] = bytes;
+    this.fragments.set(slot, bytes);
     this.flags[slot] = (f & ~SEEN) | FRAG_REF;
     this.fragmentBytes += bytes.length;
     return bytes;
@@ -267,7 +269,7 @@ export class EmbeddingCache {
       this.versionOf[slot] = e.version;
       this.kindOf[slot] = this.kindNumber(e.kind);
       this.interactionsOf[slot] = e.interactions;
-      this.modelOf[slot] = e.modelVersion ?? NaN;
+      this.modelOf[slot] = e.modelVersion ?? -1;
       this.updatedOf[slot] = e.updatedAt.getTime();
       this.flags[slot] = USED;
     } else {
@@ -338,7 +340,7 @@ export class EmbeddingCache {
     for (let steps = 2 * this.top; this.fragmentBytes + need > this.maxFragmentBytes && steps > 0; steps--) {
       if (this.fragmentHand >= this.top) this.fragmentHand = 0;
       const s = this.fragmentHand++;
-      if (!this.fragments[s]) continue;
+      if (!this.fragments.has(s)) continue;
       const f = this.flags[s]!;
       if (f & FRAG_REF) this.flags[s] = f & ~FRAG_REF;
       else this.dropFragment(s);
@@ -346,10 +348,10 @@ export class EmbeddingCache {
   }
 
   private dropFragment(slot: number): void {
-    const kept = this.fragments[slot];
+    const kept = this.fragments.get(slot);
     if (!kept) return;
     this.fragmentBytes -= kept.length;
-    this.fragments[slot] = undefined;
+    this.fragments.delete(slot);
   }
 
   private remove(slot: number): void {
@@ -425,12 +427,12 @@ export class EmbeddingCache {
     this.capacity = this.top = 0;
     this.freeSlots = [];
     this.ids = [];
-    this.fragments = [];
+    this.fragments = new Map();
     for (const k of ['flags', 'kindOf'] as const) this[k] = new Uint8Array(0);
     this.dimOf = new Uint16Array(0);
-    for (const k of ['spaceOf', 'bytesOf'] as const) this[k] = new Uint32Array(0);
-    for (const k of ['vectorAt', 'versionOf', 'interactionsOf', 'modelOf', 'updatedOf', 'expiresOf'] as const)
-      this[k] = new Float64Array(0);
+    for (const k of ['spaceOf', 'bytesOf', 'vectorAt', 'versionOf', 'interactionsOf'] as const) this[k] = new Uint32Array(0);
+    this.modelOf = new Int32Array(0);
+    for (const k of ['updatedOf', 'expiresOf'] as const) this[k] = new Float64Array(0);
     this.heap.reset();
     this.hand = this.fragmentHand = 0;
     this.count = this.used = this.fragmentBytes = 0;

@@ -156,11 +156,13 @@ test('JSON fragments: with their share full, a new one is kept on its second use
 test('slots and vector rows are reused without mixing entries, across spaces of different dimensions', () => {
   const c = cache();
   const vec = (dim: number, x: number) => Float32Array.from({ length: dim }, (_, j) => x + j / 1000);
-  const put = (space: string, id: string, dim: number, x: number) => fill(c, space, [{ ...row(id, x, dim), vector: vec(dim, x) }]);
+  // versions are whole numbers (the cache keeps them as such); large ones are 1000 above small ones
+  const put = (space: string, id: string, dim: number, version: number, x: number) =>
+    fill(c, space, [{ ...row(id, version, dim), vector: vec(dim, x) }]);
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 50; i++) {
-      put('small', `i${i}`, 8, round * 100 + i);
-      put('large', `i${i}`, 48, round * 100 + i + 0.5);
+      put('small', `i${i}`, 8, round * 100 + i, round * 100 + i);
+      put('large', `i${i}`, 48, 1000 + round * 100 + i, round * 100 + i + 0.5);
     }
     c.invalidate(
       'small',
@@ -186,7 +188,7 @@ test('slots and vector rows are reused without mixing entries, across spaces of 
   const e = c.embedding(c.get('large', 'i3'));
   assert.deepEqual(
     { ...e, vector: Array.from(e.vector) },
-    { vector: Array.from(vec(48, 203.5)), version: 203.5, kind: 'cold', interactions: 0, modelVersion: 1, updatedAt: new Date(0) },
+    { vector: Array.from(vec(48, 203.5)), version: 1203, kind: 'cold', interactions: 0, modelVersion: 1, updatedAt: new Date(0) },
   );
 });
 
