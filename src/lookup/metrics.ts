@@ -8,7 +8,10 @@ const counter = (name: string, help: string) =>
   new Counter({ name, help, labelNames: ['space'], registers: [registry] });
 
 const hits = counter('emerflow_lookup_cache_hits_total', 'Lookup ids answered from the cache (negative entries included).');
-const misses = counter('emerflow_lookup_cache_misses_total', 'Lookup ids read from Postgres.');
+const misses = counter(
+  'emerflow_lookup_cache_misses_total',
+  'Lookup ids not in the cache: read from Postgres, by this lookup or by a read in flight it joined (lookup/reads.ts).',
+);
 
 /** Counts per space through a kept child: resolving labels on every lookup costs more than the count. */
 function perSpace(c: Counter<'space'>): (space: string, n: number) => void {
