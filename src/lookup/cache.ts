@@ -2,11 +2,12 @@
 // database round trip, and the ids known to have none (negative entries).
 //
 // - Stored as columns, not objects: an entry is a slot number, its fields are elements of
-//   typed arrays indexed by it and its vector is a row of the VectorHeap. The only objects
-//   per entry are its id string and its index slot in a Map (space → id → slot). At a
-//   million entries, an object per entry (with a Float32Array and a JSON Buffer each) was
-//   2,400 bytes an item and collections that grew with the cache, paused the request path
-//   and put the p99 at 5× its value at 10,000 items.
+//   typed arrays indexed by it, its vector is a row of the VectorHeap and its id is code
+//   units in the IdIndex's arena (id-index.ts, the open-addressing table from id to slot):
+//   no object at all per entry. At a million entries, an object per entry (with a
+//   Float32Array and a JSON Buffer each) was 2,400 bytes an item and put the p99 at 5× its
+//   value at 10,000 items; a Map of the id strings still cost ~80 bytes an item and major
+//   collections with 10-25 ms steps every few seconds.
 // - Bounded by bytes (an estimate of what each entry holds). Eviction is CLOCK (second
 //   chance): a hit only sets the slot's reference bit, and the hand sweeping the slots evicts
 //   the first entry not referenced since its last pass. It keeps hot items as LRU does, but a
@@ -23,6 +24,7 @@
 //   items never discards fills of the others (in this space or any other).
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
 //   invalidation.ts); while that feed is down the cache serves and stores nothing.
+import { IdIndex } from './id-index.js';
 import { VectorHeap } from './vector-heap.js';
 
 export interface CachedEmbedding {
@@ -56,8 +58,8 @@ export const MISS = -1;
 /** `get`: cached as having no embedding (a negative entry). */
 export const ABSENT = -2;
 
-/** What an entry costs besides its id and vector: its columns (44 bytes), its index entry and its id pointer. */
-const ENTRY_OVERHEAD = 120;
+/** What an entry costs besides its id (2 bytes a character) and vector: its columns (40 bytes) and index (12, and 8-16 of table). */
+const ENTRY_OVERHEAD = 72;
 /** The part of the budget JSON fragments may hold. */
 const JSON_SHARE = 1 / 8;
 
@@ -83,8 +85,8 @@ function grown<T extends Float64Array | Int32Array | Uint32Array | Uint16Array |
 }
 
 export class EmbeddingCache {
-  /** space → id → slot: no key string is made per lookup */
-  private spaces = new Map<string, Map<string, number>>();
+  /** (space number, id) → slot, in typed arrays (id-index.ts) */
+  private index = new IdIndex();
   private spaceNames: string[] = [];
   private spaceNumbers = new Map<string, number>();
   private kindNames: string[] = [];
@@ -94,13 +96,11 @@ export class EmbeddingCache {
   private capacity = 0;
   private top = 0;
   private freeSlots: number[] = [];
-  private ids: (string | undefined)[] = [];
   /** slot → its kept JSON fragment (a Map: only the hot few percent have one) */
   private fragments = new Map<number, Buffer>();
   private flags = new Uint8Array(0);
   private kindOf = new Uint8Array(0);
   private dimOf = new Uint16Array(0);
-  private spaceOf = new Uint32Array(0);
   private bytesOf = new Uint32Array(0);
   /** the row's first float in the heap */
   private vectorAt = new Uint32Array(0);
@@ -146,8 +146,10 @@ export class EmbeddingCache {
    */
   get(space: string, id: string, now = this.now()): number {
     if (!this.enabled) return MISS;
-    const slot = this.spaces.get(space)?.get(id);
-    if (slot === undefined) return MISS;
+    const n = this.spaceNumbers.get(space);
+    if (n === undefined) return MISS;
+    const slot = this.index.find(n, id);
+    if (slot < 0) return MISS;
     if (this.expiresOf[slot]! <= now) {
       this.remove(slot);
       return MISS;
@@ -251,13 +253,11 @@ export class EmbeddingCache {
   }
 
   private store(space: string, id: string, e: CachedEmbedding | null, bytes: number, expires: number): void {
-    let index = this.spaces.get(space);
-    if (!index) this.spaces.set(space, (index = new Map()));
-    const old = index.get(id);
-    if (old !== undefined) this.remove(old);
+    const n = this.spaceNumber(space);
+    const old = this.index.find(n, id);
+    if (old >= 0) this.remove(old);
     const slot = this.freeSlots.pop() ?? this.newSlot();
-    this.ids[slot] = id;
-    this.spaceOf[slot] = this.spaceNumber(space);
+    this.index.insert(n, id, slot);
     this.bytesOf[slot] = bytes;
     this.expiresOf[slot] = expires;
     if (e) {
@@ -276,7 +276,6 @@ export class EmbeddingCache {
       this.dimOf[slot] = 0;
       this.flags[slot] = USED | NEGATIVE;
     }
-    index.set(id, slot);
     this.count++;
     this.used += bytes;
     if (this.used + this.fragmentBytes > this.opts.maxBytes) this.evict(slot);
@@ -288,7 +287,6 @@ export class EmbeddingCache {
       this.flags = grown(this.flags, n);
       this.kindOf = grown(this.kindOf, n);
       this.dimOf = grown(this.dimOf, n);
-      this.spaceOf = grown(this.spaceOf, n);
       this.bytesOf = grown(this.bytesOf, n);
       this.vectorAt = grown(this.vectorAt, n);
       this.versionOf = grown(this.versionOf, n);
@@ -296,6 +294,7 @@ export class EmbeddingCache {
       this.modelOf = grown(this.modelOf, n);
       this.updatedOf = grown(this.updatedOf, n);
       this.expiresOf = grown(this.expiresOf, n);
+      this.index.reserve(n);
       this.capacity = n;
     }
     return this.top++;
@@ -356,13 +355,9 @@ export class EmbeddingCache {
 
   private remove(slot: number): void {
     if (!(this.flags[slot]! & USED)) return;
-    const space = this.spaceNames[this.spaceOf[slot]!]!;
-    const index = this.spaces.get(space)!;
-    index.delete(this.ids[slot]!);
-    if (index.size === 0) this.spaces.delete(space);
+    this.index.delete(slot);
     if (this.dimOf[slot]! > 0) this.heap.release(this.vectorAt[slot]!, this.dimOf[slot]!);
     this.dropFragment(slot);
-    this.ids[slot] = undefined;
     this.flags[slot] = 0;
     this.freeSlots.push(slot);
     this.count--;
@@ -395,12 +390,12 @@ export class EmbeddingCache {
 
   invalidate(space: string, ids: readonly string[]): void {
     this.seq++;
-    const index = this.spaces.get(space);
+    const n = this.spaceNumbers.get(space);
     let guard = this.invalidated.get(space);
     const cached: string[] = [];
     for (const id of ids) {
-      const old = index?.get(id);
-      if (old !== undefined) {
+      const old = n === undefined ? -1 : this.index.find(n, id);
+      if (old >= 0) {
         if ((this.flags[old]! & NEGATIVE) === 0) cached.push(id);
         this.remove(old);
       }
@@ -415,7 +410,11 @@ export class EmbeddingCache {
   /** Drops one space's entries (its invalidation could not name the ids). */
   invalidateSpace(space: string): void {
     this.watcher?.spaceInvalidated(space);
-    this.invalidate(space, [...(this.spaces.get(space)?.keys() ?? [])]);
+    const n = this.spaceNumbers.get(space);
+    const ids: string[] = [];
+    if (n !== undefined)
+      for (let s = 0; s < this.top; s++) if (this.flags[s]! & USED && this.index.spaceOf(s) === n) ids.push(this.index.idOf(s));
+    this.invalidate(space, ids);
     this.clearedAt = this.seq; // and any fill in flight, whichever ids it read
   }
 
@@ -423,14 +422,13 @@ export class EmbeddingCache {
     this.seq++;
     this.clearedAt = this.seq;
     this.watcher?.cleared();
-    this.spaces.clear();
+    this.index.clear();
     this.capacity = this.top = 0;
     this.freeSlots = [];
-    this.ids = [];
     this.fragments = new Map();
     for (const k of ['flags', 'kindOf'] as const) this[k] = new Uint8Array(0);
     this.dimOf = new Uint16Array(0);
-    for (const k of ['spaceOf', 'bytesOf', 'vectorAt', 'versionOf', 'interactionsOf'] as const) this[k] = new Uint32Array(0);
+    for (const k of ['bytesOf', 'vectorAt', 'versionOf', 'interactionsOf'] as const) this[k] = new Uint32Array(0);
     this.modelOf = new Int32Array(0);
     for (const k of ['updatedOf', 'expiresOf'] as const) this[k] = new Float64Array(0);
     this.heap.reset();
