@@ -138,7 +138,8 @@ export const configSpec = {
   ),
   LOOKUP_CACHE_BYTES: int(
     256 * 1024 * 1024,
-    'Memory for the lookup cache of each API process (CLOCK eviction: entries read since the last sweep stay; 0: no cache).',
+    'Memory for the lookup cache of each API process (CLOCK eviction: entries read since the last sweep stay; ' +
+      "up to 1/8 of it keeps hot entries' JSON; 0: no cache).",
   ),
   LOOKUP_CACHE_TTL_MS: int(300_000, 'Longest a cached embedding is served without being read again (the net beneath invalidation).', 1000),
   LOOKUP_PRELOAD_SPACES: str(
