@@ -34,6 +34,7 @@ import { startBareServer } from './support/bare-server-process.js';
 import {
   Interrupted,
   addCleanup,
+  cpuSeconds,
   interrupted,
   log,
   rssBytes,
@@ -273,13 +274,19 @@ async function main(): Promise<number> {
     const run = (seconds: number) => runWrk({ url, script: lua, threads: THREADS, connections, seconds });
     if (WARMUP > 0) await run(WARMUP);
     const before = service ? await api.metrics() : null;
+    // The server's own CPU time per request: steadier than req/s on a machine whose speed
+    // drifts, and it says whether a gap is the server's work or the cores it shares.
+    const cpuPid = service ? pid : bare.pid;
+    const cpu0 = cpuPid === null ? null : cpuSeconds(cpuPid);
     const w: WrkResult = await run(DURATION);
+    const cpu1 = cpuPid === null ? null : cpuSeconds(cpuPid);
+    const cpuUs = cpu0 === null || cpu1 === null || w.requests === 0 ? undefined : ((cpu1 - cpu0) * 1e6) / w.requests;
     const rate = service ? cacheRate(before, await api.metrics()).rate : undefined;
     log(
       `  ${what}: ${w.rps.toFixed(0)} req/s, p50 ${w.latencyMs.p50.toFixed(2)} ms, p99 ${w.latencyMs.p99.toFixed(2)} ` +
-        `ms${w.errors ? `, ${w.errors} FAILED requests` : ''}`,
+        `ms${cpuUs === undefined ? '' : `, ${cpuUs.toFixed(0)} µs CPU/request`}${w.errors ? `, ${w.errors} FAILED requests` : ''}`,
     );
-    return figures(w, rate);
+    return figures(w, rate, cpuUs);
   };
 
   const phases: PhaseResult[] = [];
@@ -393,7 +400,9 @@ async function main(): Promise<number> {
     if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
     const m0 = await api.metrics();
     const mixedT0 = performance.now();
+    const cpu0 = pid === null ? null : cpuSeconds(pid);
     const mixedWrk = await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
+    const cpu1 = pid === null ? null : cpuSeconds(pid);
     const m1 = await api.metrics();
     feeder.stop();
     const feed = await feeder.finish();
@@ -404,7 +413,9 @@ async function main(): Promise<number> {
         `${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ` +
         `${((performance.now() - mixedT0) / 1000).toFixed(0)} s`,
     );
-    const mixedRun: RunFigures = figures(mixedWrk, cr.rate);
+    // the service's CPU here also pays for the events it ingests and refines
+    const cpuUs = cpu0 === null || cpu1 === null || mixedWrk.requests === 0 ? undefined : ((cpu1 - cpu0) * 1e6) / mixedWrk.requests;
+    const mixedRun: RunFigures = figures(mixedWrk, cr.rate, cpuUs);
     phases.push({
       key: 'mixed',
       label: `mixed: lookup 100 ids, JSON, + ${EVENT_RATE} events/s`,

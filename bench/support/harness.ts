@@ -4,7 +4,7 @@
 // bench overruns its time limit — stopping everything this bench started, in reverse
 // order, each step bounded in time.
 import { BENCH_KEY } from './key.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -343,6 +343,28 @@ export function serverProcessPid(rootPid: number): number | null {
     if (!best || depth > best.depth) best = { pid, depth };
   }
   return best?.pid ?? null;
+}
+
+/** CPU time a process (all its threads) has used, user + system, in seconds, or null. */
+export function cpuSeconds(pid: number): number | null {
+  const stat = readProc(pid, 'stat');
+  if (!stat) return null;
+  // after "pid (comm) ": state is field 3, utime and stime fields 14 and 15, in clock ticks
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(after[11]) + Number(after[12])) / clockTicks();
+}
+
+let ticks: number | undefined;
+/** USER_HZ: what /proc counts CPU time in (100 on every Linux build we know; getconf says). */
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
 }
 
 /** Resident memory of a process in bytes (VmRSS), or null. */

@@ -4,7 +4,11 @@ import { fixed, int, mib, table } from './stats.js';
 import type { WrkResult } from './wrk.js';
 
 /** One wrk run against one server, without wrk's raw text. */
-export type RunFigures = Omit<WrkResult, 'raw'> & { cacheHitRate?: number };
+export type RunFigures = Omit<WrkResult, 'raw'> & {
+  cacheHitRate?: number;
+  /** The server process's CPU time (user + system, all threads) over the run ÷ its requests. */
+  cpuUsPerRequest?: number;
+};
 
 export interface PhaseResult {
   key: 'get' | 'get-low' | 'get-half' | 'lookup100' | 'lookup1000' | 'f32' | 'mixed';
@@ -50,9 +54,13 @@ export interface LookupReport {
   targets: Target[];
 }
 
-export function figures(w: WrkResult, cacheHitRate?: number): RunFigures {
+export function figures(w: WrkResult, cacheHitRate?: number, cpuUsPerRequest?: number): RunFigures {
   const { raw: _raw, ...rest } = w;
-  return cacheHitRate === undefined ? rest : { ...rest, cacheHitRate };
+  return {
+    ...rest,
+    ...(cacheHitRate === undefined ? {} : { cacheHitRate }),
+    ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }),
+  };
 }
 
 const verdict = (ok: boolean | undefined, errors: number): Target['verdict'] =>
@@ -61,6 +69,7 @@ const errs = (...xs: (RunFigures | undefined)[]) => xs.reduce((a, x) => a + (x?.
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`);
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? undefined : a / b);
 const times = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(2)}×`);
+const cpu = (f: RunFigures | undefined) => (f?.cpuUsPerRequest === undefined ? '—' : int(f.cpuUsPerRequest));
 const withErrors = (s: string, n: number) => (n ? `${s} (${int(n)} failed requests)` : s);
 
 /** The targets of the issue, judged; a run with failed requests never passes. */
@@ -157,6 +166,7 @@ export function printReport(r: LookupReport, header: string[]): void {
         'p50 / p99 ms service',
         'p50 / p99 ms bare',
         'bytes/answer service / bare',
+        'CPU µs/request service / bare',
         'cache hits',
         'failed requests service / bare',
       ],
@@ -173,6 +183,7 @@ export function printReport(r: LookupReport, header: string[]): void {
         lat(p.service),
         lat(p.bare),
         `${int(p.service.bytesPerRequest)} / ${p.bare ? int(p.bare.bytesPerRequest) : '—'}`,
+        `${cpu(p.service)} / ${cpu(p.bare)}`,
         pct(p.service.cacheHitRate),
         `${int(p.service.errors)} / ${p.bare ? int(p.bare.errors) : '—'}`,
       ]),
