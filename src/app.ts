@@ -3,7 +3,7 @@
 // health and metrics (workerHttp, ROLE worker). API routes get their dependencies through
 // `app.deps`.
 import crypto from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
@@ -31,6 +31,8 @@ import { healthRoutes, type HealthDeps } from './api/health.js';
 import { registerTaskGauges } from './api/task-gauges.js';
 import type { KeyStore } from './auth/keys.js';
 import { uiRoutes } from './ui/routes.js';
+import { lazyRequestLogger } from './request-logger.js';
+import { LOOKUP_ROUTES } from './api/embeddings.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
 export function createServer(config: Config, logger: Logger | false): FastifyInstance {
@@ -45,6 +47,13 @@ export function createServer(config: Config, logger: Logger | false): FastifyIns
     routerOptions: { maxParamLength: 2400 },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    // req.log is made when a request logs, not for every request (request-logger.ts)
+    childLoggerFactory: lazyRequestLogger,
+    // The lookups' access lines are off unless LOG_LOOKUPS (config.ts); their failures are
+    // logged by the error handler (api/errors.ts) whatever this says.
+    logController: new LogController({
+      disableRequestLogging: config.LOG_LOOKUPS ? false : (req: FastifyRequest) => LOOKUP_ROUTES.has(req.routeOptions?.url ?? ''),
+    }),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // A part may rightly take longer than Fastify's default 10 s to start: the local stores'
     // first start (initdb) on a busy machine, or the database part waiting out a Postgres that is

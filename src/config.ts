@@ -57,6 +57,12 @@ export const configSpec = {
   DATA_DIR: str('.data', 'Where the embedded Postgres and local Redis keep their data.'),
   ROLE: oneOf(['api', 'worker', 'all'] as const, 'all', 'Which parts this process runs: the HTTP API, BullMQ workers, or both.'),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'pino log level.'),
+  LOG_LOOKUPS: flag(
+    false,
+    "Log the lookup routes' requests (GET …/items/:id/embedding, POST …/embeddings/lookup) at info as every other route's are; " +
+      'off by default: they are the ranking hot path (a line each, thousands a second), counted by emerflow_http_request_duration_seconds, ' +
+      'and their failures are logged either way.',
+  ),
   PG_POOL_MAX: int(20, 'Postgres connections per process.', 1, 1000),
   PG_CONNECT_TIMEOUT_MS: int(10_000, 'How long a query waits for a Postgres connection before failing (503 to API callers).', 100),
   PG_STATEMENT_TIMEOUT_MS: int(60_000, 'Longest a statement may run (0: no limit); migrations are exempt.'),

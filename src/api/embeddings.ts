@@ -28,6 +28,9 @@ function itemEmbeddingJson(
   return joinBytes([`{"id":${JSON.stringify(id)},"spaceVersion":${spaceVersion},`, json, meta]);
 }
 
+/** The ranking-time routes (patterns as Fastify routes them): not access-logged unless LOG_LOOKUPS. */
+export const LOOKUP_ROUTES: ReadonlySet<string> = new Set(['/v1/spaces/:space/items/:id/embedding', '/v1/spaces/:space/embeddings/lookup']);
+
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/spaces/:space/items/:id/embedding',

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
@@ -83,7 +84,7 @@ export const TEST_ADMIN_KEY = 'test-admin-key-not-secret';
 export async function startTestService(
   t: Pick<TestContext, 'after'>,
   env: Record<string, string> = {},
-  opts: { databaseUrl?: string; prefix?: string } = {},
+  opts: { databaseUrl?: string; prefix?: string; logTo?: DestinationStream } = {},
 ): Promise<TestService> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl ?? (await freshDatabase(t)),
@@ -99,7 +100,7 @@ export async function startTestService(
     SHED_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
-  const service = await startService(config, createLogger(config.LOG_LEVEL));
+  const service = await startService(config, createLogger(config.LOG_LEVEL, opts.logTo));
   defer(t, () => service.close());
   withAdminKey(service.http);
   return service;
