@@ -17,6 +17,8 @@ export interface PhaseResult {
   connections: number;
   service: RunFigures;
   bare?: RunFigures;
+  /** service ÷ bare req/s of each round, ascending (with --rounds > 1); service and bare are the reported round's */
+  ratios?: number[];
 }
 
 export interface MixedExtra {
