@@ -35,23 +35,26 @@ class RequestLogger {
     this.real().level = value;
   }
 
+  private write(level: Level, args: unknown[]): void {
+    if (!this.drops(level)) (this.real()[level] as (...a: unknown[]) => void)(...args);
+  }
   fatal(...args: unknown[]): void {
-    if (!this.drops('fatal')) (this.real().fatal as (...a: unknown[]) => void)(...args);
+    this.write('fatal', args);
   }
   error(...args: unknown[]): void {
-    if (!this.drops('error')) (this.real().error as (...a: unknown[]) => void)(...args);
+    this.write('error', args);
   }
   warn(...args: unknown[]): void {
-    if (!this.drops('warn')) (this.real().warn as (...a: unknown[]) => void)(...args);
+    this.write('warn', args);
   }
   info(...args: unknown[]): void {
-    if (!this.drops('info')) (this.real().info as (...a: unknown[]) => void)(...args);
+    this.write('info', args);
   }
   debug(...args: unknown[]): void {
-    if (!this.drops('debug')) (this.real().debug as (...a: unknown[]) => void)(...args);
+    this.write('debug', args);
   }
   trace(...args: unknown[]): void {
-    if (!this.drops('trace')) (this.real().trace as (...a: unknown[]) => void)(...args);
+    this.write('trace', args);
   }
   silent(): void {}
 
