@@ -1,9 +1,11 @@
 // Planner statistics of the hot tables (db/statistics.ts), against a real Postgres: a table
 // of 1000 rows or more that was never analyzed is stale and refreshStatistics analyzes it
 // (and only it); once analyzed it is not stale, until its row count more than doubles or
-// falls under half; a table under 1000 rows is never reported, analyzed or not.
+// falls under half; a table under 1000 rows (and under a megabyte) is never reported.
 // The live-row counts are Postgres's activity statistics, flushed by each backend after it
-// commits: the writing session forces the flush, and the test waits to see the count.
+// commits: the writing session forces the flush, and the test waits to see the count. Those
+// counts are lost with a crash or pg_stat_reset(): a never-analyzed table of a megabyte or more
+// is then stale by its size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPool, type Db } from '../../src/db/pool.js';
@@ -105,4 +107,28 @@ test('a never-analyzed table of 1000+ rows is stale until analyzed, and again on
   await db.query(`DELETE FROM users WHERE space_id = $1 AND substr(id, 2)::int > 600`, [S]); // 600: under half, and under 1000
   await settled(db, 'users', 600);
   assert.deepEqual(await staleStatistics(db), [], 'under 1000 rows, whatever it was analyzed with');
+});
+
+test('a large never-analyzed table is stale even when the activity counts were reset (a crash, pg_stat_reset)', async (t) => {
+  const db = createPool(await freshDatabase(t), { max: 1 });
+  defer(t, () => db.end());
+  await migrate(db);
+  await createSpace(db, { id: S, dim: 1, itemType: 'movie', scorer: 'dot' });
+  for (const table of ['users', 'interactions']) await db.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+  await db.query(
+    `INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
+     SELECT $1, 'e' || g, 'u' || g, 'i' || (g % 10), g % 2, now() FROM generate_series(1, 20000) g`,
+    [S],
+  );
+  await addUsers(db, 1, 1500); // under a megabyte
+  await settled(db, 'interactions', 20000);
+  const size = await db.query<{ bytes: string }>(`SELECT pg_relation_size('interactions') AS bytes`);
+  assert.ok(Number(size.rows[0]!.bytes) >= 1 << 20, `interactions holds a megabyte or more (${size.rows[0]!.bytes} bytes)`);
+
+  await db.query('SELECT pg_stat_reset()');
+  await waitFor(async () => (await stats(db, 'interactions')).live === 0, 'the reset to show');
+  assert.deepEqual(await staleStatistics(db), ['interactions'], 'no live-row count, but a megabyte never analyzed');
+  assert.deepEqual(await refreshStatistics(db), ['interactions']);
+  assert.equal((await stats(db, 'interactions')).reltuples, 20000, 'analyzed: the planner knows its row count again');
+  assert.deepEqual(await staleStatistics(db), [], 'and the small table, never analyzed and uncounted, is left alone');
 });
