@@ -51,6 +51,14 @@ async function addUsers(db: Db, from: number, to: number): Promise<void> {
   ]);
 }
 
+async function addInteractions(db: Db, n: number): Promise<void> {
+  await db.query(
+    `INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
+     SELECT $1, 'e' || g, 'u' || g, 'i' || (g % 10), g % 2, now() FROM generate_series(1, $2::int) g`,
+    [S, n],
+  );
+}
+
 test('a never-analyzed table of 1000+ rows is stale until analyzed, and again once its row count doubles or halves', async (t) => {
   // one connection: the flush forced by the writing session is that of every write here
   const db = createPool(await freshDatabase(t), { max: 1 });
@@ -64,11 +72,7 @@ test('a never-analyzed table of 1000+ rows is stale until analyzed, and again on
   assert.deepEqual(await staleStatistics(db), [], 'a fresh database: every table empty, nothing stale');
 
   await addUsers(db, 1, 1500);
-  await db.query(
-    `INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
-     SELECT $1, 'e' || g, 'u' || g, 'i' || (g % 10), g % 2, now() FROM generate_series(1, 999) g`,
-    [S],
-  );
+  await addInteractions(db, 999);
   const fresh = await settled(db, 'users', 1500);
   assert.equal(fresh.analyzed, false);
   assert.ok(fresh.reltuples < 0, `users was never analyzed (reltuples ${fresh.reltuples})`);
@@ -115,11 +119,7 @@ test('a large never-analyzed table is stale even when the activity counts were r
   await migrate(db);
   await createSpace(db, { id: S, dim: 1, itemType: 'movie', scorer: 'dot' });
   for (const table of ['users', 'interactions']) await db.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
-  await db.query(
-    `INSERT INTO interactions (space_id, event_id, user_id, item_id, label, ts)
-     SELECT $1, 'e' || g, 'u' || g, 'i' || (g % 10), g % 2, now() FROM generate_series(1, 20000) g`,
-    [S],
-  );
+  await addInteractions(db, 20000);
   await addUsers(db, 1, 1500); // under a megabyte
   await settled(db, 'interactions', 20000);
   const size = await db.query<{ bytes: string }>(`SELECT pg_relation_size('interactions') AS bytes`);
