@@ -17,7 +17,6 @@ import { loadSheddingPlugin } from './api/load-shedding.js';
 import { keyRoutes } from './api/keys.js';
 import { webhookSecretRoutes } from './api/webhook-secrets.js';
 import { outboundWebhookRoutes } from './api/outbound-webhooks.js';
-import { SIGNATURE_HEADER } from './auth/webhook-signature.js';
 import { installHttpMetrics } from './api/http-metrics.js';
 import { spaceRoutes } from './api/spaces.js';
 import { userRoutes } from './api/users.js';
@@ -33,6 +32,7 @@ import type { KeyStore } from './auth/keys.js';
 import { uiRoutes } from './ui/routes.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { LOOKUP_ROUTES } from './api/embeddings.js';
+import { jsonBodyParser } from './api/json-body.js';
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
 export function createServer(config: Config, logger: Logger | false): FastifyInstance {
@@ -68,15 +68,9 @@ export function createServer(config: Config, logger: Logger | false): FastifyIns
 export const httpApi = fp(
   async (app: FastifyInstance, deps: AppDeps) => {
     app.decorate('deps', deps);
-    // An empty JSON body (e.g. `POST /train` from curl) reads as no body; anything else
-    // goes through Fastify's own parser, with its prototype-poisoning protection.
-    const json = app.getDefaultJsonParser('error', 'ignore');
+    const json = jsonBodyParser(app);
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-      if (req.headers[SIGNATURE_HEADER] !== undefined) req.rawBody = body as string;
-      if (body === '') done(null, undefined);
-      else json(req, body as string, done);
-    });
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => json(req, body as string, done));
     installErrorHandlers(app);
     // First: a saturated process refuses before spending anything on the request.
     await app.register(loadSheddingPlugin, {

@@ -14,6 +14,8 @@ import type { FastifyReply } from 'fastify';
 import { lookup } from '../lookup/read-through.js';
 import { joinBytes } from './join-bytes.js';
 import { countHits } from '../lookup/metrics.js';
+import { jsonBodyParser } from './json-body.js';
+import { scanLookupBody } from './lookup-body.js';
 
 /** The single-item answer, assembled around the JSON of the vector (kept bytes when the item is hot). */
 function itemEmbeddingJson(
@@ -32,6 +34,15 @@ function itemEmbeddingJson(
 export const LOOKUP_ROUTES: ReadonlySet<string> = new Set(['/v1/spaces/:space/items/:id/embedding', '/v1/spaces/:space/embeddings/lookup']);
 
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // This plugin's own JSON parser (its context only): the lookup body's plain shape is read
+  // without JSON.parse (lookup-body.ts), anything else as on every other route.
+  const generic = jsonBodyParser(app);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const plain = scanLookupBody(body as string);
+    if (plain) done(null, plain);
+    else generic(req, body as string, done);
+  });
   app.get(
     '/v1/spaces/:space/items/:id/embedding',
     {
@@ -111,7 +122,10 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const found = await lookup(app.deps, version.physicalId, ids, packed ? 'vector' : 'json');
       if (packed) {
         const dim = version.dim;
-        const out = new Float32Array(ids.length * dim);
+        // Every row is written below, so the memory is not zeroed first; a Buffer of its own
+        // (not a slice of Node's pool), so the Float32Array view is aligned.
+        const bytes = Buffer.allocUnsafeSlow(ids.length * dim * 4);
+        const out = new Float32Array(bytes.buffer, bytes.byteOffset, ids.length * dim);
         for (let i = 0, at = 0; i < ids.length; i++, at += dim) {
           if (found.has(i)) found.copyVector(i, out, at);
           else out.fill(NaN, at, at + dim);
@@ -120,7 +134,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
           .header('content-type', 'application/octet-stream')
           .header('x-emerflow-dim', String(dim))
           .header('x-emerflow-space-version', String(version.version))
-          .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength) as never); // a Buffer bypasses the JSON serializer
+          .send(bytes as never); // a Buffer bypasses the JSON serializer
       }
       // Assembled from per-entry JSON fragments (cache.ts, embeddingJson); the shape is the
       // LookupAnswer schema above, which still documents it in /openapi.json.
