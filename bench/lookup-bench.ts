@@ -8,10 +8,11 @@
 // with all of them. Then each phase runs against the service and, back to back with the
 // same wrk settings (-t2 -c32 -d<duration>, after a warm-up run that is not reported),
 // against the bare server: single-item GET of random ids; 100- and 1,000-id JSON lookups;
-// 100-id float32 lookups (ids/s). Finally a mixed phase on the service alone: the 100-id
-// JSON lookup, over the established ids plus --emerging emerging items, while a separate
-// process (bench/support/loadgen.ts) posts --event-rate interaction events/s for those
-// emerging items, so refinement writes and cache invalidations run under the lookups.
+// 100- and 1,000-id float32 lookups (ids/s, each judged against the JSON one of its size).
+// Finally a mixed phase on the service alone: the 100-id JSON lookup, over the established
+// ids plus --emerging emerging items, while a separate process (bench/support/loadgen.ts)
+// posts --event-rate interaction events/s for those emerging items, so refinement writes and
+// cache invalidations run under the lookups.
 // Its throughput is given relative to the quiet 100-id run, and its cache hit rate from
 // emerflow_lookup_cache_{hits,misses}_total (n/a when /metrics lacks them).
 //
@@ -104,7 +105,7 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
     default: 'all',
     help:
       'comma-separated phases to run: get, get-low, get-half (runs get and get-low too), lookup100, lookup1000, f32 ' +
-      '(and lookup100, which it is judged against), mixed (and lookup100); all: every one',
+      '(and lookup100, which it is judged against), f32-1000 (and lookup1000), mixed (and lookup100); all: every one',
   },
   out: { help: 'also write the results as JSON to this file' },
 });
@@ -125,9 +126,14 @@ const SEED = num('seed', opts.seed, { integer: true });
 const ROUNDS = num('rounds', opts.rounds, { min: 1, max: 20, integer: true });
 const OUT = opts.out;
 if (opts.mixed !== 'yes' && opts.mixed !== 'no') throw new Error(`--mixed must be yes or no, not ${opts.mixed}`);
-const PHASE_KEYS = ['get', 'get-low', 'get-half', 'lookup100', 'lookup1000', 'f32', 'mixed'] as const;
+const PHASE_KEYS = ['get', 'get-low', 'get-half', 'lookup100', 'lookup1000', 'f32', 'f32-1000', 'mixed'] as const;
 type PhaseKey = (typeof PHASE_KEYS)[number];
-const NEEDS: Partial<Record<PhaseKey, PhaseKey[]>> = { 'get-half': ['get', 'get-low'], f32: ['lookup100'], mixed: ['lookup100'] };
+const NEEDS: Partial<Record<PhaseKey, PhaseKey[]>> = {
+  'get-half': ['get', 'get-low'],
+  f32: ['lookup100'],
+  'f32-1000': ['lookup1000'],
+  mixed: ['lookup100'],
+};
 const WANTED = new Set<PhaseKey>();
 for (const k of opts.phases === 'all' ? PHASE_KEYS : (opts.phases ?? '').split(',').map((x) => x.trim())) {
   if (!(PHASE_KEYS as readonly string[]).includes(k)) throw new Error(`--phases: unknown phase ${k} (${PHASE_KEYS.join(', ')}, all)`);
@@ -270,6 +276,16 @@ async function main(): Promise<number> {
       idsPerRequest: 100,
     }),
   );
+  const f32k = script(
+    'lookup1000-f32.lua',
+    lookupScript({
+      pools: established,
+      headers: { ...json, Accept: 'application/octet-stream' },
+      seed: SEED,
+      path: lookupPath,
+      idsPerRequest: 1000,
+    }),
+  );
   const mixedLua = script(
     'mixed100.lua',
     lookupScript({ pools: withEmerging, headers: json, seed: SEED + 1, path: lookupPath, idsPerRequest: 100 }),
@@ -363,6 +379,7 @@ async function main(): Promise<number> {
   await runPhase('lookup100', 'lookup 100 ids, JSON', l100Lua, CONNECTIONS, 100);
   await runPhase('lookup1000', 'lookup 1,000 ids, JSON', l1000Lua, CONNECTIONS, 1000);
   await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100);
+  await runPhase('f32-1000', 'lookup 1,000 ids, float32', f32k, CONNECTIONS, 1000);
   const afterLookupsRss = rss();
   const bareRss = rssBytes(bare.pid) ?? undefined;
   if (afterLookupsRss !== undefined && serverStartRss !== undefined)
