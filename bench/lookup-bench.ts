@@ -266,25 +266,14 @@ async function main(): Promise<number> {
     'lookup1000.lua',
     lookupScript({ pools: established, headers: json, seed: SEED, path: lookupPath, idsPerRequest: 1000 }),
   );
+  const f32 = { ...json, Accept: 'application/octet-stream' };
   const f32Lua = script(
     'lookup100-f32.lua',
-    lookupScript({
-      pools: established,
-      headers: { ...json, Accept: 'application/octet-stream' },
-      seed: SEED,
-      path: lookupPath,
-      idsPerRequest: 100,
-    }),
+    lookupScript({ pools: established, headers: f32, seed: SEED, path: lookupPath, idsPerRequest: 100 }),
   );
   const f32k = script(
     'lookup1000-f32.lua',
-    lookupScript({
-      pools: established,
-      headers: { ...json, Accept: 'application/octet-stream' },
-      seed: SEED,
-      path: lookupPath,
-      idsPerRequest: 1000,
-    }),
+    lookupScript({ pools: established, headers: f32, seed: SEED, path: lookupPath, idsPerRequest: 1000 }),
   );
   const mixedLua = script(
     'mixed100.lua',
