@@ -36,13 +36,9 @@ export const LOOKUP_ROUTES: ReadonlySet<string> = new Set(['/v1/spaces/:space/it
 export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // This plugin's own JSON parser (its context only): the lookup body's plain shape is read
   // without JSON.parse (lookup-body.ts), anything else as on every other route.
-  const generic = jsonBodyParser(app);
+  const json = jsonBodyParser(app, scanLookupBody);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const plain = scanLookupBody(body as string);
-    if (plain) done(null, plain);
-    else generic(req, body as string, done);
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => json(req, body as string, done));
   app.get(
     '/v1/spaces/:space/items/:id/embedding',
     {

@@ -91,9 +91,8 @@ test('lookup route: plain, spaced and escaped bodies find the same embeddings; a
   assert.equal(plain.statusCode, 200, plain.body);
   const spaced = await ask(`{ "ids" : [ ${[...ids, 'nope'].map((id) => JSON.stringify(id)).join(' , ')} ] }`);
   // the same ids written with escapes: the generic parser's reading
-  const escaped = await ask(
-    `{"ids":[${[...ids, 'nope'].map((id) => `"${[...id].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`).join(',')}]}`,
-  );
+  const escapedId = (id: string) => `"${[...id].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+  const escaped = await ask(`{"ids":[${[...ids, 'nope'].map(escapedId).join(',')}]}`);
   for (const r of [spaced, escaped]) {
     assert.equal(r.statusCode, 200, r.body);
     assert.deepEqual(r.json(), plain.json());
