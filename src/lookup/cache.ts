@@ -19,11 +19,11 @@
 //   fragment is 1.2 KB at dim 64, five times its vector: kept for every entry, they were
 //   most of the cache's memory.
 // - Every entry has a deadline (TTL): the safety net should an invalidation ever be lost.
-// - Fill guards per item: a read takes a token (the invalidation count when it started);
-//   its fill skips exactly the items invalidated since then, so a stream of writes to some
-//   items never discards fills of the others (in this space or any other).
+// - Fill guards per item (fill-guards.ts): a read's fill skips exactly the items invalidated
+//   since it began, so a stream of writes to some items never discards fills of the others.
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
 //   invalidation.ts); while that feed is down the cache serves and stores nothing.
+import { FillGuards } from './fill-guards.js';
 import { IdIndex } from './id-index.js';
 import { VectorHeap } from './vector-heap.js';
 
@@ -119,12 +119,7 @@ export class EmbeddingCache {
   private fragmentBytes = 0;
   private readonly maxFragmentBytes: number;
 
-  private seq = 0;
-  /** space → item → the invalidation count when it was last invalidated, kept while older reads are in flight */
-  private invalidated = new Map<string, Map<string, number>>();
-  private clearedAt = 0;
-  /** read token → reads in flight that hold it */
-  private reads = new Map<number, number>();
+  private guards = new FillGuards();
   // Off while the invalidation feed is down: without it, entries could go stale.
   private enabled = true;
   private readonly now: () => number;
@@ -226,8 +221,7 @@ export class EmbeddingCache {
 
   /** A token for a read of the database whose result will be filled in. */
   beginRead(): number {
-    this.reads.set(this.seq, (this.reads.get(this.seq) ?? 0) + 1);
-    return this.seq;
+    return this.guards.begin();
   }
 
   /**
@@ -236,19 +230,19 @@ export class EmbeddingCache {
    */
   fill(space: string, token: number, rows: readonly ({ id: string } & CachedEmbedding)[], absent: readonly string[] = []): void {
     try {
-      if (!this.enabled || this.opts.maxBytes === 0 || this.clearedAt > token) return;
+      if (!this.enabled || this.opts.maxBytes === 0 || !this.guards.mayFill(token)) return;
       const now = this.now();
-      const guard = this.invalidated.get(space);
+      const stale = this.guards.staleSince(space, token);
       for (const r of rows) {
-        if ((guard?.get(r.id) ?? -1) > token) continue;
+        if (stale(r.id)) continue;
         this.store(space, r.id, r, ENTRY_OVERHEAD + 2 * r.id.length + r.vector.byteLength, now + this.opts.ttlMs);
       }
       for (const id of absent) {
-        if ((guard?.get(id) ?? -1) > token) continue;
+        if (stale(id)) continue;
         this.store(space, id, null, ENTRY_OVERHEAD + 2 * id.length, now + this.opts.negativeTtlMs);
       }
     } finally {
-      this.endRead(token);
+      this.guards.end(token);
     }
   }
 
@@ -366,21 +360,7 @@ export class EmbeddingCache {
 
   /** Ends a read whose result will not be filled in (it failed). */
   cancelRead(token: number): void {
-    this.endRead(token);
-  }
-
-  private endRead(token: number): void {
-    const n = (this.reads.get(token) ?? 1) - 1;
-    if (n > 0) this.reads.set(token, n);
-    else this.reads.delete(token);
-    if (this.reads.size === 0) this.invalidated.clear();
-    else {
-      const oldest = Math.min(...this.reads.keys());
-      for (const [space, guard] of this.invalidated) {
-        for (const [id, s] of guard) if (s <= oldest) guard.delete(id);
-        if (guard.size === 0) this.invalidated.delete(space);
-      }
-    }
+    this.guards.end(token);
   }
 
   /** Tells `w` of every invalidation and clear (reads.ts: its reads in flight, its refresh-ahead). */
@@ -389,19 +369,14 @@ export class EmbeddingCache {
   }
 
   invalidate(space: string, ids: readonly string[]): void {
-    this.seq++;
+    this.guards.invalidate(space, ids);
     const n = this.spaceNumbers.get(space);
-    let guard = this.invalidated.get(space);
     const cached: string[] = [];
     for (const id of ids) {
       const old = n === undefined ? -1 : this.index.find(n, id);
       if (old >= 0) {
         if ((this.flags[old]! & NEGATIVE) === 0) cached.push(id);
         this.remove(old);
-      }
-      if (this.reads.size) {
-        if (!guard) this.invalidated.set(space, (guard = new Map()));
-        guard.set(id, this.seq);
       }
     }
     this.watcher?.invalidated(space, ids, cached);
@@ -415,12 +390,11 @@ export class EmbeddingCache {
     if (n !== undefined)
       for (let s = 0; s < this.top; s++) if (this.flags[s]! & USED && this.index.spaceOf(s) === n) ids.push(this.index.idOf(s));
     this.invalidate(space, ids);
-    this.clearedAt = this.seq; // and any fill in flight, whichever ids it read
+    this.guards.discardInFlight(); // and any fill in flight, whichever ids it read
   }
 
   clear(): void {
-    this.seq++;
-    this.clearedAt = this.seq;
+    this.guards.cleared();
     this.watcher?.cleared();
     this.index.clear();
     this.capacity = this.top = 0;
