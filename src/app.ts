@@ -33,10 +33,23 @@ import { uiRoutes } from './ui/routes.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { LOOKUP_ROUTES } from './api/embeddings.js';
 import { jsonBodyParser } from './api/json-body.js';
+import { embeddingFastLane, fastLaneServer, type FastLane } from './api/fast-lane.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Installs (or with null removes) the lane offered each request before Fastify (api/fast-lane.ts). */
+    useFastLane(lane: FastLane | null): void;
+  }
+}
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
 export function createServer(config: Config, logger: Logger | false): FastifyInstance {
+  // The lookup's fast lane goes before Fastify's handler (api/fast-lane.ts); httpApi installs it.
+  const lanes = fastLaneServer((err) => {
+    if (logger) logger.error({ err }, 'the fast lane failed; the request was answered by Fastify');
+  });
   const app = Fastify({
+    serverFactory: lanes.factory,
     loggerInstance: logger || undefined,
     logger: logger ? undefined : false,
     // Small by default; the bulk writes set BULK_BODY_LIMIT_BYTES on their routes.
@@ -61,6 +74,12 @@ export function createServer(config: Config, logger: Logger | false): FastifyIns
     pluginTimeout: config.STARTUP_WAIT_MS + 120_000,
   } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.server.headersTimeout = config.HEADERS_TIMEOUT_MS;
+  app.decorate('useFastLane', lanes.use);
+  // Closing, Fastify answers 503 (and closes the connection): the lane steps aside first.
+  app.addHook('preClose', (done) => {
+    lanes.use(null);
+    done();
+  });
   return app;
 }
 
@@ -122,6 +141,8 @@ export const httpApi = fp(
       await app.register(routes);
     await app.register(healthRoutes, deps);
     registerTaskGauges(deps.db);
+    // The lane writes no access lines: with LOG_LOOKUPS every lookup goes through Fastify.
+    if (!deps.config.LOG_LOOKUPS) app.useFastLane(embeddingFastLane({ deps, overloaded: () => app.overloaded() }));
   },
   { name: 'emerflow-http' },
 );

@@ -82,6 +82,26 @@ export function requireSpaceAccess(req: FastifyRequest, space: string, what = `s
   if (!mayUseSpace(principal(req), space)) throw notFound(what);
 }
 
+/**
+ * The principal of an `Authorization` header, or null. A ranker sends the same key on every
+ * request of a kept-alive connection: its hash is kept with the connection (and goes with
+ * it), and only the lookup of what that hash may do, which sees revocations, is made per
+ * request. Hashing is a measurable share of a cached lookup. Also used by the lookup's fast
+ * lane (fast-lane.ts).
+ */
+export function keyPrincipals(keys: KeyStore): (connection: object, header: string) => Principal | null {
+  const hashes = new WeakMap<object, { header: string; hash: string | null }>();
+  return (connection, header) => {
+    let memo = hashes.get(connection);
+    if (memo?.header !== header) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      memo = { header, hash: m?.[1] ? hashKey(m[1]) : null };
+      hashes.set(connection, memo);
+    }
+    return memo.hash === null ? null : keys.checkHash(memo.hash);
+  };
+}
+
 const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/');
 
 async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Promise<void> {
@@ -99,20 +119,7 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
       route.onResponse = [...asArray(route.onResponse), forgetFailed] as typeof route.onResponse;
     }
   });
-  // A ranker sends the same key on every request of a kept-alive connection: its hash is kept
-  // with the connection (and goes with it), and only the lookup of what that hash may do, which
-  // sees revocations, is made per request. Hashing is a measurable share of a cached lookup.
-  const hashes = new WeakMap<object, { header: string; hash: string | null }>();
-  const principalOf = (req: FastifyRequest, header: string): Principal | null => {
-    const socket = req.raw.socket;
-    let memo = hashes.get(socket);
-    if (memo?.header !== header) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      memo = { header, hash: m?.[1] ? hashKey(m[1]) : null };
-      hashes.set(socket, memo);
-    }
-    return memo.hash === null ? null : opts.keys.checkHash(memo.hash);
-  };
+  const principalOf = keyPrincipals(opts.keys);
   // Callback style: every request passes here, and a promise per request is measurable on the
   // lookup path; `admit` throws what the caller is answered.
   app.addHook('onRequest', (req, _reply, done) => {
@@ -134,7 +141,7 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
       req.webhook = { header: signature }; // checked once the body is read (preValidation)
       return;
     }
-    const found = typeof header === 'string' ? principalOf(req, header) : null;
+    const found = typeof header === 'string' ? principalOf(req.raw.socket, header) : null;
     if (!found)
       throw new ApiError(401, 'unauthorized', header ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>');
     req.principal = found;
