@@ -1,5 +1,6 @@
 // The lookup hot path against its ceiling, three processes apart: the service (node
-// --import tsx src/server.ts, ROLE=all, its own Postgres and Redis), a bare Fastify
+// --import tsx src/server.ts with its own Postgres and Redis; as deployed, an API process,
+// ROLE=api, and a worker process, ROLE=worker, or with --topology all one ROLE=all process), a bare Fastify
 // server holding the same items in a Map (bench/support/bare-server.ts), and wrk as the
 // load generator (bench/support/wrk.ts), so no figure shares an event loop with the
 // load that produced it.
@@ -40,6 +41,8 @@ import {
   Interrupted,
   addCleanup,
   cpuSeconds,
+  delay,
+  machineBusySeconds,
   interrupted,
   log,
   rssBytes,
@@ -97,6 +100,12 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
       'service-then-bare pairs per compared phase; the pair with the median ratio is reported (this machine drifts by tens of ' +
       'per cent over minutes: alternating pairs keep a drift from landing on one side)',
   },
+  topology: {
+    default: 'split',
+    help:
+      'split: the API (ROLE=api) and a worker process (ROLE=worker) beside it, as docker-compose.yml deploys them; ' +
+      "all: one ROLE=all process doing both (the figures are the API process's either way)",
+  },
   mixed: {
     default: 'yes',
     help: "no: skip the mixed phase (its training fits the text encoder on every item's text: many minutes at a million items)",
@@ -125,6 +134,10 @@ const TRAIN_TIMEOUT_MS = num('train-timeout', opts['train-timeout'], { min: 10, 
 const SEED = num('seed', opts.seed, { integer: true });
 const ROUNDS = num('rounds', opts.rounds, { min: 1, max: 20, integer: true });
 const OUT = opts.out;
+if (opts.topology !== 'split' && opts.topology !== 'all') throw new Error(`--topology must be split or all, not ${opts.topology}`);
+const SPLIT = opts.topology === 'split';
+/** How long the mixed phase's events run alone first, to measure what they cost each process. */
+const EVENTS_ALONE_MS = 5000;
 if (opts.mixed !== 'yes' && opts.mixed !== 'no') throw new Error(`--mixed must be yes or no, not ${opts.mixed}`);
 const PHASE_KEYS = ['get', 'get-low', 'get-half', 'lookup100', 'lookup1000', 'f32', 'f32-1000', 'mixed'] as const;
 type PhaseKey = (typeof PHASE_KEYS)[number];
@@ -221,8 +234,10 @@ async function main(): Promise<number> {
   // The mixed phase needs a model, not a good one: the quick preset trains in seconds. The
   // established items are the recommender's own vectors: enriching their text (for training)
   // is not what is measured here, and at a million items it would run for many minutes.
-  const env = await startEnv({ nodeImport: true, serverEnv: { TRAIN_PRESET: 'quick', ENRICH_ESTABLISHED: 'false' } });
+  const env = await startEnv({ nodeImport: true, split: SPLIT, serverEnv: { TRAIN_PRESET: 'quick', ENRICH_ESTABLISHED: 'false' } });
   const api = new Api(env.url);
+  // the jobs' counters are the worker's (with --topology all, the one process's)
+  const jobsApi = env.worker ? new Api(env.worker.url) : api;
   const pid = env.serverPid === undefined ? null : serverProcessPid(env.serverPid);
   const rss = () => (pid === null ? undefined : (rssBytes(pid) ?? undefined));
   const serverStartRss = rss();
@@ -437,17 +452,41 @@ async function main(): Promise<number> {
     });
     await feeder.go();
     log(`phase: mixed (100-id JSON lookups while ${EVENT_RATE} events/s are posted)`);
+    // What the events alone cost each process, before any lookup: where the mixed run's cores go.
+    {
+      const at = performance.now();
+      const a0 = pid === null ? null : cpuSeconds(pid);
+      const w0 = env.worker ? cpuSeconds(env.worker.pid) : null;
+      const m0 = machineBusySeconds();
+      await delay(EVENTS_ALONE_MS);
+      const m1 = machineBusySeconds();
+      const s = (performance.now() - at) / 1000;
+      const a1 = pid === null ? null : cpuSeconds(pid);
+      const w1 = env.worker ? cpuSeconds(env.worker.pid) : null;
+      const cores = (x: number | null, y: number | null) => (x === null || y === null ? 'n/a' : ((y - x) / s).toFixed(2));
+      log(
+        `  the events alone, ${(EVENTS_ALONE_MS / 1000).toFixed(0)} s: ${cores(a0, a1)} cores in the service` +
+          (env.worker ? `, ${cores(w0, w1)} in the worker` : '') +
+          `, ${cores(m0, m1)} busy on the whole machine (Postgres, Redis and the event feeder included)`,
+      );
+    }
     if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
     const m0 = await api.metrics();
+    const j0 = jobsApi === api ? m0 : await jobsApi.metrics();
     const mixedT0 = performance.now();
     const cpu0 = pid === null ? null : cpuSeconds(pid);
+    const wcpu0 = env.worker ? cpuSeconds(env.worker.pid) : null;
     const mixedWrk = await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
     const cpu1 = pid === null ? null : cpuSeconds(pid);
+    const wcpu1 = env.worker ? cpuSeconds(env.worker.pid) : null;
     const m1 = await api.metrics();
+    const j1 = jobsApi === api ? m1 : await jobsApi.metrics();
+    if (wcpu0 !== null && wcpu1 !== null)
+      log(`  worker process: ${((wcpu1 - wcpu0) / ((performance.now() - mixedT0) / 1000)).toFixed(2)} cores over the run`);
     feeder.stop();
     const feed = await feeder.finish();
     const cr = cacheRate(m0, m1);
-    const refineJobs = promDelta(m0, m1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
+    const refineJobs = promDelta(j0, j1, 'emerflow_jobs_total', { queue: 'refine', outcome: 'completed' });
     log(
       `  service: ${mixedWrk.rps.toFixed(0)} req/s, p99 ${mixedWrk.latencyMs.p99.toFixed(2)} ms, cache hit rate ` +
         `${cr.rate === undefined ? 'n/a' : (cr.rate * 100).toFixed(1) + ' %'}, refine jobs ${refineJobs ?? 'n/a'} in ` +
@@ -514,7 +553,10 @@ async function main(): Promise<number> {
     `lookup bench: ${ITEMS.toLocaleString('en-US')} established items (dim ${DIM}), ${os.cpus().length} cores; wrk -t${THREADS} ` +
       `-c${CONNECTIONS} -d${DURATION}s after a ${WARMUP} s warm-up, its own process, ${ROUNDS} service-then-bare round(s) a ` +
       `phase (the median pair shown); service: node --import tsx src/server.ts ` +
-      `(ROLE=all), pid ${pid ?? 'n/a'}; bare Fastify + Map, pid ${bare.pid}`,
+      (env.worker
+        ? `(ROLE=api), pid ${pid ?? 'n/a'}, beside a worker process (ROLE=worker), pid ${env.worker.pid}, as docker-compose.yml deploys them`
+        : `(ROLE=all), pid ${pid ?? 'n/a'}`) +
+      `; bare Fastify + Map, pid ${bare.pid}`,
     `loaded ${ITEMS.toLocaleString('en-US')} items in ${loadS.toFixed(1)} s (${(ITEMS / loadS).toFixed(0)} items/s, batches of ` +
       `${BATCH}, ${LOAD_CONCURRENCY} in flight); cache warmed with every item in ${cacheWarmS.toFixed(1)} s; bare server built its Map ` +
       `in ${bare.buildS.toFixed(1)} s`,

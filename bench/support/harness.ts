@@ -138,6 +138,8 @@ export interface BenchEnv {
   redisUrl?: string;
   /** pid of the spawned process (the server runs in it, or in its child under tsx's CLI). */
   serverPid?: number;
+  /** With `split`: the worker process's pid and the base URL of its health and metrics. */
+  worker?: { pid: number; url: string };
 }
 
 let serverLogPath: string | null = null;
@@ -171,6 +173,11 @@ export async function startEnv(
     serverEnv?: Record<string, string>;
     /** Run the server as `node --import tsx src/server.ts` (one process, so its pid is the server's) instead of tsx's CLI. */
     nodeImport?: boolean;
+    /**
+     * As deployed (docker-compose.yml): the API (ROLE=api) and a worker process (ROLE=worker) beside
+     * it, on the same Postgres and Redis, instead of one ROLE=all process.
+     */
+    split?: boolean;
   } = {},
 ): Promise<BenchEnv> {
   if (opts.url) {
@@ -202,17 +209,13 @@ export async function startEnv(
   addCleanup('postgres', () => pg.stop(), 60_000);
   const redis = await startLocalRedis(path.join(tmp, 'redis'));
   addCleanup('redis', () => redis.stop(), 30_000);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   serverLogPath = path.join(tmp, 'server.log');
-  const out = fs.openSync(serverLogPath, 'a');
-  const env: NodeJS.ProcessEnv = {
+  const base: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: pg.url,
     REDIS_URL: redis.url,
-    PORT: String(port),
     HOST: '127.0.0.1',
-    ROLE: 'all',
+    ROLE: opts.split ? 'api' : 'all',
     ADMIN_API_KEY: BENCH_KEY,
     LOG_LEVEL: 'warn',
     DATA_DIR: path.join(tmp, 'data'),
@@ -223,7 +226,7 @@ export async function startEnv(
   // Traffic stays on this machine: an LLM endpoint inherited from the shell is dropped
   // unless it is a local one.
   for (const k of ['LLM_BASE_URL'] as const) {
-    const v = env[k];
+    const v = base[k];
     if (!v) continue;
     let local = false;
     try {
@@ -234,31 +237,42 @@ export async function startEnv(
     }
     if (!local) {
       log(`ignoring ${k}=${v} from the environment (the benches only talk to 127.0.0.1): the service runs without an LLM`);
-      delete env[k];
-      delete env['EMBEDDING_MODEL'];
+      delete base[k];
+      delete base['EMBEDDING_MODEL'];
     }
   }
+  const server = await spawnServer(base, 'service', opts.nodeImport === true);
+  if (!opts.split) return { url: server.url, spawned: true, databaseUrl: pg.url, redisUrl: redis.url, serverPid: server.pid };
+  const worker = await spawnServer({ ...base, ROLE: 'worker' }, 'worker', opts.nodeImport === true);
+  return { url: server.url, spawned: true, databaseUrl: pg.url, redisUrl: redis.url, serverPid: server.pid, worker };
+}
+
+/** Starts src/server.ts on a free port with `env`, logging into the service log; its pid and URL once ready. */
+async function spawnServer(env: NodeJS.ProcessEnv, what: string, nodeImport: boolean): Promise<{ pid: number; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const out = fs.openSync(serverLogPath!, 'a');
   // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of the service, written when it stops (node --cpu-prof);
   // BENCH_SERVER_NODE_FLAGS: more flags for its node, e.g. --trace-gc (lines in BENCH_KEEP_SERVER_LOG)
   const prof = process.env['BENCH_SERVER_CPU_PROF'];
   const flags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  const [cmd, args] = opts.nodeImport
+  const [cmd, args] = nodeImport
     ? [process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...flags, '--import', 'tsx', 'src/server.ts']]
     : [path.join(ROOT, 'node_modules/.bin/tsx'), ['src/server.ts']];
-  log(`starting the service: ${opts.nodeImport ? 'node --import tsx' : 'tsx'} src/server.ts on ${url}`);
+  log(`starting the ${what} (ROLE=${env['ROLE']}): ${nodeImport ? 'node --import tsx' : 'tsx'} src/server.ts on ${url}`);
   // Its own process group, so a terminal's Ctrl-C reaches it only through this bench
   // (which stops it gracefully) and a stuck server can be killed as a group.
   const child = spawn(cmd, args, {
     cwd: ROOT,
-    env,
+    env: { ...env, PORT: String(port) },
     detached: true,
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
-  addCleanup('service', () => stopServer(child, interrupted() ? 15_000 : 50_000), 70_000);
+  addCleanup(what, () => stopServer(child, interrupted() ? 15_000 : 50_000), 70_000);
   await waitReady(url, 180_000, child);
-  log('service ready');
-  return { url, spawned: true, databaseUrl: pg.url, redisUrl: redis.url, serverPid: child.pid };
+  log(`${what} ready`);
+  return { pid: child.pid!, url };
 }
 
 async function waitReady(url: string, timeoutMs: number, child: ChildProcess | null): Promise<void> {
@@ -352,6 +366,24 @@ export function cpuSeconds(pid: number): number | null {
   // after "pid (comm) ": state is field 3, utime and stime fields 14 and 15, in clock ticks
   const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(after[11]) + Number(after[12])) / clockTicks();
+}
+
+/** CPU time the whole machine has been busy (every core, all but idle and iowait), in seconds, or null. */
+export function machineBusySeconds(): number | null {
+  const line = readProcFile('/proc/stat')?.split('\n')[0];
+  if (!line?.startsWith('cpu ')) return null;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...
+  const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+  return busy / clockTicks();
+}
+
+function readProcFile(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 let ticks: number | undefined;
