@@ -62,6 +62,14 @@ export const ABSENT = -2;
 const ENTRY_OVERHEAD = 72;
 /** The part of the budget JSON fragments may hold. */
 const JSON_SHARE = 1 / 8;
+/**
+ * The first-use marks (SEEN) are forgotten after as many marks as fragments are kept, and
+ * no fewer than this: a fragment is kept on a second use within that window (TinyLFU's
+ * doorkeeper). Without the window, traffic spread evenly over more items than the share holds
+ * (a warm-up over every item, then random ids) made every use a second one, and every answer
+ * took a fragment out for a new one: a buffer made and one dropped per request.
+ */
+const DOORKEEPER_MIN = 1024;
 
 // flags
 const USED = 1;
@@ -69,7 +77,7 @@ const USED = 1;
 const REF = 2;
 /** Its fragment was used since the fragment hand last passed. */
 const FRAG_REF = 4;
-/** Its fragment was made and not kept once already: the next time it is kept. */
+/** Its fragment was made and not kept once already, lately (see DOORKEEPER_MIN): the next time it is kept. */
 const SEEN = 8;
 const NEGATIVE = 16;
 
@@ -114,6 +122,8 @@ export class EmbeddingCache {
 
   private hand = 0;
   private fragmentHand = 0;
+  /** SEEN marks made since they were last forgotten */
+  private seenMarks = 0;
   private count = 0;
   private used = 0;
   private fragmentBytes = 0;
@@ -205,6 +215,7 @@ export class EmbeddingCache {
     if (this.fragmentBytes + text.length > this.maxFragmentBytes) {
       if (!(f & SEEN)) {
         this.flags[slot] = f | SEEN;
+        if (++this.seenMarks > Math.max(DOORKEEPER_MIN, this.fragments.size)) this.forgetSeen();
         return text;
       }
       this.evictFragments(text.length);
@@ -329,6 +340,13 @@ export class EmbeddingCache {
   }
 
   /** The fragment hand, until `need` more bytes fit in the fragments' share. */
+  /** The doorkeeper's reset: every first-use mark is forgotten (one pass over the flags). */
+  private forgetSeen(): void {
+    const flags = this.flags;
+    for (let s = 0; s < this.top; s++) flags[s] = flags[s]! & ~SEEN;
+    this.seenMarks = 0;
+  }
+
   private evictFragments(need: number): void {
     for (let steps = 2 * this.top; this.fragmentBytes + need > this.maxFragmentBytes && steps > 0; steps--) {
       if (this.fragmentHand >= this.top) this.fragmentHand = 0;
@@ -406,7 +424,7 @@ export class EmbeddingCache {
     this.modelOf = new Int32Array(0);
     for (const k of ['updatedOf', 'expiresOf'] as const) this[k] = new Float64Array(0);
     this.heap.reset();
-    this.hand = this.fragmentHand = 0;
+    this.hand = this.fragmentHand = this.seenMarks = 0;
     this.count = this.used = this.fragmentBytes = 0;
   }
 

@@ -153,6 +153,32 @@ test('JSON fragments: with their share full, a new one is kept on its second use
   assert.equal(c.size, 4, 'fragments come and go; their entries stay');
 });
 
+test('JSON fragments: first uses are forgotten after a window, so traffic spread over more items than the share holds does not churn it', () => {
+  // room for every entry; a share (1/8 of the bound) of far fewer fragments than there are items
+  const c = cache({ maxBytes: 5e6 });
+  const ids = Array.from({ length: 10_000 }, (_, i) => `i${i}`);
+  fill(
+    c,
+    's',
+    ids.map((id) => row(id, 1, 64)),
+  );
+  const json = (id: string) => c.json(c.get('s', id));
+  let kept = 0;
+  for (const id of ids) if (Buffer.isBuffer(json(id))) kept++;
+  const share = kept; // kept while there was room
+  assert.ok(share > 1024 && share < ids.length / 2, `the share holds ${share}`);
+  assert.equal(c.size, ids.length, 'every entry stayed');
+  // a second pass: without the window every use would be a second one, each taking a fragment
+  // out for a new one; uses marked more than a window ago are first uses again
+  kept = 0;
+  for (const id of ids.slice(share)) if (Buffer.isBuffer(json(id))) kept++;
+  assert.ok(kept < (ids.length - share) / 4, `a second use long after the first is mostly not kept (${kept} of ${ids.length - share})`);
+  // a second use soon after the first is kept
+  const next = ids.slice(share).find((id) => typeof json(id) === 'string');
+  assert.ok(next !== undefined && Buffer.isBuffer(json(next)), `${next}: kept on its second use in a row`);
+  assert.ok(c.jsonBytes <= 5e6 / 8, 'never past the share');
+});
+
 test('slots and vector rows are reused without mixing entries, across spaces of different dimensions', () => {
   const c = cache();
   const vec = (dim: number, x: number) => Float32Array.from({ length: dim }, (_, j) => x + j / 1000);
