@@ -38,7 +38,8 @@ const PIN = '?version=';
 const VERSION = new RegExp((VersionNumber as { pattern?: string }).pattern ?? '^$');
 
 const FAST_LANE_TOTAL = 'emerflow_http_fast_lane_total';
-const answered =
+/** Made with the lane: a worker-only process (which imports this module too) exports none. */
+const answeredCounter = (): Counter =>
   (registry.getSingleMetric(FAST_LANE_TOTAL) as Counter | undefined) ??
   new Counter({
     name: FAST_LANE_TOTAL,
@@ -51,6 +52,7 @@ export function embeddingFastLane(o: { deps: AppDeps; overloaded: () => unknown 
   if (scope === undefined || scope === 'open') throw new Error(`the fast lane expects ${ROUTE} to need a scope`);
   const principalOf = keyPrincipals(o.deps.keys);
   const observe = requestTimer(ROUTE, 'GET', 200);
+  const answered = answeredCounter();
   return (req, res) => {
     const url = req.url;
     if (req.method !== 'GET' || url === undefined || !url.startsWith(PREFIX) || url.includes('%')) return false;
