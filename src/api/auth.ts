@@ -122,7 +122,7 @@ async function auth(app: FastifyInstance, opts: { keys: KeyStore; db: Db }): Pro
   const principalOf = keyPrincipals(opts.keys);
   // Callback style: every request passes here, and a promise per request is measurable on the
   // lookup path; `admit` throws what the caller is answered.
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', function admitByKey(req, _reply, done) {
     try {
       admit(req);
     } catch (err) {

@@ -15,7 +15,9 @@
 //   cachedItemAnswer, which the Fastify route answers with too).
 // Its answer is the route's: the same bytes and headers, counted in the request-duration
 // histogram under the route's pattern and in the cache's hits. It is not installed when
-// LOG_LOOKUPS asks for the lookups' access lines (Fastify writes them).
+// LOG_LOOKUPS asks for the lookups' access lines (Fastify writes them). It stands in for the
+// route's hooks (shedWhenSaturated, admitByKey, observeDuration): a hook added to the route
+// fails test/api/fast-lane.test.ts until the lane is taught it.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AppDeps } from './deps.js';
 import { ROUTE_SCOPES, keyPrincipals } from './auth.js';

@@ -66,7 +66,7 @@ async function loadShedding(app: FastifyInstance, limits: ShedLimits): Promise<v
     delay.disable();
   });
   // Callback style, not async: on every request of the hot path, a promise and a microtask saved.
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('onRequest', function shedWhenSaturated(req, reply, done) {
     if (!reason || NEVER_SHED.has(req.url.split('?')[0] ?? '')) return done();
     shed.inc({ reason });
     reply

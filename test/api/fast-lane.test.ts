@@ -156,3 +156,23 @@ test('fast lane: not installed when LOG_LOOKUPS asks for access lines', async (t
   assert.equal((await get(base, path, TEST_ADMIN_KEY)).status, 200);
   assert.equal(await laneCount(app), before);
 });
+
+test("fast lane: the route's hooks are the ones the lane stands in for (a new one must be taught to the lane)", async (t) => {
+  const service = await startTestService(t);
+  const tree = service.http.printRoutes({ includeHooks: true, commonPrefix: false, method: 'GET' });
+  const lines = tree.split('\n');
+  const at = lines.findIndex((l) => l.includes('/embedding (GET'));
+  assert.ok(at >= 0, 'the route is in the tree');
+  const hooks: Record<string, string> = {};
+  for (const l of lines.slice(at + 1)) {
+    const m = /• \((\w+)\) (\[.*\])/.exec(l);
+    if (!m) break;
+    hooks[m[1]!] = m[2]!;
+  }
+  // load-shedding.ts, auth.ts and http-metrics.ts: the lane checks shedding and the key, and
+  // records the duration, itself (fast-lane.ts)
+  assert.deepEqual(hooks, {
+    onRequest: '["shedWhenSaturated()","admitByKey()"]',
+    onResponse: '["observeDuration()"]',
+  });
+});
