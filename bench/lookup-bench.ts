@@ -554,7 +554,8 @@ async function main(): Promise<number> {
       `-c${CONNECTIONS} -d${DURATION}s after a ${WARMUP} s warm-up, its own process, ${ROUNDS} service-then-bare round(s) a ` +
       `phase (the median pair shown); service: node --import tsx src/server.ts ` +
       (env.worker
-        ? `(ROLE=api), pid ${pid ?? 'n/a'}, beside a worker process (ROLE=worker), pid ${env.worker.pid}, as docker-compose.yml deploys them`
+        ? `(ROLE=api), pid ${pid ?? 'n/a'}, beside a worker process (ROLE=worker), pid ${env.worker.pid}, ` +
+          'as docker-compose.yml deploys them'
         : `(ROLE=all), pid ${pid ?? 'n/a'}`) +
       `; bare Fastify + Map, pid ${bare.pid}`,
     `loaded ${ITEMS.toLocaleString('en-US')} items in ${loadS.toFixed(1)} s (${(ITEMS / loadS).toFixed(0)} items/s, batches of ` +

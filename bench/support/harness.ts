@@ -322,13 +322,16 @@ async function stopServer(child: ChildProcess, graceMs: number): Promise<void> {
 
 // ---- /proc ----------------------------------------------------------------------------
 
-function readProc(pid: number, file: string): string | null {
+/** A file of /proc, or null (the process is gone, or this is not Linux). */
+function readProcFile(file: string): string | null {
   try {
-    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
 }
+
+const readProc = (pid: number, file: string): string | null => readProcFile(`/proc/${pid}/${file}`);
 
 /**
  * The process that runs the server: tsx's CLI runs the script in a child node process,
@@ -376,14 +379,6 @@ export function machineBusySeconds(): number | null {
   // user nice system idle iowait irq softirq steal ...
   const busy = f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
   return busy / clockTicks();
-}
-
-function readProcFile(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
 }
 
 let ticks: number | undefined;

@@ -12,18 +12,16 @@
 //   chance): a hit only sets the slot's reference bit, and the hand sweeping the slots evicts
 //   the first entry not referenced since its last pass. It keeps hot items as LRU does, but a
 //   hit writes nothing to the index.
-// - The JSON of a vector (most of a JSON answer's cost to make: ~7 µs at dim 64) is kept for
-//   hot entries only, in a share of the budget (JSON_SHARE) with a CLOCK of its own, and
-//   admitted while there is room, and once the share is full on an entry's second use (a
-//   one-off read in a uniform stream over a million ids does not push out a hot one). A
-//   fragment is 1.2 KB at dim 64, five times its vector: kept for every entry, they were
-//   most of the cache's memory.
+// - The JSON of a vector (most of a JSON answer's cost to make) is kept for hot entries
+//   only, in a share of the budget (JSON_SHARE) with a CLOCK and an admission rule of its
+//   own (fragments.ts).
 // - Every entry has a deadline (TTL): the safety net should an invalidation ever be lost.
 // - Fill guards per item (fill-guards.ts): a read's fill skips exactly the items invalidated
 //   since it began, so a stream of writes to some items never discards fills of the others.
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
 //   invalidation.ts); while that feed is down the cache serves and stores nothing.
 import { FillGuards } from './fill-guards.js';
+import { JsonFragments } from './fragments.js';
 import { IdIndex } from './id-index.js';
 import { VectorHeap } from './vector-heap.js';
 
@@ -62,24 +60,12 @@ export const ABSENT = -2;
 const ENTRY_OVERHEAD = 72;
 /** The part of the budget JSON fragments may hold. */
 const JSON_SHARE = 1 / 8;
-/**
- * The first-use marks (SEEN) are forgotten after as many marks as fragments are kept, and
- * no fewer than this: a fragment is kept on a second use within that window (TinyLFU's
- * doorkeeper). Without the window, traffic spread evenly over more items than the share holds
- * (a warm-up over every item, then random ids) made every use a second one, and every answer
- * took a fragment out for a new one: a buffer made and one dropped per request.
- */
-const DOORKEEPER_MIN = 1024;
 
 // flags
 const USED = 1;
 /** Read since the entry hand last passed. */
 const REF = 2;
-/** Its fragment was used since the fragment hand last passed. */
-const FRAG_REF = 4;
-/** Its fragment was made and not kept once already, lately (see DOORKEEPER_MIN): the next time it is kept. */
-const SEEN = 8;
-const NEGATIVE = 16;
+const NEGATIVE = 4;
 
 export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'kind'>): string {
   return `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
@@ -104,8 +90,6 @@ export class EmbeddingCache {
   private capacity = 0;
   private top = 0;
   private freeSlots: number[] = [];
-  /** slot → its kept JSON fragment (a Map: only the hot few percent have one) */
-  private fragments = new Map<number, Buffer>();
   private flags = new Uint8Array(0);
   private kindOf = new Uint8Array(0);
   private dimOf = new Uint16Array(0);
@@ -121,13 +105,9 @@ export class EmbeddingCache {
   private heap = new VectorHeap();
 
   private hand = 0;
-  private fragmentHand = 0;
-  /** SEEN marks made since they were last forgotten */
-  private seenMarks = 0;
   private count = 0;
   private used = 0;
-  private fragmentBytes = 0;
-  private readonly maxFragmentBytes: number;
+  private readonly fragments: JsonFragments;
 
   private guards = new FillGuards();
   // Off while the invalidation feed is down: without it, entries could go stale.
@@ -137,7 +117,7 @@ export class EmbeddingCache {
 
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now;
-    this.maxFragmentBytes = Math.floor(opts.maxBytes * JSON_SHARE);
+    this.fragments = new JsonFragments(Math.floor(opts.maxBytes * JSON_SHARE));
   }
 
   setEnabled(on: boolean): void {
@@ -203,31 +183,9 @@ export class EmbeddingCache {
   /** `"vector":[…],"version":n,"kind":"…"`: the kept bytes when the entry is hot, else made now (a string). */
   json(slot: number): Buffer | string {
     const kept = this.fragments.get(slot);
-    if (kept) {
-      this.flags[slot] = this.flags[slot]! | FRAG_REF;
-      return kept;
-    }
+    if (kept) return kept;
     const text = embeddingJson({ vector: this.vector(slot), version: this.versionOf[slot]!, kind: this.kind(slot) });
-    // Never more than the share, nor past the whole bound: entries come first, and making
-    // room here drops only fragments, so every slot a request holds stays good.
-    const f = this.flags[slot]!;
-    if (this.used + this.fragmentBytes + text.length > this.opts.maxBytes || text.length > this.maxFragmentBytes) return text;
-    if (this.fragmentBytes + text.length > this.maxFragmentBytes) {
-      if (!(f & SEEN)) {
-        this.flags[slot] = f | SEEN;
-        if (++this.seenMarks > Math.max(DOORKEEPER_MIN, this.fragments.size)) this.forgetSeen();
-        return text;
-      }
-      this.evictFragments(text.length);
-      if (this.fragmentBytes + text.length > this.maxFragmentBytes) return text;
-    }
-    // its own allocation: a slice of Node's shared 8 KB pool would keep the whole pool alive
-    const bytes = Buffer.allocUnsafeSlow(text.length);
-    bytes.write(text, 'latin1'); // numbers and a kind name: ASCII
-    this.fragments.set(slot, bytes);
-    this.flags[slot] = (f & ~SEEN) | FRAG_REF;
-    this.fragmentBytes += bytes.length;
-    return bytes;
+    return this.fragments.offer(slot, text, this.opts.maxBytes - this.used);
   }
 
   /** A token for a read of the database whose result will be filled in. */
@@ -283,7 +241,7 @@ export class EmbeddingCache {
     }
     this.count++;
     this.used += bytes;
-    if (this.used + this.fragmentBytes > this.opts.maxBytes) this.evict(slot);
+    if (this.used + this.fragments.bytes > this.opts.maxBytes) this.evict(slot);
   }
 
   private newSlot(): number {
@@ -300,6 +258,7 @@ export class EmbeddingCache {
       this.updatedOf = grown(this.updatedOf, n);
       this.expiresOf = grown(this.expiresOf, n);
       this.index.reserve(n);
+      this.fragments.reserve(n);
       this.capacity = n;
     }
     return this.top++;
@@ -327,7 +286,7 @@ export class EmbeddingCache {
   /** The hand sweeps until the bound holds: a referenced entry loses its bit and stays, the first one without goes. */
   private evict(keep: number): void {
     // Two turns at most: the first clears every bit it passes.
-    for (let steps = 2 * this.top; this.used + this.fragmentBytes > this.opts.maxBytes && steps > 0; steps--) {
+    for (let steps = 2 * this.top; this.used + this.fragments.bytes > this.opts.maxBytes && steps > 0; steps--) {
       if (this.hand >= this.top) this.hand = 0;
       const s = this.hand++;
       const f = this.flags[s]!;
@@ -336,40 +295,14 @@ export class EmbeddingCache {
       else this.remove(s);
     }
     // Only the new entry left, and it alone is over the bound.
-    if (this.used + this.fragmentBytes > this.opts.maxBytes) this.remove(keep);
-  }
-
-  /** The fragment hand, until `need` more bytes fit in the fragments' share. */
-  /** The doorkeeper's reset: every first-use mark is forgotten (one pass over the flags). */
-  private forgetSeen(): void {
-    const flags = this.flags;
-    for (let s = 0; s < this.top; s++) flags[s] = flags[s]! & ~SEEN;
-    this.seenMarks = 0;
-  }
-
-  private evictFragments(need: number): void {
-    for (let steps = 2 * this.top; this.fragmentBytes + need > this.maxFragmentBytes && steps > 0; steps--) {
-      if (this.fragmentHand >= this.top) this.fragmentHand = 0;
-      const s = this.fragmentHand++;
-      if (!this.fragments.has(s)) continue;
-      const f = this.flags[s]!;
-      if (f & FRAG_REF) this.flags[s] = f & ~FRAG_REF;
-      else this.dropFragment(s);
-    }
-  }
-
-  private dropFragment(slot: number): void {
-    const kept = this.fragments.get(slot);
-    if (!kept) return;
-    this.fragmentBytes -= kept.length;
-    this.fragments.delete(slot);
+    if (this.used + this.fragments.bytes > this.opts.maxBytes) this.remove(keep);
   }
 
   private remove(slot: number): void {
     if (!(this.flags[slot]! & USED)) return;
     this.index.delete(slot);
     if (this.dimOf[slot]! > 0) this.heap.release(this.vectorAt[slot]!, this.dimOf[slot]!);
-    this.dropFragment(slot);
+    this.fragments.drop(slot);
     this.flags[slot] = 0;
     this.freeSlots.push(slot);
     this.count--;
@@ -417,15 +350,14 @@ export class EmbeddingCache {
     this.index.clear();
     this.capacity = this.top = 0;
     this.freeSlots = [];
-    this.fragments = new Map();
+    this.fragments.clear();
     for (const k of ['flags', 'kindOf'] as const) this[k] = new Uint8Array(0);
     this.dimOf = new Uint16Array(0);
     for (const k of ['bytesOf', 'vectorAt', 'versionOf', 'interactionsOf'] as const) this[k] = new Uint32Array(0);
     this.modelOf = new Int32Array(0);
     for (const k of ['updatedOf', 'expiresOf'] as const) this[k] = new Float64Array(0);
     this.heap.reset();
-    this.hand = this.fragmentHand = this.seenMarks = 0;
-    this.count = this.used = this.fragmentBytes = 0;
+    this.hand = this.count = this.used = 0;
   }
 
   get size(): number {
@@ -434,11 +366,11 @@ export class EmbeddingCache {
 
   /** Estimated bytes held: entries and kept JSON fragments. */
   get bytes(): number {
-    return this.used + this.fragmentBytes;
+    return this.used + this.fragments.bytes;
   }
 
   /** Of `bytes`, the kept JSON fragments'. */
   get jsonBytes(): number {
-    return this.fragmentBytes;
+    return this.fragments.bytes;
   }
 }

@@ -153,7 +153,7 @@ test('JSON fragments: with their share full, a new one is kept on its second use
   assert.equal(c.size, 4, 'fragments come and go; their entries stay');
 });
 
-test('JSON fragments: first uses are forgotten after a window, so traffic spread over more items than the share holds does not churn it', () => {
+test('JSON fragments: first uses are forgotten after a window, so evenly spread traffic does not churn the share', () => {
   // room for every entry; a share (1/8 of the bound) of far fewer fragments than there are items
   const c = cache({ maxBytes: 5e6 });
   const ids = Array.from({ length: 10_000 }, (_, i) => `i${i}`);
