@@ -14,8 +14,11 @@
 // ids plus --emerging emerging items, while a separate process (bench/support/loadgen.ts)
 // posts --event-rate interaction events/s for those emerging items, so refinement writes and
 // cache invalidations run under the lookups.
-// Its throughput is given relative to the quiet 100-id run, and its cache hit rate from
-// emerflow_lookup_cache_{hits,misses}_total (n/a when /metrics lacks them).
+// Its throughput is given relative to a quiet run of the same lookups just before the events
+// start (--rounds quiet-then-mixed pairs, the median ratio reported), and its cache hit rate
+// from emerflow_lookup_cache_{hits,misses}_total (n/a when /metrics lacks them). The first
+// round first measures 5 s of the events alone: the cores each process spends on them
+// (BENCH_PG_STATEMENTS=1 adds Postgres's statements, from pg_stat_statements).
 //
 // Each compared phase runs --rounds (3) service-then-bare pairs and reports the pair with the
 // median ratio (for the latency-judged runs, the median service p99): this machine's speed
@@ -41,6 +44,7 @@ import {
   Interrupted,
   addCleanup,
   cpuSeconds,
+  cpuByKind,
   delay,
   machineBusySeconds,
   interrupted,
@@ -65,6 +69,7 @@ import {
   type RunFigures,
 } from './support/lookup-report.js';
 import { promDelta, type Prom } from './support/prom.js';
+import { PG_STATEMENTS, startStatementWindow } from './support/pg-statements.js';
 import { lookupAll, postEmerging, train, waitForEmbeddings, waitForIdle } from './support/setup.js';
 import {
   getScript,
@@ -114,7 +119,7 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
     default: 'all',
     help:
       'comma-separated phases to run: get, get-low, get-half (runs get and get-low too), lookup100, lookup1000, f32 ' +
-      '(and lookup100, which it is judged against), f32-1000 (and lookup1000), mixed (and lookup100); all: every one',
+      '(and lookup100, which it is judged against), f32-1000 (and lookup1000), mixed; all: every one',
   },
   out: { help: 'also write the results as JSON to this file' },
 });
@@ -145,7 +150,6 @@ const NEEDS: Partial<Record<PhaseKey, PhaseKey[]>> = {
   'get-half': ['get', 'get-low'],
   f32: ['lookup100'],
   'f32-1000': ['lookup1000'],
-  mixed: ['lookup100'],
 };
 const WANTED = new Set<PhaseKey>();
 for (const k of opts.phases === 'all' ? PHASE_KEYS : (opts.phases ?? '').split(',').map((x) => x.trim())) {
@@ -434,10 +438,41 @@ async function main(): Promise<number> {
     log(`every emerging item has an embedding (${coldS.toFixed(1)} s); re-warming the cache`);
     await lookupAll(api, SPACE, [...allIds, ...emergingIds], 'POST lookup (warm-up)');
 
+    // Rounds of a quiet run then a mixed one, the same lookups (the mixed script, established
+    // and emerging ids) back to back: each ratio is taken a minute apart at most, as this
+    // machine's speed drifts; the round of the median ratio is reported.
+    const rounds: { quiet: RunFigures; mixed: RunFigures; ratio: number; extra: MixedExtra }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (interrupted()) throw new Interrupted('interrupted');
+      if (r > 0) await waitForIdle(api, SPACE, TRAIN_TIMEOUT_MS); // the last round's refinements, before a quiet run
+      log(`phase: mixed, round ${r + 1} of ${ROUNDS}: the lookups alone, then with ${EVENT_RATE} events/s`);
+      const quiet = await measure(env.url, mixedLua, CONNECTIONS, 'service, quiet', true);
+      const { run, extra } = await mixedRound(r);
+      rounds.push({ quiet, mixed: run, ratio: quiet.rps > 0 ? run.rps / quiet.rps : 0, extra: { ...extra, quietRps: quiet.rps } });
+    }
+    const ratios = rounds.map((x) => x.ratio).sort((a, b) => a - b);
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[(rounds.length - 1) >> 1]!;
+    if (ROUNDS > 1) log(`  mixed ÷ quiet by round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; reported: the round of the median`);
+    const label = 'lookup 100 ids, JSON, established and emerging ids';
+    phases.push(
+      { key: 'mixed-quiet', label: `mixed phase, quiet: ${label}`, idsPerRequest: 100, connections: CONNECTIONS, service: median.quiet },
+      {
+        key: 'mixed',
+        label: `mixed: ${label}, + ${EVENT_RATE} events/s`,
+        idsPerRequest: 100,
+        connections: CONNECTIONS,
+        service: median.mixed,
+      },
+    );
+    return { ...median.extra, ...(ROUNDS > 1 ? { ratios } : {}) };
+  }
+
+  /** One mixed run: the event feeder (its own process) starts, then the lookups run under it. */
+  async function mixedRound(round: number): Promise<{ run: RunFigures; extra: Omit<MixedExtra, 'quietRps'> }> {
     const feeder = await LoadGen.start({
       url: env.url,
       space: SPACE,
-      seconds: WARMUP + DURATION + 60,
+      seconds: (round === 0 ? EVENTS_ALONE_MS / 1000 : 0) + WARMUP + DURATION + 60,
       world: { seed: SEED, dim: DIM, users: USERS },
       progressEveryMs: 5000,
       events: {
@@ -446,30 +481,12 @@ async function main(): Promise<number> {
         kind: 'e',
         from: 0,
         count: EMERGING,
-        idPrefix: `mixed-${Date.now().toString(36)}`,
+        idPrefix: `mixed-${round}-${Date.now().toString(36)}`,
         maxInflight: Math.max(8, Math.ceil((2 * EVENT_RATE) / EVENT_BATCH)),
       },
     });
     await feeder.go();
-    log(`phase: mixed (100-id JSON lookups while ${EVENT_RATE} events/s are posted)`);
-    // What the events alone cost each process, before any lookup: where the mixed run's cores go.
-    {
-      const at = performance.now();
-      const a0 = pid === null ? null : cpuSeconds(pid);
-      const w0 = env.worker ? cpuSeconds(env.worker.pid) : null;
-      const m0 = machineBusySeconds();
-      await delay(EVENTS_ALONE_MS);
-      const m1 = machineBusySeconds();
-      const s = (performance.now() - at) / 1000;
-      const a1 = pid === null ? null : cpuSeconds(pid);
-      const w1 = env.worker ? cpuSeconds(env.worker.pid) : null;
-      const cores = (x: number | null, y: number | null) => (x === null || y === null ? 'n/a' : ((y - x) / s).toFixed(2));
-      log(
-        `  the events alone, ${(EVENTS_ALONE_MS / 1000).toFixed(0)} s: ${cores(a0, a1)} cores in the service` +
-          (env.worker ? `, ${cores(w0, w1)} in the worker` : '') +
-          `, ${cores(m0, m1)} busy on the whole machine (Postgres, Redis and the event feeder included)`,
-      );
-    }
+    if (round === 0) await eventsAlone();
     if (WARMUP > 0) await runWrk({ url: env.url, script: mixedLua, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
     const m0 = await api.metrics();
     const j0 = jobsApi === api ? m0 : await jobsApi.metrics();
@@ -495,27 +512,53 @@ async function main(): Promise<number> {
     // the service's CPU here also pays for the events it ingests and refines
     const cpuUs = cpu0 === null || cpu1 === null || mixedWrk.requests === 0 ? undefined : ((cpu1 - cpu0) * 1e6) / mixedWrk.requests;
     const mixedRun: RunFigures = figures(mixedWrk, cr.rate, cpuUs);
-    phases.push({
-      key: 'mixed',
-      label: `mixed: lookup 100 ids, JSON, + ${EVENT_RATE} events/s`,
-      idsPerRequest: 100,
-      connections: CONNECTIONS,
-      service: mixedRun,
-    });
     const ev = feed.events!;
-    const extra: MixedExtra = {
-      quietRps: phases.find((p) => p.key === 'lookup100')!.service.rps,
-      cacheHits: cr.hits,
-      cacheMisses: cr.misses,
-      hitRate: cr.rate,
-      eventsPerS: ev.accepted / Math.max(1e-9, feed.elapsedS),
-      eventsAccepted: ev.accepted,
-      feederErrors: ev.errors,
-      feederThrottled: ev.throttled,
-      refineJobs,
+    for (const x of feed.errorSamples) log(`  event feeder: ${x}`);
+    return {
+      run: mixedRun,
+      extra: {
+        cacheHits: cr.hits,
+        cacheMisses: cr.misses,
+        hitRate: cr.rate,
+        eventsPerS: ev.accepted / Math.max(1e-9, feed.elapsedS),
+        eventsAccepted: ev.accepted,
+        feederErrors: ev.errors,
+        feederThrottled: ev.throttled,
+        refineJobs,
+      },
     };
-    for (const s of feed.errorSamples) log(`  event feeder: ${s}`);
-    return extra;
+  }
+
+  /** What the events alone cost each process, before any lookup: where the mixed run's cores go. */
+  async function eventsAlone(): Promise<void> {
+    const at = performance.now();
+    const a0 = pid === null ? null : cpuSeconds(pid);
+    const w0 = env.worker ? cpuSeconds(env.worker.pid) : null;
+    const m0 = machineBusySeconds();
+    const statements = PG_STATEMENTS && env.databaseUrl ? await startStatementWindow(env.databaseUrl) : null;
+    const names = new Map<number, string>([[process.pid, 'node (this bench)']]);
+    if (pid !== null) names.set(pid, 'node (service)');
+    if (env.worker) names.set(env.worker.pid, 'node (worker)');
+    const k0 = cpuByKind(names);
+    await delay(EVENTS_ALONE_MS);
+    const m1 = machineBusySeconds();
+    const s = (performance.now() - at) / 1000;
+    const k1 = cpuByKind(names);
+    const byKind = [...k1].map(([k, v]) => [k, (v - (k0.get(k) ?? 0)) / s] as const).filter(([, c]) => c >= 0.005);
+    byKind.sort((a, b) => b[1] - a[1]);
+    log(`  cores by process: ${byKind.map(([k, c]) => `${k} ${c.toFixed(2)}`).join(', ')}`);
+    if (statements) {
+      for (const line of await statements.report(s)) log(`  ${line}`);
+      await statements.close();
+    }
+    const a1 = pid === null ? null : cpuSeconds(pid);
+    const w1 = env.worker ? cpuSeconds(env.worker.pid) : null;
+    const cores = (x: number | null, y: number | null) => (x === null || y === null ? 'n/a' : ((y - x) / s).toFixed(2));
+    log(
+      `  the events alone, ${(EVENTS_ALONE_MS / 1000).toFixed(0)} s: ${cores(a0, a1)} cores in the service` +
+        (env.worker ? `, ${cores(w0, w1)} in the worker` : '') +
+        `, ${cores(m0, m1)} busy on the whole machine (Postgres, Redis and the event feeder included)`,
+    );
   }
 
   // ---- report ----

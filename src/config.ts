@@ -77,6 +77,13 @@ export const configSpec = {
     1000,
   ),
   REFINE_BATCH: int(100, 'Items one refine job takes (one query for their events, one write).', 1, 5000),
+  REFINE_LINGER_MS: int(
+    50,
+    'The least time between two dispatches of refine jobs by one relay: events arriving meanwhile fill the next job ' +
+      '(fewer, fuller jobs under a stream) at up to this much more latency. 0: dispatched as each NOTIFY arrives.',
+    0,
+    10_000,
+  ),
   EMBED_BATCH: int(50, 'Items one embed job takes (one encoder call, one write).', 1, 5000),
   REFINE_MAX_INTERACTIONS: int(200, 'Most recent events an item is refined on (the rule was meta-learned on phases of K).', 1, 100_000),
   QUALITY_MONITOR: flag(

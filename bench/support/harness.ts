@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalPostgres, freePort } from '../../src/dev/postgres.js';
 import { startLocalRedis } from '../../src/dev/redis.js';
 import { assertLoopback } from './http.js';
+import { PG_STATEMENTS } from './pg-statements.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -199,8 +200,13 @@ export async function startEnv(
   log(`starting Postgres and Redis under ${tmp}`);
   // BENCH_PG_SETTINGS='name=value;name=value': server settings for a look inside, e.g.
   // shared_preload_libraries=pg_stat_statements (then CREATE EXTENSION and read the view).
+  // BENCH_PG_STATEMENTS=1 preloads pg_stat_statements for the benches that report it (pg-statements.ts).
   const settings = Object.fromEntries(
-    (process.env['BENCH_PG_SETTINGS'] ?? '')
+    [
+      process.env['BENCH_PG_SETTINGS'] ?? '',
+      PG_STATEMENTS ? 'shared_preload_libraries=pg_stat_statements;pg_stat_statements.track_planning=on' : '',
+    ]
+      .join(';')
       .split(';')
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
@@ -369,6 +375,39 @@ export function cpuSeconds(pid: number): number | null {
   // after "pid (comm) ": state is field 3, utime and stime fields 14 and 15, in clock ticks
   const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(after[11]) + Number(after[12])) / clockTicks();
+}
+
+/**
+ * CPU seconds of every process on the machine by kind: its command name, or for Postgres
+ * what its process title says it is (client backends together); `names` labels known pids.
+ * Children that exited count through their parent (cutime, cstime: Postgres's autovacuum
+ * workers come and go). Kernel threads are left out.
+ */
+export function cpuByKind(names: Map<number, string> = new Map()): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const stat = readProc(pid, 'stat');
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // kernel threads (children of kthreadd) are left out: in this VM their counters run while /proc/stat says idle
+    if (pid === 2 || f[1] === '2') continue;
+    // utime stime cutime cstime: fields 14-17
+    const seconds = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks();
+    let kind = names.get(pid) ?? comm;
+    if (comm === 'postgres') {
+      const title = (readProc(pid, 'cmdline') ?? '').replace(/\0/g, ' ').trim();
+      kind = !title.startsWith('postgres: ')
+        ? 'postgres (postmaster)'
+        : title.includes('(')
+          ? 'postgres: client backends'
+          : title.replace(/ +$/, '');
+    }
+    out.set(kind, (out.get(kind) ?? 0) + seconds);
+  }
+  return out;
 }
 
 /** CPU time the whole machine has been busy (every core, all but idle and iowait), in seconds, or null. */

@@ -4,6 +4,11 @@
 // Back-pressure: it dispatches to a queue only while fewer than RELAY_MAX_WAITING_JOBS of
 // its jobs wait in Redis; the rest waits in Postgres, where new requests for the same work
 // coalesce into it (tasks.gen) instead of piling up as jobs.
+// A queue may linger (REFINE_LINGER_MS for refine): the relay dispatches it at most once per
+// linger, and a wake-up sooner than that waits for the rest of it. Under a stream of events
+// every NOTIFY would otherwise dispatch the few items its transaction touched, and each job
+// costs its fixed statements (start, reads, write, completion) whatever its size; a linger
+// lets the stream fill jobs instead, for at most that much more latency.
 // Several relays may run: rows are claimed with FOR UPDATE SKIP LOCKED. When the LISTEN
 // connection dies (Postgres restarted, a proxy cut it) the relay listens again with
 // backoff, polling meanwhile.
@@ -24,6 +29,8 @@ export interface RelayOptions {
   pollMs?: number;
   /** first wait before listening again after the LISTEN connection is lost; doubles up to 30 s */
   relistenMs?: number;
+  /** the least time between two passes over a queue, per queue (none: dispatched when woken) */
+  lingerMs?: Partial<Record<QueueName, number>>;
 }
 
 export class OutboxRelay {
@@ -36,6 +43,11 @@ export class OutboxRelay {
   private dirty = new Set<QueueName>(QUEUES);
   private stopped = false;
   private lastWarn = 0;
+  /** when each lingering queue was last passed over, and the wake-up its linger put off */
+  private lastPass = new Map<QueueName, number>();
+  private deferred = new Map<QueueName, NodeJS.Timeout>();
+  /** the next pass takes every dirty queue now, lingering or not */
+  private forced = false;
 
   constructor(
     private db: Db,
@@ -65,9 +77,10 @@ export class OutboxRelay {
     return this.listener?.listening ?? false;
   }
 
-  /** Runs a pass now (or after the one in progress) and resolves when it is over. */
+  /** Runs a pass over every queue now, lingering or not (or after the one in progress), and resolves when it is over. */
   async pass(): Promise<void> {
     while (this.running) await this.running;
+    this.forced = true;
     this.kick(); // sets `running` synchronously
     await this.running;
   }
@@ -93,7 +106,10 @@ export class OutboxRelay {
   private async drain(): Promise<void> {
     const queues = [...this.dirty];
     this.dirty.clear();
+    const forced = this.forced;
+    this.forced = false;
     for (const queue of queues) {
+      if (!forced && this.lingering(queue)) continue;
       try {
         await this.drainQueue(queue);
       } catch (err) {
@@ -104,6 +120,27 @@ export class OutboxRelay {
         }
       }
     }
+  }
+
+  /** True when `queue` was passed over less than its linger ago: its wake-up is put off to the linger's end. */
+  private lingering(queue: QueueName): boolean {
+    const linger = this.opts.lingerMs?.[queue] ?? 0;
+    if (linger <= 0) return false;
+    const now = Date.now();
+    const left = (this.lastPass.get(queue) ?? -Infinity) + linger - now;
+    if (left <= 0) {
+      this.lastPass.set(queue, now);
+      return false;
+    }
+    if (!this.deferred.has(queue))
+      this.deferred.set(
+        queue,
+        setTimeout(() => {
+          this.deferred.delete(queue);
+          this.kick(queue);
+        }, left),
+      );
+    return true;
   }
 
   private async drainQueue(queue: QueueName): Promise<void> {
@@ -136,6 +173,8 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.deferred.values()) clearTimeout(t);
+    this.deferred.clear();
     await this.running;
     const l = this.listener;
     this.listener = null;

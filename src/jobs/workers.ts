@@ -15,8 +15,12 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-/** `onJobDone` lets this process's relay dispatch more as soon as a job frees a slot. */
-export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, onJobDone: () => void = () => {}): Workers {
+/**
+ * `onJobDone` lets this process's relay dispatch more of that queue as soon as a job frees a
+ * slot in it, or gave back tasks asked for again while it ran (work for other queues that a job
+ * causes is NOTIFYed by the transaction that records it).
+ */
+export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, onJobDone: (queue: QueueName) => void = () => {}): Workers {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   // Reconnection is automatic; the listener keeps ioredis from printing every failed attempt.
   connection.on('error', (err) => deps.log.debug({ err: err.message }, 'worker Redis connection error'));
@@ -39,11 +43,11 @@ export function startWorkers(deps: JobDeps, redisUrl: string, prefix: string, on
     });
     w.on('completed', () => {
       jobCounter.inc({ queue: s.name, outcome: 'completed' });
-      onJobDone();
+      onJobDone(s.name);
     });
     w.on('failed', (job, err) => {
       jobCounter.inc({ queue: s.name, outcome: 'failed' });
-      onJobDone();
+      onJobDone(s.name);
       deps.log.warn({ queue: s.name, jobId: job?.id, err: err.message }, 'job failed');
     });
     w.on('error', (err) => deps.log.warn({ queue: s.name, err: err.message }, 'worker error'));

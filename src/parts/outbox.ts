@@ -20,6 +20,7 @@ async function outbox(app: FastifyInstance, { config, log }: PartOptions): Promi
     batch: { refine: config.REFINE_BATCH, embed: config.EMBED_BATCH, enrich: 1, train: 1, promote: 1 },
     maxWaitingJobs: config.RELAY_MAX_WAITING_JOBS,
     pollMs: config.RELAY_POLL_MS,
+    lingerMs: { refine: config.REFINE_LINGER_MS },
   });
   await untilDbReady('outbox relay', () => relay.start(), { deadlineMs: config.STARTUP_WAIT_MS, log });
   closeWithin(app, log, 'relay', () => relay.stop());

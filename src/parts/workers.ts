@@ -34,7 +34,7 @@ async function workers(app: FastifyInstance, { config, log }: PartOptions): Prom
     },
     app.redisUrl,
     config.QUEUE_PREFIX,
-    () => app.relay.kick(),
+    (queue) => app.relay.kick(queue),
   );
   closeWithin(app, log, 'workers', () => w.close());
   app.decorate('workers', w);
