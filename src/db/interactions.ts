@@ -21,9 +21,10 @@ export interface EventIn {
  * embedding (or a sample of them) also leaves, in the same statement, what the live quality monitor scores it with
  * (migration 008): the embedding served at arrival, before this event could refine it.
  * Returns the ids of the events that were new.
- * `lk` and `served` are MATERIALIZED: inlined into the statements that use them, they made one
- * join problem of six relations that the planner searched on every call (4 ms of planning a
- * batch of 50 events, as long as running it; 1 ms apart).
+ * Its planning is about as long as its run at 50 events (~4 ms: `served` and `lk` are inlined
+ * into one join problem of six relations). Marking them MATERIALIZED cut that to 1 ms but
+ * left joins between CTE scans, which the planner ran as nested loops over merged batches of
+ * thousands of events: at 5,000 events/s bench:freshness refined 285 items/s against 1,300.
  * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
 export async function recordEventsStatement(
@@ -43,7 +44,7 @@ export async function recordEventsStatement(
        ON CONFLICT (space_id, event_id) DO NOTHING
        RETURNING space_id, event_id, item_id, user_id, label, ts),
      per AS (SELECT space_id, item_id, count(*)::int AS n FROM ins GROUP BY space_id, item_id),
-     lk AS MATERIALIZED (SELECT i.space_id, i.id FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
+     lk AS (SELECT i.space_id, i.id FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
             ORDER BY i.space_id COLLATE "C", i.id COLLATE "C" FOR NO KEY UPDATE OF i),
      upd AS (
        UPDATE items i SET interactions = i.interactions + per.n
@@ -60,7 +61,7 @@ export async function recordEventsStatement(
      -- What was served when the events arrived: the items as this statement's snapshot has them
      -- (not as upd returns them, after waiting for their locks: a refinement that committed in
      -- between is not what these events were served, and its embedding row is not in the snapshot).
-     served AS MATERIALIZED (
+     served AS (
        SELECT i.space_id, i.id, e.vector, i.cold_vector
        FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
        JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
