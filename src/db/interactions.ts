@@ -24,7 +24,8 @@ export interface EventIn {
  * Its planning is about as long as its run at 50 events (~4 ms: `served` and `lk` are inlined
  * into one join problem of six relations). Marking them MATERIALIZED cut that to 1 ms but
  * left joins between CTE scans, which the planner ran as nested loops over merged batches of
- * thousands of events: at 5,000 events/s bench:freshness refined 285 items/s against 1,300.
+ * thousands of events: at 5,000 events/s bench:freshness refined 285 items/s against 1,113
+ * (`served` alone MATERIALIZED: 371).
  * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
 export async function recordEventsStatement(
