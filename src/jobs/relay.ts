@@ -77,7 +77,7 @@ export class OutboxRelay {
     return this.listener?.listening ?? false;
   }
 
-  /** Runs a pass over every queue now, lingering or not (or after the one in progress), and resolves when it is over. */
+  /** Runs a pass over every queue now, lingering or not (or after the one in progress; a linger starts again), and resolves when it is over. */
   async pass(): Promise<void> {
     while (this.running) await this.running;
     this.forced = true;
@@ -110,6 +110,7 @@ export class OutboxRelay {
     this.forced = false;
     for (const queue of queues) {
       if (!forced && this.lingering(queue)) continue;
+      if (forced) this.lastPass.set(queue, Date.now()); // a pass all the same: the linger starts again
       try {
         await this.drainQueue(queue);
       } catch (err) {
