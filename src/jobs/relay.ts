@@ -77,7 +77,10 @@ export class OutboxRelay {
     return this.listener?.listening ?? false;
   }
 
-  /** Runs a pass over every queue now, lingering or not (or after the one in progress; a linger starts again), and resolves when it is over. */
+  /**
+   * Runs a pass over every queue now, lingering or not (or after the one in progress), and
+   * resolves when it is over; a lingering queue's linger starts again from it.
+   */
   async pass(): Promise<void> {
     while (this.running) await this.running;
     this.forced = true;
