@@ -106,7 +106,7 @@ test('a lingering queue: tasks asked for within the linger of a pass wait for it
 });
 
 test('a lingering queue is dispatched when its linger ends, without a poll or another notification', async (t) => {
-  const { relay, jobOf, ask } = await relayWithLinger(t, 2_000);
+  const { relay, jobOf, ask } = await relayWithLinger(t, 4_000);
   await ask('refine', 'a/1');
   await relay.pass(); // the linger starts now
   assert.ok(await jobOf('a/1'));
@@ -114,5 +114,5 @@ test('a lingering queue is dispatched when its linger ends, without a poll or an
   await ask('embed', 'marker');
   await waitFor(() => jobOf('marker'), 'the embed task dispatched on NOTIFY', 5_000);
   assert.equal(await jobOf('a/2'), null, 'its notification came within the linger: put off');
-  await waitFor(() => jobOf('a/2'), 'the refine task dispatched by the wake-up the linger put off', 10_000);
+  await waitFor(() => jobOf('a/2'), 'the refine task dispatched by the wake-up the linger put off', 15_000);
 });
