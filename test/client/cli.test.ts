@@ -228,7 +228,9 @@ test('cli: commands, exit codes, a 100,000-line import in bounded memory', async
       `file ${(size / 2 ** 20).toFixed(1)} MiB: peak RSS ${peakKiB(r.stderr)} KiB, its first eighth ${peakKiB(base.stderr)} KiB`,
     );
     assert.ok(more > 15 * 2 ** 20, `the rest large enough to tell (${more} bytes)`);
-    assert.ok(grew < more / 4, `peak RSS grew by ${grew} bytes for ${more} more bytes of file`);
+    // Half the rest's size: twice below what holding the file costs; a quarter was within 2 % of
+    // a streaming run's growth on a busy CI machine (5.3 MB for 20.7 MB more file, 4 December).
+    assert.ok(grew < more / 2, `peak RSS grew by ${grew} bytes for ${more} more bytes of file`);
   });
 });
 
