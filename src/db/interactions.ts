@@ -21,11 +21,13 @@ export interface EventIn {
  * embedding (or a sample of them) also leaves, in the same statement, what the live quality monitor scores it with
  * (migration 008): the embedding served at arrival, before this event could refine it.
  * Returns the ids of the events that were new.
- * Its planning is about as long as its run at 50 events (~4 ms: `served` and `lk` are inlined
- * into one join problem of six relations). Marking them MATERIALIZED cut that to 1 ms but
- * left joins between CTE scans, which the planner ran as nested loops over merged batches of
- * thousands of events: at 5,000 events/s bench:freshness refined 285 items/s against 1,113
- * (`served` alone MATERIALIZED: 371).
+ * Postgres plans it on every call, so each join is kept small: `lk` carries each item's count
+ * into `upd`, `upd` returns it, and `scored` reads the served embedding straight from `items`
+ * and `embeddings` by the event's item. The earlier form joined `per` again in both and a
+ * `served` CTE that was inlined into `scored`: one join problem of six relations, ~4 ms of
+ * planning a batch of 50 events, as long as running it (0.8 ms now). Marking CTEs MATERIALIZED
+ * instead cut the planning too, but left joins between CTE scans, which the planner ran as
+ * nested loops over merged batches of thousands of events (5,000 events/s: 285 items/s refined).
  * (pipeline/record-events.ts is the step; the statement is here because it is SQL.)
  */
 export async function recordEventsStatement(
@@ -45,13 +47,12 @@ export async function recordEventsStatement(
        ON CONFLICT (space_id, event_id) DO NOTHING
        RETURNING space_id, event_id, item_id, user_id, label, ts),
      per AS (SELECT space_id, item_id, count(*)::int AS n FROM ins GROUP BY space_id, item_id),
-     lk AS (SELECT i.space_id, i.id FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
+     lk AS (SELECT i.space_id, i.id, per.n FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
             ORDER BY i.space_id COLLATE "C", i.id COLLATE "C" FOR NO KEY UPDATE OF i),
      upd AS (
-       UPDATE items i SET interactions = i.interactions + per.n
-       FROM per JOIN lk ON lk.space_id = per.space_id AND lk.id = per.item_id
-       WHERE i.space_id = per.space_id AND i.id = per.item_id
-       RETURNING i.space_id, i.id, i.state, i.interactions, i.embedding_version, i.cold_vector),
+       UPDATE items i SET interactions = i.interactions + lk.n
+       FROM lk WHERE i.space_id = lk.space_id AND i.id = lk.id
+       RETURNING i.space_id, i.id, i.state, i.interactions, lk.n),
      asked AS (
        INSERT INTO tasks (queue, key, payload)
        SELECT 'refine', upd.space_id || '/' || upd.id,
@@ -59,27 +60,23 @@ export async function recordEventsStatement(
        FROM upd WHERE upd.state <> 'established' ORDER BY (upd.space_id || '/' || upd.id) COLLATE "C"
        ${ASK_AGAIN}
        RETURNING 1),
+     -- prior: the item's count before this statement, plus the new events ahead of it here.
      -- What was served when the events arrived: the items as this statement's snapshot has them
-     -- (not as upd returns them, after waiting for their locks: a refinement that committed in
+     -- (si, not as upd returns them after waiting for their locks: a refinement that committed in
      -- between is not what these events were served, and its embedding row is not in the snapshot).
-     served AS (
-       SELECT i.space_id, i.id, e.vector, i.cold_vector
-       FROM items i JOIN per ON per.space_id = i.space_id AND per.item_id = i.id
-       JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
-       WHERE $8::boolean AND i.state <> 'established'),
-     -- prior: the item's count before this statement, plus the new events ahead of it here
      scored AS (
        INSERT INTO quality_pending (space_id, event_id, user_id, label, prior, served, cold)
        SELECT ins.space_id, ins.event_id, ins.user_id, ins.label,
-              upd.interactions - per.n
+              upd.interactions - upd.n
                 + (row_number() OVER (PARTITION BY ins.space_id, ins.item_id ORDER BY ins.ts, ins.event_id COLLATE "C"))::int - 1,
-              served.vector, served.cold_vector
+              e.vector, si.cold_vector
        FROM ins
-       JOIN per ON per.space_id = ins.space_id AND per.item_id = ins.item_id
        JOIN upd ON upd.space_id = ins.space_id AND upd.id = ins.item_id
-       JOIN served ON served.space_id = ins.space_id AND served.id = ins.item_id
+       JOIN items si ON si.space_id = ins.space_id AND si.id = ins.item_id
+       JOIN embeddings e ON e.space_id = si.space_id AND e.item_id = si.id AND e.version = si.embedding_version
        -- a sample by event id (QUALITY_SAMPLE_PERCENT): the same events whoever writes them, and a resend stays out
-       WHERE upd.state <> 'established' AND ($9::int >= 100 OR abs(hashtext(ins.event_id)) % 100 < $9)
+       WHERE $8::boolean AND si.state <> 'established' AND upd.state <> 'established'
+         AND ($9::int >= 100 OR abs(hashtext(ins.event_id)) % 100 < $9)
        RETURNING 1)
      SELECT (SELECT array_agg(DISTINCT event_id) FROM ins) AS accepted,
             CASE WHEN EXISTS (SELECT 1 FROM asked) THEN pg_notify('${TASKS_CHANNEL}', 'refine') END AS notified`,
