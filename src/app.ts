@@ -60,8 +60,9 @@ export function createServer(config: Config, logger: Logger | false): FastifyIns
     routerOptions: { maxParamLength: 2400 },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
-    // req.log is made when a request logs, not for every request (request-logger.ts)
-    childLoggerFactory: lazyRequestLogger,
+    // req.log is made when a request logs, not for every request (request-logger.ts); with no
+    // logger at all Fastify's own silent one stays (the lazy one wraps a pino logger)
+    ...(logger ? { childLoggerFactory: lazyRequestLogger } : {}),
     // The lookups' access lines are off unless LOG_LOOKUPS (config.ts); their failures are
     // logged by the error handler (api/errors.ts) whatever this says.
     logController: new LogController({

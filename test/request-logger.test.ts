@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/logger.js';
 import { lazyRequestLogger } from '../src/request-logger.js';
+import { createServer } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { startTestService, TEST_ADMIN_KEY } from './support/service.js';
 import { seedSpace } from './support/space.js';
 
@@ -91,3 +93,18 @@ for (const logLookups of [false, true]) {
     assert.equal(completed('batch-1'), logLookups ? 1 : 0, 'the batch lookup');
   });
 }
+
+test('a server with no logger at all (startService with logRequests: false, as bench:ingest runs it) answers requests', async () => {
+  const app = createServer(loadConfig({}), false);
+  app.get('/ping', async (req) => {
+    req.log.info('not written anywhere');
+    return { ok: true };
+  });
+  try {
+    const r = await app.inject({ method: 'GET', url: '/ping' });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json(), { ok: true });
+  } finally {
+    await app.close();
+  }
+});
