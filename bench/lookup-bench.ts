@@ -532,8 +532,6 @@ async function main(): Promise<number> {
   /** What the events alone cost each process, before any lookup: where the mixed run's cores go. */
   async function eventsAlone(): Promise<void> {
     const at = performance.now();
-    const a0 = pid === null ? null : cpuSeconds(pid);
-    const w0 = env.worker ? cpuSeconds(env.worker.pid) : null;
     const m0 = machineBusySeconds();
     const statements = PG_STATEMENTS && env.databaseUrl ? await startStatementWindow(env.databaseUrl) : null;
     const names = new Map<number, string>([[process.pid, 'node (this bench)']]);
@@ -551,13 +549,14 @@ async function main(): Promise<number> {
       for (const line of await statements.report(s)) log(`  ${line}`);
       await statements.close();
     }
-    const a1 = pid === null ? null : cpuSeconds(pid);
-    const w1 = env.worker ? cpuSeconds(env.worker.pid) : null;
-    const cores = (x: number | null, y: number | null) => (x === null || y === null ? 'n/a' : ((y - x) / s).toFixed(2));
+    const cores = (kind: string) => {
+      const c = byKind.find(([k]) => k === kind)?.[1];
+      return c === undefined ? (k1.has(kind) ? '0.00' : 'n/a') : c.toFixed(2);
+    };
     log(
-      `  the events alone, ${(EVENTS_ALONE_MS / 1000).toFixed(0)} s: ${cores(a0, a1)} cores in the service` +
-        (env.worker ? `, ${cores(w0, w1)} in the worker` : '') +
-        `, ${cores(m0, m1)} busy on the whole machine (Postgres, Redis and the event feeder included)`,
+      `  the events alone, ${(EVENTS_ALONE_MS / 1000).toFixed(0)} s: ${cores('node (service)')} cores in the service` +
+        (env.worker ? `, ${cores('node (worker)')} in the worker` : '') +
+        `, ${m0 === null || m1 === null ? 'n/a' : ((m1 - m0) / s).toFixed(2)} busy on the whole machine (Postgres, Redis and the event feeder included)`,
     );
   }
 

@@ -370,11 +370,19 @@ export function serverProcessPid(rootPid: number): number | null {
 
 /** CPU time a process (all its threads) has used, user + system, in seconds, or null. */
 export function cpuSeconds(pid: number): number | null {
+  const stat = procStat(pid);
+  return stat && (Number(stat.fields[11]) + Number(stat.fields[12])) / clockTicks();
+}
+
+/**
+ * /proc/<pid>/stat: the command name, and the fields after it, from field 3 (state) on: utime
+ * and stime (fields 14 and 15, in clock ticks) are fields[11] and fields[12], ppid fields[1].
+ */
+function procStat(pid: number): { comm: string; fields: string[] } | null {
   const stat = readProc(pid, 'stat');
   if (!stat) return null;
-  // after "pid (comm) ": state is field 3, utime and stime fields 14 and 15, in clock ticks
-  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(after[11]) + Number(after[12])) / clockTicks();
+  const close = stat.lastIndexOf(')');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
 }
 
 /**
@@ -388,10 +396,9 @@ export function cpuByKind(names: Map<number, string> = new Map()): Map<string, n
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 0) continue;
-    const stat = readProc(pid, 'stat');
+    const stat = procStat(pid);
     if (!stat) continue;
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const { comm, fields: f } = stat;
     // kernel threads (children of kthreadd) are left out: in this VM their counters run while /proc/stat says idle
     if (pid === 2 || f[1] === '2') continue;
     // utime stime cutime cstime: fields 14-17

@@ -6,7 +6,7 @@ import pg from 'pg';
 export const PG_STATEMENTS = process.env['BENCH_PG_STATEMENTS'] === '1';
 
 export interface StatementWindow {
-  /** The top statements by time since `start`, and the transactions committed, as lines. */
+  /** The top statements by time since the window began, and the commits per second, as lines (`seconds`: its length). */
   report(seconds: number, top?: number): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -112,8 +112,7 @@ export class OutboxRelay {
     const forced = this.forced;
     this.forced = false;
     for (const queue of queues) {
-      if (!forced && this.lingering(queue)) continue;
-      if (forced) this.lastPass.set(queue, Date.now()); // a pass all the same: the linger starts again
+      if (this.lingering(queue, forced)) continue;
       try {
         await this.drainQueue(queue);
       } catch (err) {
@@ -126,13 +125,16 @@ export class OutboxRelay {
     }
   }
 
-  /** True when `queue` was passed over less than its linger ago: its wake-up is put off to the linger's end. */
-  private lingering(queue: QueueName): boolean {
+  /**
+   * True when `queue` was passed over less than its linger ago and this pass is not forced: its
+   * wake-up is put off to the linger's end. Otherwise a lingering queue's linger starts now.
+   */
+  private lingering(queue: QueueName, forced: boolean): boolean {
     const linger = this.opts.lingerMs?.[queue] ?? 0;
     if (linger <= 0) return false;
     const now = Date.now();
     const left = (this.lastPass.get(queue) ?? -Infinity) + linger - now;
-    if (left <= 0) {
+    if (forced || left <= 0) {
       this.lastPass.set(queue, now);
       return false;
     }
