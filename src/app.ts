@@ -33,7 +33,9 @@ import { uiRoutes } from './ui/routes.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { LOOKUP_ROUTES } from './api/embeddings.js';
 import { jsonBodyParser } from './api/json-body.js';
-import { embeddingFastLane, fastLaneServer, type FastLane } from './api/fast-lane.js';
+import { fastLaneServer, lanes, type FastLane } from './api/fast-lane.js';
+import { itemFastLane } from './api/item-lane.js';
+import { lookupFastLane } from './api/lookup-lane.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,7 +46,7 @@ declare module 'fastify' {
 
 /** The Fastify instance the service is built on: its HTTP options, and the root every part registers on. */
 export function createServer(config: Config, logger: Logger | false): FastifyInstance {
-  // The lookup's fast lane goes before Fastify's handler (api/fast-lane.ts); httpApi installs it.
+  // The lookups' fast lanes go before Fastify's handler (api/fast-lane.ts); httpApi installs them.
   const lanes = fastLaneServer((err) => {
     if (logger) logger.error({ err }, 'the fast lane failed; the request was answered by Fastify');
   });
@@ -143,7 +145,10 @@ export const httpApi = fp(
     await app.register(healthRoutes, deps);
     registerTaskGauges(deps.db);
     // The lane writes no access lines: with LOG_LOOKUPS every lookup goes through Fastify.
-    if (!deps.config.LOG_LOOKUPS) app.useFastLane(embeddingFastLane({ deps, overloaded: () => app.overloaded() }));
+    if (!deps.config.LOG_LOOKUPS) {
+      const o = { deps, overloaded: () => app.overloaded(), log: app.log };
+      app.useFastLane(lanes(itemFastLane(o), lookupFastLane(o)));
+    }
   },
   { name: 'emerflow-http' },
 );

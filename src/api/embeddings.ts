@@ -16,6 +16,8 @@ import { lookup } from '../lookup/read-through.js';
 import { joinBytes } from './join-bytes.js';
 import { countHits } from '../lookup/metrics.js';
 import { jsonBodyParser } from './json-body.js';
+import { replayReadBody } from './fast-lane.js';
+import { DIM_HEADER, jsonLookupAnswer, packedLookupAnswer, PACKED_TYPE, SPACE_VERSION_HEADER } from './lookup-answer.js';
 import { scanLookupBody } from './lookup-body.js';
 
 /** The single-item answer, assembled around the JSON of the vector (kept bytes when the item is hot). */
@@ -76,7 +78,7 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     (req, reply) => {
-      // The hot path without a wait (the fast lane, fast-lane.ts, answers most of these first)
+      // The hot path without a wait (the fast lane, item-lane.ts, answers most of these first)
       const cached = cachedItemAnswer(app.deps, req.params.space, req.params.id, req.query.version);
       if (cached) {
         reply.header('content-type', JSON_TYPE).send(cached as never);
@@ -120,41 +122,23 @@ export const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: LookupBody,
         response: { 200: LookupAnswer, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody },
       },
+      // what the fast lane read and could not answer comes with its body (lookup-lane.ts)
+      preParsing: replayReadBody,
     },
     async (req, reply) => {
       // One version resolved once: the answer never mixes versions.
       const { version } = await resolveVersion(app.deps, req.params.space, req.query.version);
       const { ids } = req.body;
-      const packed = req.headers.accept === 'application/octet-stream';
+      const packed = req.headers.accept === PACKED_TYPE;
       const found = await lookup(app.deps, version.physicalId, ids, packed ? 'vector' : 'json');
-      if (packed) {
-        const dim = version.dim;
-        // Every row is written below, so the memory is not zeroed first; a Buffer of its own
-        // (not a slice of Node's pool), so the Float32Array view is aligned.
-        const bytes = Buffer.allocUnsafeSlow(ids.length * dim * 4);
-        const out = new Float32Array(bytes.buffer, bytes.byteOffset, ids.length * dim);
-        for (let i = 0, at = 0; i < ids.length; i++, at += dim) {
-          if (found.has(i)) found.copyVector(i, out, at);
-          else out.fill(NaN, at, at + dim);
-        }
+      // a Buffer bypasses the JSON serializer, in both formats
+      if (packed)
         return reply
-          .header('content-type', 'application/octet-stream')
-          .header('x-emerflow-dim', String(dim))
-          .header('x-emerflow-space-version', String(version.version))
-          .send(bytes as never); // a Buffer bypasses the JSON serializer
-      }
-      // Assembled from per-entry JSON fragments (cache.ts, embeddingJson); the shape is the
-      // LookupAnswer schema above, which still documents it in /openapi.json.
-      const parts: (string | Buffer)[] = [`{"spaceVersion":${version.version},"embeddings":[`];
-      const missing: string[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        if (!found.has(i)) missing.push(id);
-        else parts.push(`${parts.length > 1 ? ',' : ''}{"id":${JSON.stringify(id)},`, found.json(i), '}');
-      }
-      parts.push(`],"missing":${JSON.stringify(missing)}}`);
-      // a Buffer bypasses the JSON serializer, as the float32 answer's does
-      return reply.header('content-type', JSON_TYPE).send(joinBytes(parts) as never);
+          .header('content-type', PACKED_TYPE)
+          .header(DIM_HEADER, String(version.dim))
+          .header(SPACE_VERSION_HEADER, String(version.version))
+          .send(packedLookupAnswer(found, ids.length, version.dim) as never);
+      return reply.header('content-type', JSON_TYPE).send(jsonLookupAnswer(found, ids, version.version) as never);
     },
   );
 };

@@ -1,89 +1,129 @@
-// The fast lane: the ranking hot path's single-item GET, answered before Fastify when
-// everything the answer needs is in this process's memory. On a cached item Fastify's own
-// machinery (routing, the request and reply objects, schema checks of params and query, the
-// hook chain) costs more than the answer: bench:lookup measured about 90 µs of CPU a request
-// through Fastify against 52 for a bare Fastify route serving a Map.
+// The fast lanes: the ranking hot path's lookups, answered before Fastify when everything the
+// answer needs is in this process's memory. On a cached item Fastify's own machinery (routing,
+// the request and reply objects, body parsing, schema checks, the hook chain) costs more than
+// the answer: bench:lookup measured about 90 µs of CPU a single-item GET through Fastify
+// against 52 for a bare Fastify route serving a Map.
 //
-// The lane answers only the plain, successful, cached case, and hands every other request to
-// Fastify untouched (having written nothing), so refusals, errors, misses, HEAD, odd URLs,
-// load shedding and shutdown keep their one implementation. It answers only when all hold:
-// - `GET /v1/spaces/<space>/items/<id>/embedding`, with no query or exactly `?version=<n>`,
-//   and no percent-encoding (Fastify decodes it; the lane does not try);
+// A lane answers only the plain, successful, cached case, and hands every other request to
+// Fastify, so refusals, errors, misses, HEAD, odd URLs, load shedding and shutdown keep their
+// one implementation. Each lane answers only when all hold:
+// - its route's path, with no query or exactly `?version=<n>`, and no percent-encoding
+//   (Fastify decodes it; a lane does not try);
 // - the Authorization key is valid, has the route's scope and may use the space (auth.ts);
 // - the process is neither shedding load (load-shedding.ts) nor closing;
-// - the space, its versions and the item's embedding are in memory (embeddings.ts,
-//   cachedItemAnswer, which the Fastify route answers with too).
+// - what the answer needs is in memory.
 // Its answer is the route's: the same bytes and headers, counted in the request-duration
-// histogram under the route's pattern and in the cache's hits. It is not installed when
-// LOG_LOOKUPS asks for the lookups' access lines (Fastify writes them). It stands in for the
-// route's hooks (shedWhenSaturated, admitByKey, observeDuration): a hook added to the route
-// fails test/api/fast-lane.test.ts until the lane is taught it.
+// histogram under the route's pattern and in the cache's hits. Lanes are not installed when
+// LOG_LOOKUPS asks for the lookups' access lines (Fastify writes them). A lane stands in for
+// its route's hooks (shedWhenSaturated, admitByKey, observeDuration): a hook added to the
+// route fails test/api/fast-lane.test.ts until the lane is taught it.
+//
+// The lanes: item-lane.ts (the single-item GET) and lookup-lane.ts (the batch lookup, which
+// reads the body first and hands on what it cannot answer with the body it read).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AppDeps } from './deps.js';
-import { ROUTE_SCOPES, keyPrincipals } from './auth.js';
-import { allows, mayUseSpace } from '../auth/keys.js';
-import { VersionNumber } from './contract.js';
-import { cachedItemAnswer, JSON_TYPE } from './embeddings.js';
-import { requestTimer } from './http-metrics.js';
+import { Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, preParsingHookHandler } from 'fastify';
 import { Counter } from 'prom-client';
+import type { Principal } from '../auth/keys.js';
+import { allows, mayUseSpace } from '../auth/keys.js';
+import { ROUTE_SCOPES, keyPrincipals } from './auth.js';
+import { VersionNumber } from './contract.js';
+import type { AppDeps } from './deps.js';
 import { registry } from '../metrics.js';
 
-/** Answers a request and says true, or says false having written nothing. */
-export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
+/**
+ * Answers a request and says true, or says false having read and written nothing. A lane
+ * that reads the body says true once it has begun to: what it then cannot answer it hands on
+ * to `fastify` with `handOn`, body and all.
+ */
+export type FastLane = (req: IncomingMessage, res: ServerResponse, fastify: http.RequestListener) => boolean;
 
-const ROUTE = '/v1/spaces/:space/items/:id/embedding';
-const PREFIX = '/v1/spaces/';
-const ITEMS = '/items/';
-const SUFFIX = '/embedding';
+export interface LaneOptions {
+  deps: AppDeps;
+  /** why the process sheds load now, or null (load-shedding.ts) */
+  overloaded: () => unknown;
+  /** where a lane reports what happens after it took a request (the server reports the rest) */
+  log: Pick<FastifyBaseLogger, 'debug' | 'error'>;
+}
+
+/** The lanes in turn: the first to take a request answers it. */
+export function lanes(...ls: FastLane[]): FastLane {
+  return (req, res, fastify) => {
+    for (const l of ls) if (l(req, res, fastify)) return true;
+    return false;
+  };
+}
+
+export const SPACES_PREFIX = '/v1/spaces/';
 const PIN = '?version=';
-// the query's schema, as the route checks it
+// the query's schema, as the routes check it
 const VERSION = new RegExp((VersionNumber as { pattern?: string }).pattern ?? '^$');
 
-const FAST_LANE_TOTAL = 'emerflow_http_fast_lane_total';
-/** Made with the lane: a worker-only process (which imports this module too) exports none. */
-const answeredCounter = (): Counter =>
-  (registry.getSingleMetric(FAST_LANE_TOTAL) as Counter | undefined) ??
-  new Counter({
-    name: FAST_LANE_TOTAL,
-    help: 'Single-item embedding GETs answered by the fast lane, before Fastify (the rest of them took the long way).',
-    registers: [registry],
-  });
+/** The `?version=<n>` that may end a lane's path at `end`: undefined (none), the pin, or null (any other query). */
+export function pinnedVersion(url: string, end: number): string | undefined | null {
+  if (url.length === end) return undefined;
+  if (!url.startsWith(PIN, end)) return null;
+  const pinned = url.slice(end + PIN.length);
+  return VERSION.test(pinned) ? pinned : null;
+}
 
-export function embeddingFastLane(o: { deps: AppDeps; overloaded: () => unknown }): FastLane {
-  const scope = ROUTE_SCOPES[`GET ${ROUTE}`];
-  if (scope === undefined || scope === 'open') throw new Error(`the fast lane expects ${ROUTE} to need a scope`);
+/**
+ * The route's admission as its onRequest hooks would give it, for a lane: a check of a
+ * request's key and the process's load that says whether the lane may answer (false: the
+ * route's hooks give the refusal).
+ */
+export function laneAdmission(o: LaneOptions, method: string, route: string): (req: IncomingMessage, space: string) => boolean {
+  const scope = ROUTE_SCOPES[`${method} ${route}`];
+  if (scope === undefined || scope === 'open') throw new Error(`the fast lane expects ${method} ${route} to need a scope`);
   const principalOf = keyPrincipals(o.deps.keys);
-  const observe = requestTimer(ROUTE, 'GET', 200);
-  const answered = answeredCounter();
-  return (req, res) => {
-    const url = req.url;
-    if (req.method !== 'GET' || url === undefined || !url.startsWith(PREFIX) || url.includes('%')) return false;
-    const started = performance.now();
-    const items = url.indexOf('/', PREFIX.length);
-    if (items < 0 || !url.startsWith(ITEMS, items)) return false;
-    const suffix = url.indexOf('/', items + ITEMS.length);
-    if (suffix < 0 || !url.startsWith(SUFFIX, suffix)) return false;
-    const end = suffix + SUFFIX.length;
-    let pinned: string | undefined;
-    if (url.length !== end) {
-      if (!url.startsWith(PIN, end)) return false;
-      pinned = url.slice(end + PIN.length);
-      if (!VERSION.test(pinned)) return false;
-    }
+  return (req, space) => {
     const header = req.headers.authorization;
     if (header === undefined || o.overloaded() !== null) return false;
-    const space = url.slice(PREFIX.length, items);
-    const p = principalOf(req.socket, header);
-    if (p === null || !allows(p, scope) || !mayUseSpace(p, space)) return false;
-    const body = cachedItemAnswer(o.deps, space, url.slice(items + ITEMS.length, suffix), pinned);
-    if (body === null) return false;
-    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': body.length });
-    res.end(body);
-    answered.inc();
-    // Until the answer is handed to the socket (Fastify's figure runs to the response's end)
-    observe((performance.now() - started) / 1000);
-    return true;
+    const p: Principal | null = principalOf(req.socket, header);
+    return p !== null && allows(p, scope) && mayUseSpace(p, space);
   };
+}
+
+const FAST_LANE_TOTAL = 'emerflow_http_fast_lane_total';
+/** A route's count of lane answers; made with the lane: a worker-only process (which imports this module too) exports none. */
+export function laneAnswers(route: string): { inc: () => void } {
+  const counter =
+    (registry.getSingleMetric(FAST_LANE_TOTAL) as Counter<'route'> | undefined) ??
+    new Counter({
+      name: FAST_LANE_TOTAL,
+      help: 'Lookups answered by a fast lane, before Fastify, by route (the rest of them took the long way).',
+      labelNames: ['route'],
+      registers: [registry],
+    });
+  return counter.labels({ route });
+}
+
+/** The body a lane read, for Fastify to read instead of the (spent) request stream. */
+const READ_BODY = Symbol('emerflow.laneReadBody');
+type ReadRequest = IncomingMessage & { [READ_BODY]?: Buffer };
+
+/** Gives Fastify a request whose body a lane has read (the route's replayReadBody hook gives it back). */
+export function handOn(req: IncomingMessage, res: ServerResponse, body: Buffer, fastify: http.RequestListener): void {
+  (req as ReadRequest)[READ_BODY] = body;
+  fastify(req, res);
+}
+
+/**
+ * preParsing, on a route whose lane reads the body: the body the lane read, as the payload
+ * Fastify parses. Its own checks (the body limit, the length against content-length) run on
+ * it as on any body.
+ */
+export function replayReadBody(
+  req: FastifyRequest,
+  _reply: FastifyReply,
+  payload: Parameters<preParsingHookHandler>[2],
+  done: Parameters<preParsingHookHandler>[3],
+): void {
+  const raw = req.raw as ReadRequest;
+  const body = raw[READ_BODY];
+  if (body === undefined) return done(null, payload);
+  delete raw[READ_BODY];
+  done(null, Readable.from([body], { objectMode: false }));
 }
 
 /** Fastify's options the HTTP server takes (what Fastify sets on a server it makes itself). */
@@ -109,7 +149,7 @@ export function fastLaneServer(onError: (err: unknown) => void): {
     factory: (handler, opts) => {
       const server = http.createServer(opts.http ?? {}, (req, res) => {
         try {
-          if (lane !== null && lane(req, res)) return;
+          if (lane !== null && lane(req, res, handler)) return;
         } catch (err) {
           // A fault of the lane's own: reported, and the request goes the long way (or, if
           // the lane had begun to answer, its connection is closed).

@@ -49,13 +49,8 @@ export class Found {
   }
 }
 
-export async function lookup(
-  deps: { cache: EmbeddingCache; reads: EmbeddingReads },
-  space: string,
-  ids: readonly string[],
-  want: Want,
-): Promise<Found> {
-  const { cache } = deps;
+/** Each id's slot (or ABSENT, or MISS), and the indexes of the misses (undefined: none). */
+function probe(cache: EmbeddingCache, space: string, ids: readonly string[]): { slots: Int32Array; missed?: number[] } {
   const slots = new Int32Array(ids.length);
   let missed: number[] | undefined;
   const now = Date.now();
@@ -64,6 +59,28 @@ export async function lookup(
     slots[i] = s;
     if (s === MISS) (missed ??= []).push(i);
   }
+  return { slots, missed };
+}
+
+/**
+ * The lookup without a wait, when the cache knows every id (a hit or a negative entry):
+ * null when one must be read (then nothing is counted, and `lookup` goes the long way).
+ */
+export function cachedLookup(cache: EmbeddingCache, space: string, ids: readonly string[]): Found | null {
+  const { slots, missed } = probe(cache, space, ids);
+  if (missed) return null;
+  countHits(space, ids.length);
+  return new Found(cache, slots);
+}
+
+export async function lookup(
+  deps: { cache: EmbeddingCache; reads: EmbeddingReads },
+  space: string,
+  ids: readonly string[],
+  want: Want,
+): Promise<Found> {
+  const { cache } = deps;
+  const { slots, missed } = probe(cache, space, ids);
   countHits(space, ids.length - (missed?.length ?? 0));
   if (!missed) return new Found(cache, slots);
   // The query yields, and the cache may reuse a slot meanwhile: what the answer needs of the

@@ -1,53 +1,18 @@
-// The single-item GET's fast lane (src/api/fast-lane.ts) over a real socket: `inject`
+// The single-item GET's fast lane (src/api/item-lane.ts) over a real socket: `inject`
 // never reaches the HTTP server, so every request here goes through the network. What the
 // lane answers must be what the Fastify route answers, header for header; everything it does
 // not answer must reach Fastify unchanged. emerflow_http_fast_lane_total says which took it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { listenOnLoopback, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
 import { seedSpace } from '../support/space.js';
-import { embeddingFastLane } from '../../src/api/fast-lane.js';
-import type { FastifyInstance } from 'fastify';
+import { itemFastLane } from '../../src/api/item-lane.js';
+import { assertDurationCounted, ITEM_ROUTE, laneCount, makeKey, request } from '../support/lanes.js';
 
-interface Got {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** One request on a fresh connection; the answer's headers without the ones that name the moment. */
-function get(base: string, path: string, key: string | null, method = 'GET'): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    // the path as written (a URL would drop an empty query)
-    const req = http.request(
-      { hostname, port, path, method, agent: false, headers: key === null ? {} : { authorization: `Bearer ${key}` } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const headers: Record<string, string> = {};
-          for (let i = 0; i < res.rawHeaders.length; i += 2)
-            if (res.rawHeaders[i]!.toLowerCase() !== 'date') headers[res.rawHeaders[i]!.toLowerCase()] = res.rawHeaders[i + 1]!;
-          resolve({ status: res.statusCode!, headers, body: Buffer.concat(chunks).toString() });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function laneCount(app: FastifyInstance): Promise<number> {
-  const m = /^emerflow_http_fast_lane_total (\d+)$/m.exec((await app.inject({ method: 'GET', url: '/metrics' })).body);
-  return m ? Number(m[1]) : 0;
-}
-
-async function makeKey(app: FastifyInstance, body: { scopes: string[]; spaces?: string[] }): Promise<string> {
-  const r = await app.inject({ method: 'POST', url: '/v1/keys', payload: body });
-  assert.equal(r.statusCode, 201, r.body);
-  return r.json<{ key: string }>().key;
+/** One request on a fresh connection (a string body). */
+async function get(base: string, path: string, key: string | null, method = 'GET') {
+  const got = await request(base, path, { method, key });
+  return { ...got, body: got.body.toString() };
 }
 
 /** A seeded service listening on a socket, with one item's embedding in the cache. */
@@ -82,11 +47,7 @@ test('fast lane: a cached item is answered by the lane, byte for byte and header
   const long = await get(base, path, TEST_ADMIN_KEY);
   assert.equal(await laneCount(app), before + 2, 'without a lane, Fastify answered');
   assert.deepEqual(lane, long);
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  assert.match(
-    metrics,
-    /emerflow_http_request_duration_seconds_count\{route="\/v1\/spaces\/:space\/items\/:id\/embedding",method="GET",status="2xx"\} [1-9]/,
-  );
+  await assertDurationCounted(app, 'GET', ITEM_ROUTE);
 });
 
 test('fast lane: what it does not answer reaches Fastify, and is answered as before', async (t) => {
@@ -135,11 +96,11 @@ test('fast lane: what it does not answer reaches Fastify, and is answered as bef
 test('fast lane: a saturated process and a deleted item go the long way', async (t) => {
   const { app, base, id, path } = await setUp(t);
   // the lane as httpApi installs it, but seeing a saturated process (the real one's shedding is the Fastify hook's)
-  app.useFastLane(embeddingFastLane({ deps: app.deps, overloaded: () => 'heap' }));
+  app.useFastLane(itemFastLane({ deps: app.deps, overloaded: () => 'heap', log: app.log }));
   let before = await laneCount(app);
   assert.equal((await get(base, path, TEST_ADMIN_KEY)).status, 200);
   assert.equal(await laneCount(app), before, 'declined while saturated');
-  app.useFastLane(embeddingFastLane({ deps: app.deps, overloaded: () => null }));
+  app.useFastLane(itemFastLane({ deps: app.deps, overloaded: () => null, log: app.log }));
   before = await laneCount(app);
   assert.equal((await get(base, path, TEST_ADMIN_KEY)).status, 200);
   assert.equal(await laneCount(app), before + 1);
@@ -157,22 +118,32 @@ test('fast lane: not installed when LOG_LOOKUPS asks for access lines', async (t
   assert.equal(await laneCount(app), before);
 });
 
-test("fast lane: the route's hooks are the ones the lane stands in for (a new one must be taught to the lane)", async (t) => {
-  const service = await startTestService(t);
-  const tree = service.http.printRoutes({ includeHooks: true, commonPrefix: false, method: 'GET' });
+/** A route's hooks as printRoutes shows them: name → the hook functions. */
+function routeHooks(tree: string, marker: string): Record<string, string> {
   const lines = tree.split('\n');
-  const at = lines.findIndex((l) => l.includes('/embedding (GET'));
-  assert.ok(at >= 0, 'the route is in the tree');
+  const at = lines.findIndex((l) => l.includes(marker));
+  assert.ok(at >= 0, `${marker} is in the tree`);
   const hooks: Record<string, string> = {};
   for (const l of lines.slice(at + 1)) {
     const m = /• \((\w+)\) (\[.*\])/.exec(l);
     if (!m) break;
     hooks[m[1]!] = m[2]!;
   }
-  // load-shedding.ts, auth.ts and http-metrics.ts: the lane checks shedding and the key, and
+  return hooks;
+}
+
+test("fast lanes: the routes' hooks are the ones the lanes stand in for (a new one must be taught to its lane)", async (t) => {
+  const service = await startTestService(t);
+  // load-shedding.ts, auth.ts and http-metrics.ts: a lane checks shedding and the key, and
   // records the duration, itself (fast-lane.ts)
-  assert.deepEqual(hooks, {
+  assert.deepEqual(routeHooks(service.http.printRoutes({ includeHooks: true, commonPrefix: false, method: 'GET' }), '/embedding (GET'), {
     onRequest: '["shedWhenSaturated()","admitByKey()"]',
+    onResponse: '["observeDuration()"]',
+  });
+  // the batch lookup's lane hands what it read and cannot answer on to replayReadBody (lookup-lane.ts)
+  assert.deepEqual(routeHooks(service.http.printRoutes({ includeHooks: true, commonPrefix: false, method: 'POST' }), '/lookup (POST'), {
+    onRequest: '["shedWhenSaturated()","admitByKey()"]',
+    preParsing: '["replayReadBody()"]',
     onResponse: '["observeDuration()"]',
   });
 });
