@@ -9,7 +9,10 @@
 // with all of them. Then each phase runs against the service and, back to back with the
 // same wrk settings (-t2 -c32 -d<duration>, after a warm-up run that is not reported),
 // against the bare server: single-item GET of random ids; 100- and 1,000-id JSON lookups;
-// 100- and 1,000-id float32 lookups (ids/s, each judged against the JSON one of its size).
+// 100- and 1,000-id float32 lookups (ids/s, each judged against the JSON one of its size: in
+// each of its rounds the JSON lookup runs on the service just before the float32 one, and
+// the median of the rounds' float32 ÷ JSON is judged, so the machine's drift between phases
+// is on neither side).
 // Finally a mixed phase on the service alone: the 100-id JSON lookup, over the established
 // ids plus --emerging emerging items, while a separate process (bench/support/loadgen.ts)
 // posts --event-rate interaction events/s for those emerging items, so refinement writes and
@@ -325,13 +328,17 @@ async function main(): Promise<number> {
   };
 
   const phases: PhaseResult[] = [];
-  const runPhase = async (key: PhaseKey, label: string, lua: string, connections: number, ids: number) => {
+  /** `json`: a float32 phase's JSON lookup of the same size, run on the service first in each round. */
+  const runPhase = async (key: PhaseKey, label: string, lua: string, connections: number, ids: number, json?: string) => {
     if (interrupted()) throw new Interrupted('interrupted');
     if (!WANTED.has(key)) return undefined;
     log(`phase: ${label}`);
     const pairs: { service: RunFigures; bare: RunFigures; ratio: number }[] = [];
+    const formatRatios: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
+      const jsonRun = json === undefined ? undefined : await measure(env.url, json, connections, 'service, JSON', true);
       const service = await measure(env.url, lua, connections, 'service', true);
+      if (jsonRun) formatRatios.push(jsonRun.rps > 0 ? service.rps / jsonRun.rps : 0);
       const bareRun = await measure(bare.url, lua, connections, 'bare   ', false);
       pairs.push({ service, bare: bareRun, ratio: bareRun.rps > 0 ? service.rps / bareRun.rps : 0 });
     }
@@ -346,6 +353,7 @@ async function main(): Promise<number> {
         `  service ÷ bare by round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; reported: the round of the median ` +
           (byP99 ? 'service p99' : 'ratio'),
       );
+    if (json !== undefined) log(`  service float32 ÷ JSON by round: ${formatRatios.map((x) => x.toFixed(2)).join(', ')}`);
     const p: PhaseResult = {
       key,
       label,
@@ -354,6 +362,7 @@ async function main(): Promise<number> {
       service: median.service,
       bare: median.bare,
       ...(ROUNDS > 1 ? { ratios } : {}),
+      ...(json !== undefined ? { formatRatios: formatRatios.sort((a, b) => a - b) } : {}),
     };
     phases.push(p);
     return p;
@@ -386,8 +395,8 @@ async function main(): Promise<number> {
   }
   await runPhase('lookup100', 'lookup 100 ids, JSON', l100Lua, CONNECTIONS, 100);
   await runPhase('lookup1000', 'lookup 1,000 ids, JSON', l1000Lua, CONNECTIONS, 1000);
-  await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100);
-  await runPhase('f32-1000', 'lookup 1,000 ids, float32', f32k, CONNECTIONS, 1000);
+  await runPhase('f32', 'lookup 100 ids, float32', f32Lua, CONNECTIONS, 100, l100Lua);
+  await runPhase('f32-1000', 'lookup 1,000 ids, float32', f32k, CONNECTIONS, 1000, l1000Lua);
   const afterLookupsRss = rss();
   const bareRss = rssBytes(bare.pid) ?? undefined;
   if (afterLookupsRss !== undefined && serverStartRss !== undefined)

@@ -3,15 +3,19 @@
 import type { Found } from '../lookup/read-through.js';
 import { joinBytes } from './join-bytes.js';
 
+const freshBuffer = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
+
 export const PACKED_TYPE = 'application/octet-stream';
 export const DIM_HEADER = 'x-emerflow-dim';
 export const SPACE_VERSION_HEADER = 'x-emerflow-space-version';
 
-/** Packed little-endian float32 rows in request order, NaN rows for the ids not found. */
-export function packedLookupAnswer(found: Found, n: number, dim: number): Buffer {
-  // Every row is written below, so the memory is not zeroed first; a Buffer of its own
-  // (not a slice of Node's pool), so the Float32Array view is aligned.
-  const bytes = Buffer.allocUnsafeSlow(n * dim * 4);
+/**
+ * Packed little-endian float32 rows in request order, NaN rows for the ids not found, in a
+ * buffer from `take` (of its own ArrayBuffer, so the Float32Array view is aligned; every row
+ * is written below, so it need not be zeroed).
+ */
+export function packedLookupAnswer(found: Found, n: number, dim: number, take: (bytes: number) => Buffer = freshBuffer): Buffer {
+  const bytes = take(n * dim * 4);
   const out = new Float32Array(bytes.buffer, bytes.byteOffset, n * dim);
   for (let i = 0, at = 0; i < n; i++, at += dim) {
     if (found.has(i)) found.copyVector(i, out, at);

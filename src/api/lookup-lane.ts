@@ -16,12 +16,13 @@
 // the body it read (handOn; the route's replayReadBody hook gives the body back), where the
 // route answers it as if no lane had been there, errors included.
 import type { IncomingMessage, ServerResponse, RequestListener } from 'node:http';
+import { giveBack, takeBuffer } from './answer-buffers.js';
 import { cachedLookup } from '../lookup/read-through.js';
 import { JSON_TYPE } from './embeddings.js';
 import { handOn, laneAdmission, laneAnswers, pinnedVersion, SPACES_PREFIX, type FastLane, type LaneOptions } from './fast-lane.js';
 import { requestTimer } from './http-metrics.js';
 import { LIMITS } from './limits.js';
-import { scanLookupBody } from './lookup-body.js';
+import { idsAt, scanLookupSpans } from './lookup-body.js';
 import { DIM_HEADER, jsonLookupAnswer, packedLookupAnswer, PACKED_TYPE, SPACE_VERSION_HEADER } from './lookup-answer.js';
 import { resolveKnownVersion } from './space-version.js';
 
@@ -31,24 +32,33 @@ const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8
 /** The Id schema's length (schemas.ts), in characters: here every character is one byte. */
 const MAX_ID = 256;
 
+/** A plain body's text and where its ids are in it (scanLookupSpans). */
+export interface PlainLookup {
+  text: string;
+  spans: number[];
+}
+
 /**
- * The ids of a body of the plain shape whose every id the route's schema takes as it is:
- * 1–256 printable ASCII characters, at most LIMITS.lookup of them. Else undefined (the route
+ * A body of the plain shape whose every id the route's schema takes as it is: 1–256
+ * printable ASCII characters, at most LIMITS.lookup of them. Else undefined (the route
  * decides: it may still take the body, or it says what is wrong with it).
  */
-export function plainLookupIds(body: Buffer): string[] | undefined {
+export function plainLookup(body: Buffer): PlainLookup | undefined {
   // latin1: one character a byte, so a byte past ASCII stays one (refused below) instead of
   // being decoded; the ids taken are then exactly the UTF-8 ones
-  const ids = scanLookupBody(body.toString('latin1'))?.ids;
-  if (!ids || ids.length > LIMITS.lookup) return undefined;
-  for (const id of ids) {
-    if (id.length === 0 || id.length > MAX_ID) return undefined;
-    for (let i = 0; i < id.length; i++) {
-      const c = id.charCodeAt(i);
+  const text = body.toString('latin1');
+  const spans = scanLookupSpans(text);
+  if (!spans || spans.length > 2 * LIMITS.lookup) return undefined;
+  for (let k = 0; k < spans.length; k += 2) {
+    const from = spans[k]!;
+    const to = spans[k + 1]!;
+    if (to === from || to - from > MAX_ID) return undefined;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
       if (c < 0x20 || c > 0x7e) return undefined;
     }
   }
-  return ids;
+  return { text, spans };
 }
 
 export function lookupFastLane(o: LaneOptions): FastLane {
@@ -59,17 +69,19 @@ export function lookupFastLane(o: LaneOptions): FastLane {
 
   /** The answer from memory, or false having written nothing. */
   const answer = (req: IncomingMessage, res: ServerResponse, space: string, pinned: string | undefined, body: Buffer): boolean => {
-    const ids = plainLookupIds(body);
-    if (!ids) return false;
+    const plain = plainLookup(body);
+    if (!plain) return false;
     // resolved once the body is in: the version the answer is from is the one current now
     const known = resolveKnownVersion(o.deps, space, pinned);
     if (!known) return false;
     const { version } = known;
-    const found = cachedLookup(o.deps.cache, version.physicalId, ids);
+    const found = cachedLookup(o.deps.cache, version.physicalId, plain.text, plain.spans);
     if (!found) return false;
+    const n = plain.spans.length >> 1;
     // read out at once: the cache's slots are good until the event loop turns
     if (req.headers.accept === PACKED_TYPE) {
-      const bytes = packedLookupAnswer(found, ids.length, version.dim);
+      const bytes = packedLookupAnswer(found, n, version.dim, takeBuffer);
+      res.once('finish', () => giveBack(bytes));
       res.writeHead(200, {
         'content-type': PACKED_TYPE,
         [DIM_HEADER]: String(version.dim),
@@ -78,7 +90,7 @@ export function lookupFastLane(o: LaneOptions): FastLane {
       });
       res.end(bytes);
     } else {
-      const bytes = jsonLookupAnswer(found, ids, version.version);
+      const bytes = jsonLookupAnswer(found, idsAt(plain.text, plain.spans), version.version);
       res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': bytes.length });
       res.end(bytes);
     }

@@ -130,10 +130,15 @@ export class EmbeddingCache {
    * read it (vector, json, version…) before anything yields to the event loop.
    */
   get(space: string, id: string, now = this.now()): number {
+    return this.getIn(space, id, 0, id.length, now);
+  }
+
+  /** `get` of the id that is s[from, to) (IdIndex.findIn). */
+  getIn(space: string, s: string, from: number, to: number, now: number): number {
     if (!this.enabled) return MISS;
     const n = this.spaceNumbers.get(space);
     if (n === undefined) return MISS;
-    const slot = this.index.find(n, id);
+    const slot = this.index.findIn(n, s, from, to);
     if (slot < 0) return MISS;
     if (this.expiresOf[slot]! <= now) {
       this.remove(slot);

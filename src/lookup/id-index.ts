@@ -20,9 +20,10 @@ function mix(h: number): number {
   return (h ^ (h >>> 12)) >>> 0;
 }
 
-function hash(space: number, id: string): number {
+/** The hash of (space, the id that is s[from, to)). */
+function hash(space: number, s: string, from: number, to: number): number {
   let h = FNV_OFFSET ^ space;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), FNV_PRIME);
+  for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return mix(h);
 }
 
@@ -59,11 +60,19 @@ export class IdIndex {
 
   /** The slot of (space, id), or -1. */
   find(space: number, id: string): number {
+    return this.findIn(space, id, 0, id.length);
+  }
+
+  /**
+   * The slot of (space, the id that is s[from, to)), or -1: a lookup body's ids are found
+   * where they are in the body, without a string made for each (lookup-lane.ts).
+   */
+  findIn(space: number, s: string, from: number, to: number): number {
     const mask = this.table.length - 1;
-    for (let at = hash(space, id) & mask; ; at = (at + 1) & mask) {
+    for (let at = hash(space, s, from, to) & mask; ; at = (at + 1) & mask) {
       const v = this.table[at]!;
       if (v === EMPTY) return -1;
-      if (v > 0 && this.matches(v - 1, space, id)) return v - 1;
+      if (v > 0 && this.matches(v - 1, space, s, from, to)) return v - 1;
     }
   }
 
@@ -73,7 +82,7 @@ export class IdIndex {
     if ((this.filled + 1) / this.table.length > MAX_LOAD) this.rebuild(this.live + 1);
     this.spaceAt[slot] = space;
     this.writeId(slot, id);
-    this.place(hash(space, id), slot);
+    this.place(hash(space, id, 0, id.length), slot);
     this.live++;
   }
 
@@ -122,10 +131,10 @@ export class IdIndex {
     this.arenaTop = this.garbage = 0;
   }
 
-  private matches(slot: number, space: number, id: string): boolean {
-    if (this.spaceAt[slot] !== space || this.idLen[slot] !== id.length) return false;
-    const at = this.idAt[slot]!;
-    for (let i = 0; i < id.length; i++) if (this.arena[at + i] !== id.charCodeAt(i)) return false;
+  private matches(slot: number, space: number, s: string, from: number, to: number): boolean {
+    if (this.spaceAt[slot] !== space || this.idLen[slot] !== to - from) return false;
+    const at = this.idAt[slot]! - from;
+    for (let i = from; i < to; i++) if (this.arena[at + i] !== s.charCodeAt(i)) return false;
     return true;
   }
 

@@ -63,13 +63,20 @@ function probe(cache: EmbeddingCache, space: string, ids: readonly string[]): { 
 }
 
 /**
- * The lookup without a wait, when the cache knows every id (a hit or a negative entry):
- * null when one must be read (then nothing is counted, and `lookup` goes the long way).
+ * The lookup without a wait, when the cache knows every id (a hit or a negative entry), of
+ * ids given where they are in a body: id k is text[spans[2k], spans[2k + 1]). Null at the
+ * first id to be read (then nothing is counted, and `lookup` goes the long way).
  */
-export function cachedLookup(cache: EmbeddingCache, space: string, ids: readonly string[]): Found | null {
-  const { slots, missed } = probe(cache, space, ids);
-  if (missed) return null;
-  countHits(space, ids.length);
+export function cachedLookup(cache: EmbeddingCache, space: string, text: string, spans: readonly number[]): Found | null {
+  const n = spans.length >> 1;
+  const slots = new Int32Array(n);
+  const now = Date.now();
+  for (let k = 0; k < n; k++) {
+    const s = cache.getIn(space, text, spans[2 * k]!, spans[2 * k + 1]!, now);
+    if (s === MISS) return null;
+    slots[k] = s;
+  }
+  countHits(space, n);
   return new Found(cache, slots);
 }
 

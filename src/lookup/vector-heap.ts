@@ -50,7 +50,7 @@ export class VectorHeap {
   copy(at: number, dim: number, out: Float32Array, to: number): void {
     const chunk = this.chunks[Math.floor(at / CHUNK)]!;
     const from = at % CHUNK;
-    for (let j = 0; j < dim; j++) out[to + j] = chunk[from + j]!;
+    out.set(chunk.subarray(from, from + dim), to);
   }
 
   reset(): void {
