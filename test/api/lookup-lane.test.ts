@@ -174,3 +174,23 @@ test('lookup lane: a saturated process goes the long way, and a deleted id is ne
     [ids[1]],
   );
 });
+
+test('lookup lane: float32 answers in flight together are each their own (their buffers are reused only once sent)', async (t) => {
+  const { app, base, ids } = await setUp(t);
+  // every rotation of the cached ids: answers of one length, so each can reuse another's buffer
+  const asks = ids.map((_, r) => ({
+    method: 'POST',
+    key: TEST_ADMIN_KEY,
+    headers: PACKED,
+    body: body([...ids.slice(r), ...ids.slice(0, r)]),
+  }));
+  app.useFastLane(null);
+  const expected = await Promise.all(asks.map((a) => request(base, PATH, a)));
+  install(app);
+  const before = await count(app);
+  for (let round = 0; round < 3; round++) {
+    const got = await Promise.all([...asks, ...asks].map((a) => request(base, PATH, a)));
+    got.forEach((g, i) => assert.ok(g.body.equals(expected[i % asks.length]!.body), `answer ${i} of round ${round} is its own rows`));
+  }
+  assert.equal(await count(app), before + 6 * asks.length, 'the lane answered them all');
+});
