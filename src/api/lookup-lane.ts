@@ -21,7 +21,7 @@ import { cachedLookup } from '../lookup/read-through.js';
 import { JSON_TYPE } from './embeddings.js';
 import { handOn, laneAdmission, laneAnswers, pinnedVersion, SPACES_PREFIX, type FastLane, type LaneOptions } from './fast-lane.js';
 import { requestTimer } from './http-metrics.js';
-import { LIMITS } from './limits.js';
+import { Id, LIMITS } from './schemas.js';
 import { idsAt, scanLookupSpans } from './lookup-body.js';
 import { DIM_HEADER, jsonLookupAnswer, packedLookupAnswer, PACKED_TYPE, SPACE_VERSION_HEADER } from './lookup-answer.js';
 import { resolveKnownVersion } from './space-version.js';
@@ -29,8 +29,8 @@ import { resolveKnownVersion } from './space-version.js';
 const ROUTE = '/v1/spaces/:space/embeddings/lookup';
 const SUFFIX = '/embeddings/lookup';
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8']);
-/** The Id schema's length (schemas.ts), in characters: here every character is one byte. */
-const MAX_ID = 256;
+/** The Id schema's longest id (schemas.ts), in characters: here every character is one byte. */
+const MAX_ID = (Id as { maxLength?: number }).maxLength ?? 0;
 
 /** A plain body's text and where its ids are in it (scanLookupSpans). */
 export interface PlainLookup {
@@ -39,7 +39,7 @@ export interface PlainLookup {
 }
 
 /**
- * A body of the plain shape whose every id the route's schema takes as it is: 1–256
+ * A body of the plain shape whose every id the route's schema takes as it is: 1 to MAX_ID
  * printable ASCII characters, at most LIMITS.lookup of them. Else undefined (the route
  * decides: it may still take the body, or it says what is wrong with it).
  */

@@ -49,19 +49,6 @@ export class Found {
   }
 }
 
-/** Each id's slot (or ABSENT, or MISS), and the indexes of the misses (undefined: none). */
-function probe(cache: EmbeddingCache, space: string, ids: readonly string[]): { slots: Int32Array; missed?: number[] } {
-  const slots = new Int32Array(ids.length);
-  let missed: number[] | undefined;
-  const now = Date.now();
-  for (let i = 0; i < ids.length; i++) {
-    const s = cache.get(space, ids[i]!, now);
-    slots[i] = s;
-    if (s === MISS) (missed ??= []).push(i);
-  }
-  return { slots, missed };
-}
-
 /**
  * The lookup without a wait, when the cache knows every id (a hit or a negative entry), of
  * ids given where they are in a body: id k is text[spans[2k], spans[2k + 1]). Null at the
@@ -87,7 +74,14 @@ export async function lookup(
   want: Want,
 ): Promise<Found> {
   const { cache } = deps;
-  const { slots, missed } = probe(cache, space, ids);
+  const slots = new Int32Array(ids.length);
+  let missed: number[] | undefined;
+  const now = Date.now();
+  for (let i = 0; i < ids.length; i++) {
+    const s = cache.get(space, ids[i]!, now);
+    slots[i] = s;
+    if (s === MISS) (missed ??= []).push(i);
+  }
   countHits(space, ids.length - (missed?.length ?? 0));
   if (!missed) return new Found(cache, slots);
   // The query yields, and the cache may reuse a slot meanwhile: what the answer needs of the
