@@ -84,21 +84,29 @@ export function requireSpaceAccess(req: FastifyRequest, space: string, what = `s
 
 /**
  * The principal of an `Authorization` header, or null. A ranker sends the same key on every
- * request of a kept-alive connection: its hash is kept with the connection (and goes with
- * it), and only the lookup of what that hash may do, which sees revocations, is made per
- * request. Hashing is a measurable share of a cached lookup. Also used by the lookup's fast
- * lane (fast-lane.ts).
+ * request of a kept-alive connection: its hash and what it may do are kept with the
+ * connection (and go with it) until the header changes or the keys in force are reloaded
+ * (KeyStore.generation, every KEY_REFRESH_MS and on every create or revoke), so a
+ * revocation reaches a kept-alive connection as soon as it reaches the process. Hashing, and
+ * the admin key's constant-time comparison, are a measurable share of a cached lookup. Also
+ * used by the lookups' fast lanes (fast-lane.ts).
  */
 export function keyPrincipals(keys: KeyStore): (connection: object, header: string) => Principal | null {
-  const hashes = new WeakMap<object, { header: string; hash: string | null }>();
+  const memos = new WeakMap<object, { header: string; hash: string | null; generation: object | null; principal: Principal | null }>();
   return (connection, header) => {
-    let memo = hashes.get(connection);
+    let memo = memos.get(connection);
     if (memo?.header !== header) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      memo = { header, hash: m?.[1] ? hashKey(m[1]) : null };
-      hashes.set(connection, memo);
+      memo = { header, hash: m?.[1] ? hashKey(m[1]) : null, generation: null, principal: null };
+      memos.set(connection, memo);
     }
-    return memo.hash === null ? null : keys.checkHash(memo.hash);
+    if (memo.hash === null) return null;
+    const generation = keys.generation;
+    if (memo.generation !== generation) {
+      memo.principal = keys.checkHash(memo.hash);
+      memo.generation = generation;
+    }
+    return memo.principal;
   };
 }
 

@@ -63,6 +63,14 @@ export class KeyStore {
     return this.checkHash(hashKey(key));
   }
 
+  /**
+   * The keys in force, as a token that changes whenever they are reloaded: a principal found
+   * while it is current is still what that key may do (auth.ts keeps one per connection).
+   */
+  get generation(): object {
+    return this.byHash;
+  }
+
   /** The principal of a key by its hash (hashKey), or null: what is in force now, revocations included. */
   checkHash(h: string): Principal | null {
     if (this.adminHash && crypto.timingSafeEqual(Buffer.from(h, 'hex'), this.adminHash)) return ADMIN;

@@ -68,7 +68,11 @@ const REF = 2;
 const NEGATIVE = 4;
 
 export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'kind'>): string {
-  return `"vector":${JSON.stringify(Array.from(e.vector))},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
+  // a plain array filled by index: Array.from iterates the typed array (a few per cent slower)
+  const v = e.vector;
+  const a = new Array<number>(v.length);
+  for (let i = 0; i < v.length; i++) a[i] = v[i]!;
+  return `"vector":${JSON.stringify(a)},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
 }
 
 /** A column grown to `n` elements, its contents kept. */

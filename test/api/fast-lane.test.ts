@@ -4,6 +4,7 @@
 // not answer must reach Fastify unchanged. emerflow_http_fast_lane_total says which took it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { listenOnLoopback, startTestService, TEST_ADMIN_KEY } from '../support/service.js';
 import { seedSpace } from '../support/space.js';
 import { itemFastLane } from '../../src/api/item-lane.js';
@@ -146,4 +147,25 @@ test("fast lanes: the routes' hooks are the ones the lanes stand in for (a new o
     preParsing: '["replayReadBody()"]',
     onResponse: '["observeDuration()"]',
   });
+});
+
+test('fast lane: a key revoked while its connection is kept alive is refused on that connection, by the lane and by Fastify', async (t) => {
+  const { app, base, path } = await setUp(t);
+  let connections = 0;
+  app.server.on('connection', () => connections++);
+  for (const lane of [true, false]) {
+    if (!lane) app.useFastLane(null);
+    const made = await app.inject({ method: 'POST', url: '/v1/keys', payload: { scopes: ['read'] } });
+    const { id, key } = made.json<{ id: string; key: string }>();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => agent.destroy());
+    const opened = connections;
+    const before = await laneCount(app);
+    assert.equal((await request(base, path, { key, agent })).status, 200);
+    assert.equal(await laneCount(app), before + (lane ? 1 : 0), lane ? 'the lane answered' : 'Fastify answered');
+    // the key's principal is kept with the connection: a revocation must still reach it
+    assert.equal((await app.inject({ method: 'DELETE', url: `/v1/keys/${id}` })).statusCode, 204);
+    assert.equal((await request(base, path, { key, agent })).status, 401);
+    assert.equal(connections - opened, 1, 'both requests on one kept-alive connection');
+  }
 });

@@ -17,9 +17,11 @@ export interface Ask {
   body?: string | Buffer;
   /** sent in two pieces, without a Content-Length (chunked) */
   chunked?: boolean;
+  /** the connection's agent (default: a fresh connection, closed after the answer) */
+  agent?: http.Agent;
 }
 
-/** One request on a fresh connection; the answer's headers without the ones that name the moment. */
+/** One request (on a fresh connection unless `ask.agent` keeps one); the answer's headers without the ones that name the moment. */
 export function request(base: string, path: string, ask: Ask): Promise<Got> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(base);
@@ -29,7 +31,7 @@ export function request(base: string, path: string, ask: Ask): Promise<Got> {
     };
     if (ask.body !== undefined && !ask.chunked) headers['content-length'] = Buffer.byteLength(ask.body);
     // the path as written (a URL would drop an empty query)
-    const req = http.request({ hostname, port, path, method: ask.method ?? 'GET', agent: false, headers }, (res) => {
+    const req = http.request({ hostname, port, path, method: ask.method ?? 'GET', agent: ask.agent ?? false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
