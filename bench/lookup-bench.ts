@@ -23,6 +23,9 @@
 // round first measures 5 s of the events alone: the cores each process spends on them
 // (BENCH_PG_STATEMENTS=1 adds Postgres's statements, from pg_stat_statements).
 //
+// Loading is followed by a VACUUM (ANALYZE), and every measured run (with its warm-up) waits
+// for the machine to go idle first (support/quiet.ts): otherwise autovacuum of the loaded rows
+// ran under the first phases, whose service runs come first.
 // Each compared phase runs --rounds (3) service-then-bare pairs and reports the pair with the
 // median ratio (for the latency-judged runs, the median service p99): this machine's speed
 // drifts by tens of per cent over minutes, and one pair would put a drift on one side.
@@ -72,6 +75,7 @@ import {
   type RunFigures,
 } from './support/lookup-report.js';
 import { promDelta, type Prom } from './support/prom.js';
+import { settlePostgres, waitForQuiet } from './support/quiet.js';
 import { PG_STATEMENTS, startStatementWindow } from './support/pg-statements.js';
 import { lookupAll, postEmerging, train, waitForEmbeddings, waitForIdle } from './support/setup.js';
 import {
@@ -257,7 +261,9 @@ async function main(): Promise<number> {
   const afterLoadRss = rss();
   log(`loaded in ${loadS.toFixed(1)} s; waiting for the pipeline to finish what loading started`);
   const idleS = await waitForIdle(api, SPACE, TRAIN_TIMEOUT_MS);
-  log(`idle after ${idleS.toFixed(1)} s; warming the lookup cache with every item`);
+  log(`idle after ${idleS.toFixed(1)} s; vacuuming what was loaded (autovacuum would otherwise run under the first phases)`);
+  if (env.databaseUrl)
+    log(`VACUUM (ANALYZE) took ${(await settlePostgres(env.databaseUrl)).toFixed(1)} s; warming the lookup cache with every item`);
   const allIds = Array.from({ length: ITEMS }, (_, i) => establishedId(i));
   t = performance.now();
   const found = await lookupAll(api, SPACE, allIds, 'POST lookup (warm-up)');
@@ -310,6 +316,7 @@ async function main(): Promise<number> {
   /** A warm-up run (not reported), then the measured one; for the service, the cache hit rate over it. */
   const measure = async (url: string, lua: string, connections: number, what: string, service: boolean) => {
     const run = (seconds: number) => runWrk({ url, script: lua, threads: THREADS, connections, seconds });
+    await waitForQuiet(what.trim());
     if (WARMUP > 0) await run(WARMUP);
     const before = service ? await api.metrics() : null;
     // The server's own CPU time per request: steadier than req/s on a machine whose speed

@@ -12,9 +12,11 @@ export interface BareServer {
 }
 
 export async function startBareServer(cfg: BareConfig, timeoutMs = 600_000): Promise<BareServer> {
+  // BENCH_BARE_CPU_PROF=<dir>: a V8 CPU profile of it, written when it stops (to set beside the service's)
+  const prof = process.env['BENCH_BARE_CPU_PROF'];
   const child = fork(path.join(ROOT, 'bench/support/bare-server.ts'), [JSON.stringify(cfg)], {
     cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   addCleanup(

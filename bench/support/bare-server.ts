@@ -107,7 +107,9 @@ async function main(cfg: BareConfig): Promise<void> {
 }
 
 // Configuration comes as JSON in argv; the process ends with its parent (IPC disconnect).
+// process.exit on SIGTERM too, so that node --cpu-prof (BENCH_BARE_CPU_PROF) writes its profile.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
 main(JSON.parse(process.argv[2] ?? '{}') as BareConfig).catch((err: Error) => {
   send({ type: 'error', message: err.stack ?? String(err) });
   setTimeout(() => process.exit(1), 100);
