@@ -154,7 +154,11 @@ export const configSpec = {
     'Memory for the lookup cache of each API process (CLOCK eviction: entries read since the last sweep stay; ' +
       "up to 1/8 of it keeps hot entries' JSON; 0: no cache).",
   ),
-  LOOKUP_CACHE_TTL_MS: int(300_000, 'Longest a cached embedding is served without being read again (the net beneath invalidation).', 1000),
+  LOOKUP_CACHE_TTL_MS: int(
+    300_000,
+    'Longest a cached embedding is served without being read again (the net beneath invalidation); entries in use are read again in its last fifth.',
+    1000,
+  ),
   LOOKUP_PRELOAD_SPACES: str(
     '',
     'Spaces whose served embeddings an API process loads into its cache at start ' +

@@ -13,6 +13,11 @@ const misses = counter(
   'Lookup ids not in the cache: read from Postgres, by this lookup or by a read in flight it joined (lookup/reads.ts).',
 );
 
+const refreshes = counter(
+  'emerflow_lookup_cache_refreshes_total',
+  'Cached entries read again before their deadline because lookups were using them (lookup/ttl-refresh.ts).',
+);
+
 /** Counts per space through a kept child: resolving labels on every lookup costs more than the count. */
 function perSpace(c: Counter<'space'>): (space: string, n: number) => void {
   const children = new Map<string, ReturnType<typeof c.labels>>();
@@ -25,6 +30,7 @@ function perSpace(c: Counter<'space'>): (space: string, n: number) => void {
 }
 export const countHits = perSpace(hits);
 export const countMisses = perSpace(misses);
+export const countRefreshes = perSpace(refreshes);
 
 export function registerCacheGauges(read: () => { bytes: number; entries: number }): void {
   for (const [name, help, pick] of [

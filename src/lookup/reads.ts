@@ -7,6 +7,8 @@
 //   invalidation.ts), they are read again at once, in one query, rather than by every
 //   request that would next miss them. Under a stream of refinements each request of 100
 //   ids had been making a query of its own for the two or three just refined.
+// - Refresh before the deadline: the entries lookups are using are read again before their
+//   TTL runs out (ttl-refresh.ts calls refresh), in the same batched queries.
 // - Never older than the invalidation: an invalidation takes its ids out of the reads in
 //   flight, so a lookup after it never joins a read that began before it (the read of the
 //   lookups that did join it still fills nothing stale: the cache's fill guard drops it).
@@ -57,12 +59,25 @@ export class EmbeddingReads implements CacheWatcher {
     const flying = this.inFlight.get(space);
     if (flying) for (const id of ids) flying.delete(id);
     if (cached.length === 0 || cached.length > REFRESH_MAX_IDS) return;
-    for (const id of cached) {
+    this.refresh(space, cached);
+  }
+
+  /**
+   * Reads `ids` again, ahead of any lookup (after an invalidation, or before an entry's
+   * deadline: ttl-refresh.ts), joining reads in flight. Nobody awaits it: a failure is
+   * counted, and the next lookups read the ids themselves. How many it read (the others were
+   * in flight already).
+   */
+  refresh(space: string, ids: readonly string[]): number {
+    let n = 0;
+    for (const id of ids) {
       if (this.inFlight.get(space)?.has(id)) continue;
+      n++;
       this.enqueue(space, id).catch(() => {
-        this.refreshFailures++; // nobody awaits a refresh; a lookup that joined it saw the error
+        this.refreshFailures++; // a lookup that joined the read saw the error
       });
     }
+    return n;
   }
 
   spaceInvalidated(space: string): void {

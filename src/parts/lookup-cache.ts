@@ -1,5 +1,6 @@
 // The lookup cache of an API process and its reads of Postgres (lookup/reads.ts): invalidated
-// by the writing transactions' NOTIFY (it listens on a connection of its own) and, with
+// by the writing transactions' NOTIFY (it listens on a connection of its own), the entries in
+// use read again before their deadline (lookup/ttl-refresh.ts) and, with
 // LOOKUP_PRELOAD_SPACES, warmed in the background at start. Worker-only processes have none.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { registerCacheGauges } from '../lookup/metrics.js';
 import { preloadSpaces } from '../lookup/preload.js';
 import { EmbeddingReads } from '../lookup/reads.js';
 import { SpaceVersions } from '../lookup/space-versions.js';
+import { TtlRefresh } from '../lookup/ttl-refresh.js';
 import { closeWithin } from './close-within.js';
 import type { PartOptions } from './options.js';
 
@@ -28,7 +30,12 @@ async function lookupCache(app: FastifyInstance, { config, log }: PartOptions): 
     negativeTtlMs: config.LOOKUP_NEGATIVE_TTL_MS,
   });
   app.decorate('cache', cache);
-  app.decorate('reads', new EmbeddingReads(app.db, cache));
+  const reads = new EmbeddingReads(app.db, cache);
+  app.decorate('reads', reads);
+  // the entries in use are read again before their deadline (lookup/ttl-refresh.ts)
+  const refresh = new TtlRefresh(cache, reads, config.LOOKUP_CACHE_TTL_MS);
+  refresh.start();
+  closeWithin(app, log, 'lookup refresh', () => refresh.stop());
   const versions = new SpaceVersions(app.db, { ttlMs: config.LOOKUP_CACHE_TTL_MS });
   app.decorate('spaceVersions', versions);
   registerCacheGauges(() => ({ bytes: cache.bytes, entries: cache.size }));

@@ -1,6 +1,6 @@
 // The lookup cache's guards: byte-bounded CLOCK eviction (hot entries stay), negative entries, fill guards per
 // item (a write to one item, in this space or another, never discards a fill of others),
-// the TTL, nothing served or stored while the invalidation feed is down, JSON fragments kept
+// the TTL and the entries due to be read again before it, nothing served or stored while the invalidation feed is down, JSON fragments kept
 // for hot entries within their share, and slots and vector rows reused without mixing entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +76,40 @@ test('the TTL: an entry is not served past it, so a lost invalidation heals by i
   clock = 1000;
   assert.equal(version(c.get('s', 'a')), 'miss');
   assert.equal(c.size, 0, 'and it is gone');
+});
+
+test('refreshDue: entries served since they were stored, near their deadline; a re-read of the same embedding renews it in place', () => {
+  clock = 0;
+  const c = cache(); // TTL 1000
+  fill(c, 's', [row('a'), row('b')], ['n']);
+  const kept = c.json(c.get('s', 'a')); // a is served (and its fragment kept); b is not
+  assert.ok(Buffer.isBuffer(kept));
+  c.get('s', 'n'); // a negative entry served: left to its own short TTL
+  assert.deepEqual([...c.refreshDue(Infinity, 200, 700)], [], 'not within 200 ms of the deadline yet');
+  clock = 850;
+  assert.deepEqual([...c.refreshDue(Infinity, 200)], [['s', ['a']]]);
+  fill(c, 's', [{ ...row('a'), interactions: 4 }]); // what a re-read found: the same version
+  assert.deepEqual([...c.refreshDue(Infinity, 200)], [], 'renewed: not due until served again');
+  clock = 1500; // past the first deadline, before the renewed one
+  const slot = c.get('s', 'a');
+  assert.equal(version(slot), 1);
+  assert.equal(c.interactions(slot), 4, 'the re-read counts are kept');
+  assert.equal(c.json(slot), kept, 'the same kept fragment');
+  assert.equal(version(c.get('s', 'b')), 'miss', 'b was not in use: it expired');
+  fill(c, 's', [row('a', 2)]);
+  assert.notEqual(c.json(c.get('s', 'a')), kept, 'a new version is a new entry');
+  assert.equal(version(c.get('s', 'a')), 2);
+});
+
+test('refreshDue: the hand moves `steps` slots a call, and comes round again', () => {
+  clock = 0;
+  const c = cache();
+  fill(c, 's', [row('a'), row('b')]);
+  c.get('s', 'a');
+  c.get('s', 'b');
+  clock = 900;
+  const seen = [0, 1, 2].map(() => [...c.refreshDue(1, 200).values()].flat());
+  assert.deepEqual(seen, [['a'], ['b'], ['a']]);
 });
 
 test('bounded by bytes, an entry read since the hand last passed stays; 0 bytes caches nothing', () => {

@@ -13,7 +13,8 @@ import { createPool, type Db, type Queryable } from '../../src/db/pool.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSpace } from '../../src/db/spaces.js';
 import { appendEmbeddings } from '../../src/db/embeddings.js';
-import { ABSENT, EmbeddingCache, MISS } from '../../src/lookup/cache.js';
+import { ABSENT, EmbeddingCache, MISS, type CacheOptions } from '../../src/lookup/cache.js';
+import { TtlRefresh } from '../../src/lookup/ttl-refresh.js';
 import { EmbeddingReads } from '../../src/lookup/reads.js';
 import { lookup } from '../../src/lookup/read-through.js';
 import { defer, freshDatabase, waitFor } from '../support/service.js';
@@ -60,7 +61,7 @@ class Counting {
   }) as unknown as Queryable['query'];
 }
 
-async function setup(t: TestContext) {
+async function setup(t: TestContext, cacheOptions: Partial<CacheOptions> = {}) {
   const db = createPool(await freshDatabase(t), { max: 4 });
   defer(t, () => db.end());
   await migrate(db);
@@ -82,7 +83,7 @@ async function setup(t: TestContext) {
     ]);
   }
   const counting = new Counting(db);
-  const cache = new EmbeddingCache({ maxBytes: 1e6, ttlMs: 60_000, negativeTtlMs: 60_000 });
+  const cache = new EmbeddingCache({ maxBytes: 1e6, ttlMs: 60_000, negativeTtlMs: 60_000, ...cacheOptions });
   const reads = new EmbeddingReads(counting, cache);
   /** Writes a new served vector (all `x`) for the item; its new version. */
   const write = async (id: string, x: number, space = S) => {
@@ -253,4 +254,25 @@ test('after cache.clear() a read does not join a read in flight, and the older r
   const [old] = await older;
   assert.equal(old?.version, 1);
   assert.deepEqual(cached('a'), { version, x: 6 }, 'the read from before the clear filled nothing');
+});
+
+test('before its deadline an entry in use is read again (ttl-refresh.ts), picking up a change whose invalidation was lost; an unused one expires', async (t) => {
+  let clock = 0;
+  const { counting, cache, reads, write, cached } = await setup(t, { ttlMs: 1000, now: () => clock });
+  await lookup({ cache, reads }, S, ['a', 'b'], 'json'); // both stored at 0: deadline 1000
+  assert.deepEqual(cached('a'), { version: 1, x: 1 }); // a is served again; b is not
+  // nothing here listens for invalidations: this write's is lost to this cache
+  const v2 = await write('a', 5);
+  const refresh = new TtlRefresh(cache, reads, 1000); // due in the last 200 ms
+  clock = 700;
+  assert.equal(refresh.tick(Infinity), 0, 'not due yet');
+  clock = 850;
+  const before = counting.calls.length;
+  assert.equal(refresh.tick(Infinity), 1, 'a is due');
+  const [row] = await reads.read(S, ['a']); // joins the refresh's read
+  assert.equal(row?.version, v2);
+  assert.deepEqual(counting.calls.slice(before), [{ space: S, ids: ['a'] }], 'one read, of the entry in use only');
+  clock = 1500; // past the first deadline
+  assert.deepEqual(cached('a'), { version: v2, x: 5 }, 'served without a read, and current');
+  assert.equal(cached('b'), 'miss', 'b was not in use: it expired');
 });
