@@ -66,6 +66,26 @@ export async function latestEmbeddings(db: Queryable, spaceId: string, ids: stri
   return served(db, `${SERVED} WHERE i.space_id = $1 AND i.id = ANY($2::text[])`, [spaceId, ids]);
 }
 
+/** What identifies the embedding each id serves now (its version and when it was written), without the vectors. */
+export interface ServedStamp {
+  id: string;
+  version: number;
+  updatedAt: Date;
+}
+
+/** The stamps of what `ids` serve, in one query (an id serving nothing has none): checking a cached entry costs no vector. */
+export async function servedStamps(db: Queryable, spaceId: string, ids: string[]): Promise<ServedStamp[]> {
+  if (ids.length === 0) return [];
+  const r = await db.query<ServedStamp>(
+    `SELECT i.id, e.version, e.created_at AS "updatedAt"
+     FROM items i
+     JOIN embeddings e ON e.space_id = i.space_id AND e.item_id = i.id AND e.version = i.embedding_version
+     WHERE i.space_id = $1 AND i.id = ANY($2::text[])`,
+    [spaceId, ids],
+  );
+  return r.rows;
+}
+
 /** A page of a space's served embeddings in id order, after `afterId` (keyset pagination: one index range a page). */
 export async function servedEmbeddingsPage(db: Queryable, spaceId: string, afterId: string, limit: number): Promise<EmbeddingRow[]> {
   return served(db, `${SERVED} WHERE i.space_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3`, [spaceId, afterId, limit]);

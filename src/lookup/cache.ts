@@ -277,6 +277,41 @@ export class EmbeddingCache {
     );
   }
 
+  /**
+   * What a check with `token` found each id serving now: the entries that still hold it get a
+   * new deadline (their vectors and fragments stay); ends the read. The ids whose entry holds
+   * something else, or that serve nothing now, are returned, to be read whole. Ids invalidated
+   * since the check began, or no longer cached, are neither renewed nor returned (an
+   * invalidation reads its cached ids again itself).
+   */
+  renewIfCurrent(
+    space: string,
+    token: number,
+    ids: readonly string[],
+    stamps: readonly { id: string; version: number; updatedAt: Date }[],
+  ): string[] {
+    const changed: string[] = [];
+    try {
+      const n = this.spaceNumbers.get(space);
+      if (!this.enabled || n === undefined || !this.guards.mayFill(token)) return changed;
+      const stale = this.guards.staleSince(space, token);
+      const now = this.now();
+      const byId = new Map(stamps.map((s) => [s.id, s]));
+      for (const id of ids) {
+        const slot = this.index.find(n, id);
+        if (slot < 0 || stale(id) || this.flags[slot]! & NEGATIVE) continue;
+        const s = byId.get(id);
+        if (s && this.versionOf[slot] === s.version && this.updatedOf[slot] === s.updatedAt.getTime()) {
+          this.expiresOf[slot] = now + this.opts.ttlMs;
+          this.flags[slot] = this.flags[slot]! & ~SERVED;
+        } else changed.push(id);
+      }
+      return changed;
+    } finally {
+      this.guards.end(token);
+    }
+  }
+
   /** A re-read found what the slot holds: a new deadline, and its vector and JSON fragment stay. */
   private renew(slot: number, e: CachedEmbedding, expires: number): void {
     this.expiresOf[slot] = expires;

@@ -15,7 +15,7 @@ const misses = counter(
 
 const refreshes = counter(
   'emerflow_lookup_cache_refreshes_total',
-  'Cached entries read again before their deadline because lookups were using them (lookup/ttl-refresh.ts).',
+  'Cached entries checked against Postgres before their deadline because lookups were using them (lookup/ttl-refresh.ts).',
 );
 
 /** Counts per space through a kept child: resolving labels on every lookup costs more than the count. */

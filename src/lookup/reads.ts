@@ -7,12 +7,13 @@
 //   invalidation.ts), they are read again at once, in one query, rather than by every
 //   request that would next miss them. Under a stream of refinements each request of 100
 //   ids had been making a query of its own for the two or three just refined.
-// - Refresh before the deadline: the entries lookups are using are read again before their
-//   TTL runs out (ttl-refresh.ts calls refresh), in the same batched queries.
+// - Refresh before the deadline: the entries lookups are using are checked before their TTL
+//   runs out (ttl-refresh.ts calls revalidate): one query of what the ids serve now, without
+//   vectors; those still current are renewed in place, the others read whole as above.
 // - Never older than the invalidation: an invalidation takes its ids out of the reads in
 //   flight, so a lookup after it never joins a read that began before it (the read of the
 //   lookups that did join it still fills nothing stale: the cache's fill guard drops it).
-import { latestEmbeddings } from '../db/embeddings.js';
+import { latestEmbeddings, servedStamps } from '../db/embeddings.js';
 import type { Queryable } from '../db/pool.js';
 import type { CacheWatcher, CachedEmbedding, EmbeddingCache } from './cache.js';
 
@@ -36,6 +37,8 @@ export class EmbeddingReads implements CacheWatcher {
   /** space → the ids queued for the next turn's query */
   private readonly queued = new Map<string, Batch>();
   private scheduled = false;
+  /** space → the ids whose check (revalidate) is in flight */
+  private readonly checking = new Map<string, Set<string>>();
   /** refresh-ahead reads that failed (the ids are read by the next lookups instead) */
   refreshFailures = 0;
 
@@ -63,21 +66,53 @@ export class EmbeddingReads implements CacheWatcher {
   }
 
   /**
-   * Reads `ids` again, ahead of any lookup (after an invalidation, or before an entry's
-   * deadline: ttl-refresh.ts), joining reads in flight. Nobody awaits it: a failure is
-   * counted, and the next lookups read the ids themselves. How many it read (the others were
-   * in flight already).
+   * Reads `ids` again, ahead of any lookup (after an invalidation), joining reads in flight. Nobody awaits it: a failure is
+   * counted, and the next lookups read the ids themselves.
    */
-  refresh(space: string, ids: readonly string[]): number {
-    let n = 0;
+  refresh(space: string, ids: readonly string[]): void {
     for (const id of ids) {
       if (this.inFlight.get(space)?.has(id)) continue;
-      n++;
       this.enqueue(space, id).catch(() => {
         this.refreshFailures++; // a lookup that joined the read saw the error
       });
     }
-    return n;
+  }
+
+  /**
+   * Before their deadline (ttl-refresh.ts): what `ids` serve now is checked, without the
+   * vectors (one query per QUERY_MAX_IDS); the entries still current get a new deadline, the
+   * others are read whole. Ids being read or checked already are left out. Resolves once done,
+   * with how many ids it checked; a failure is counted, and those entries are left to their
+   * deadline.
+   */
+  async revalidate(space: string, ids: readonly string[]): Promise<number> {
+    let checking = this.checking.get(space);
+    if (!checking) this.checking.set(space, (checking = new Set()));
+    const flying = this.inFlight.get(space);
+    const mine = ids.filter((id) => !checking.has(id) && !flying?.has(id));
+    for (const id of mine) checking.add(id);
+    try {
+      for (let at = 0; at < mine.length; at += QUERY_MAX_IDS) {
+        const part = mine.slice(at, at + QUERY_MAX_IDS);
+        const token = this.cache.beginRead();
+        let stamps: Awaited<ReturnType<typeof servedStamps>>;
+        try {
+          stamps = await servedStamps(this.db, space, part);
+        } catch {
+          this.cache.cancelRead(token);
+          this.refreshFailures++;
+          continue;
+        }
+        const changed = this.cache.renewIfCurrent(space, token, part, stamps);
+        await Promise.all(changed.map((id) => this.inFlight.get(space)?.get(id) ?? this.enqueue(space, id))).catch(() => {
+          this.refreshFailures++;
+        });
+      }
+    } finally {
+      for (const id of mine) checking.delete(id);
+      if (checking.size === 0) this.checking.delete(space);
+    }
+    return mine.length;
   }
 
   spaceInvalidated(space: string): void {

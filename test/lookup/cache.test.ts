@@ -101,6 +101,21 @@ test('refreshDue: entries served since they were stored, near their deadline; a 
   assert.equal(version(c.get('s', 'a')), 2);
 });
 
+test('renewIfCurrent: entries still current get a new deadline; changed or gone ids come back; ids invalidated since the check began do not', () => {
+  clock = 0;
+  const c = cache(); // TTL 1000
+  fill(c, 's', [row('a'), row('b'), row('c'), row('d')]);
+  clock = 900;
+  const token = c.beginRead();
+  c.invalidate('s', ['d']); // written while the check was in flight
+  const stamp = (id: string, version: number) => ({ id, version, updatedAt: new Date(0) });
+  const changed = c.renewIfCurrent('s', token, ['a', 'b', 'c', 'd', 'x'], [stamp('a', 1), stamp('b', 2), stamp('d', 2)]);
+  assert.deepEqual(changed, ['b', 'c'], 'b serves another version, c nothing; x is not cached, d was invalidated');
+  clock = 1500;
+  assert.equal(version(c.get('s', 'a')), 1, 'renewed at 900');
+  assert.equal(version(c.get('s', 'b')), 'miss', 'not renewed: past its deadline');
+});
+
 test('refreshDue: the hand moves `steps` slots a call, and comes round again', () => {
   clock = 0;
   const c = cache();

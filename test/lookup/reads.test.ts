@@ -256,7 +256,7 @@ test('after cache.clear() a read does not join a read in flight, and the older r
   assert.deepEqual(cached('a'), { version, x: 6 }, 'the read from before the clear filled nothing');
 });
 
-test('before its deadline an entry in use is read again (ttl-refresh.ts), picking up a change whose invalidation was lost; an unused one expires', async (t) => {
+test('before its deadline an entry in use is checked (ttl-refresh.ts): a change whose invalidation was lost is read, an unchanged entry renewed, an unused one expires', async (t) => {
   let clock = 0;
   const { counting, cache, reads, write, cached } = await setup(t, { ttlMs: 1000, now: () => clock });
   await lookup({ cache, reads }, S, ['a', 'b'], 'json'); // both stored at 0: deadline 1000
@@ -265,14 +265,25 @@ test('before its deadline an entry in use is read again (ttl-refresh.ts), pickin
   const v2 = await write('a', 5);
   const refresh = new TtlRefresh(cache, reads, 1000); // due in the last 200 ms
   clock = 700;
-  assert.equal(refresh.tick(Infinity), 0, 'not due yet');
+  assert.equal(await refresh.tick(Infinity), 0, 'not due yet');
   clock = 850;
-  const before = counting.calls.length;
-  assert.equal(refresh.tick(Infinity), 1, 'a is due');
-  const [row] = await reads.read(S, ['a']); // joins the refresh's read
-  assert.equal(row?.version, v2);
-  assert.deepEqual(counting.calls.slice(before), [{ space: S, ids: ['a'] }], 'one read, of the entry in use only');
+  let before = counting.calls.length;
+  assert.equal(await refresh.tick(Infinity), 1, 'a is due');
+  assert.deepEqual(
+    counting.calls.slice(before),
+    [
+      { space: S, ids: ['a'] }, // what it serves now: another version
+      { space: S, ids: ['a'] }, // so it is read whole
+    ],
+    'the entry in use only',
+  );
   clock = 1500; // past the first deadline
   assert.deepEqual(cached('a'), { version: v2, x: 5 }, 'served without a read, and current');
   assert.equal(cached('b'), 'miss', 'b was not in use: it expired');
+  clock = 1800; // a, served again at 1500, is due again (stored by the read at 850: deadline 1850)
+  before = counting.calls.length;
+  assert.equal(await refresh.tick(Infinity), 1);
+  assert.deepEqual(counting.calls.slice(before), [{ space: S, ids: ['a'] }], 'unchanged: the check alone, no vector read');
+  clock = 2500; // past that deadline: renewed at 1800
+  assert.deepEqual(cached('a'), { version: v2, x: 5 });
 });
