@@ -5,6 +5,10 @@
 // load generator (bench/support/wrk.ts), so no figure shares an event loop with the
 // load that produced it.
 //
+// By default it runs at 10,000 and at 1,000,000 items, each count in a child process of its own,
+// and ends with the two side by side (support/lookup-scales.ts: the p99 and memory targets that
+// compare them); --items 10000 runs one count in this process.
+//
 // --items established items (dim 64) go in through the API and the lookup cache is warmed
 // with all of them. Then each phase runs against the service and, back to back with the
 // same wrk settings (-t2 -c32 -d<duration>, after a warm-up run that is not reported),
@@ -38,12 +42,13 @@
 // --low-connections connections (4), which goes as fast as 4 connections can and on a small
 // machine comes close to the peak, is judged. Both are printed.
 //
-// Run: npm run bench:lookup [-- --items 10000] [--duration 10] [--out results.json]
+// Run: npm run bench:lookup [-- --items 10000,1000000] [--duration 10] [--out results.json]
 // Needs wrk (apt-get install -y wrk). Exit code 0 whatever the figures; 1 when a request
 // failed (non-2xx, socket errors) or the bench could not run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, num } from './support/args.js';
 import { startBareServer } from './support/bare-server-process.js';
 import {
@@ -76,6 +81,7 @@ import {
 } from './support/lookup-report.js';
 import { promDelta, type Prom } from './support/prom.js';
 import { settlePostgres, waitForQuiet } from './support/quiet.js';
+import { runScales } from './support/lookup-scales.js';
 import { PG_STATEMENTS, startStatementWindow } from './support/pg-statements.js';
 import { lookupAll, postEmerging, train, waitForEmbeddings, waitForIdle } from './support/setup.js';
 import {
@@ -92,7 +98,12 @@ import { int, mib } from './support/stats.js';
 import { World, mix, rng } from './support/world.js';
 
 const opts = parseArgs('npm run bench:lookup -- [options]', {
-  items: { default: '10000', help: 'established items (dim 64) loaded through the API and looked up' },
+  items: {
+    default: '10000,1000000',
+    help:
+      'established items (dim 64) loaded through the API and looked up; several (comma-separated): one run each, in a child ' +
+      'process of its own, then side by side (support/lookup-scales.ts)',
+  },
   duration: { default: '10', help: 'seconds of each measured wrk run' },
   warmup: { default: '2', help: 'seconds of the unreported wrk run before each measured one (0: none)' },
   threads: { default: '2', help: 'wrk threads' },
@@ -130,7 +141,8 @@ const opts = parseArgs('npm run bench:lookup -- [options]', {
   },
   out: { help: 'also write the results as JSON to this file' },
 });
-const ITEMS = num('items', opts.items, { min: 100, max: 10_000_000, integer: true });
+const COUNTS = (opts.items ?? '').split(',').map((x) => num('items', x.trim(), { min: 100, max: 10_000_000, integer: true }));
+const ITEMS = COUNTS[0]!;
 const DURATION = num('duration', opts.duration, { min: 1, max: 3600, integer: true });
 const WARMUP = num('warmup', opts.warmup, { min: 0, max: 600, integer: true });
 const THREADS = num('threads', opts.threads, { min: 1, max: 64, integer: true });
@@ -639,6 +651,10 @@ async function main(): Promise<number> {
 }
 
 const perRun = WARMUP + DURATION + 10;
-runBench(main, {
-  maxSeconds: 900 + ITEMS / 300 + 12 * ROUNDS * perRun + TRAIN_TIMEOUT_MS / 1000 + Math.max(600, EMERGING / 10) + perRun + 120,
-});
+const maxSeconds = (items: number) =>
+  900 + items / 300 + 12 * ROUNDS * perRun + TRAIN_TIMEOUT_MS / 1000 + Math.max(600, EMERGING / 10) + perRun + 120;
+if (COUNTS.length > 1)
+  runBench(() => runScales(fileURLToPath(import.meta.url), COUNTS, process.argv.slice(2), OUT), {
+    maxSeconds: COUNTS.reduce((a, n) => a + maxSeconds(n), 0),
+  });
+else runBench(main, { maxSeconds: maxSeconds(ITEMS) });

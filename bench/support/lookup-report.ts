@@ -82,6 +82,24 @@ const times = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed
 const cpu = (f: RunFigures | undefined) => (f?.cpuUsPerRequest === undefined ? '—' : int(f.cpuUsPerRequest));
 const withErrors = (s: string, n: number) => (n ? `${s} (${int(n)} failed requests)` : s);
 
+/**
+ * The single-item GET "at half of peak": the paced run when it reached 40–60 % of the peak rate
+ * (it holds that rate, which the target names); else the low-connection run, which runs as fast
+ * as its connections allow.
+ */
+export function halfPeakGet(phases: PhaseResult[]): {
+  paced: RunFigures | undefined;
+  pacedShare: number | undefined;
+  judgedPaced: boolean;
+  judged: RunFigures | undefined;
+} {
+  const peak = phases.find((p) => p.key === 'get')?.service;
+  const paced = phases.find((p) => p.key === 'get-half')?.service;
+  const pacedShare = ratio(paced?.rps, peak?.rps);
+  const judgedPaced = paced !== undefined && pacedShare !== undefined && pacedShare >= 0.4 && pacedShare <= 0.6;
+  return { paced, pacedShare, judgedPaced, judged: judgedPaced ? paced : phases.find((p) => p.key === 'get-low')?.service };
+}
+
 /** The targets of the issue, judged; a run with failed requests never passes. */
 export function judge(phases: PhaseResult[], mixed: MixedExtra | undefined): Target[] {
   const by = (k: PhaseResult['key']) => phases.find((p) => p.key === k);
@@ -97,12 +115,7 @@ export function judge(phases: PhaseResult[], mixed: MixedExtra | undefined): Tar
     measured: withErrors(times(getRatio), errs(get?.service, get?.bare)),
     verdict: verdict(getRatio === undefined ? undefined : getRatio >= 0.8, errs(get?.service, get?.bare)),
   });
-  // "At half of peak": the paced run when it reached 40–60 % of the peak rate (it holds that rate,
-  // which the target names); else the low-connection run, which runs as fast as its connections allow.
-  const paced = by('get-half')?.service;
-  const pacedShare = ratio(paced?.rps, get?.service.rps);
-  const judgedPaced = paced !== undefined && pacedShare !== undefined && pacedShare >= 0.4 && pacedShare <= 0.6;
-  const judged = judgedPaced ? paced : low?.service;
+  const { paced, pacedShare, judgedPaced, judged } = halfPeakGet(phases);
   const p99 = judged?.latencyMs.p99;
   const share = ratio(low?.service.rps, get?.service.rps);
   const lowPart = low
