@@ -16,12 +16,12 @@
 //   only, in a share of the budget (JSON_SHARE) with a CLOCK and an admission rule of its
 //   own (fragments.ts).
 // - Every entry has a deadline (TTL): the safety net should an invalidation ever be lost.
-//   An entry served since it was stored is read again before it (refreshDue, ttl-refresh.ts),
-//   so hot entries do not expire under their readers: after a warm start or a full warm-up,
-//   every entry would otherwise reach its deadline within the same minute and each one's
-//   next reader would miss (at a million items, 12 % of a 100-id lookup's ids a few minutes
-//   later). A re-read that finds the same embedding renews the entry in place, keeping its
-//   JSON fragment.
+//   An entry served since it was stored is checked against Postgres before it (refreshDue,
+//   renewIfCurrent; ttl-refresh.ts), so hot entries do not expire under their readers: after
+//   a warm start or a full warm-up, every entry would otherwise reach its deadline within the
+//   same minute and each one's next reader would miss (at a million items, 12 % of a 100-id
+//   lookup's ids a few minutes later). An entry found current, by a check or by a read of the
+//   same embedding, is renewed in place, keeping its vector row and JSON fragment.
 // - Fill guards per item (fill-guards.ts): a read's fill skips exactly the items invalidated
 //   since it began, so a stream of writes to some items never discards fills of the others.
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
@@ -72,7 +72,7 @@ const USED = 1;
 /** Read since the entry hand last passed. */
 const REF = 2;
 const NEGATIVE = 4;
-/** Served since it was stored (or renewed): read again ahead of its deadline. */
+/** Served since it was stored (or renewed): checked ahead of its deadline. */
 const SERVED = 8;
 
 export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'kind'>): string {
@@ -323,7 +323,7 @@ export class EmbeddingCache {
   /**
    * The ids, by space, of the entries among the refresh hand's next `steps` slots that were
    * served since they were stored and whose deadline is less than `horizonMs` away (it sweeps
-   * every slot in turn; ttl-refresh.ts reads them again). Negative entries are left to expire.
+   * every slot in turn; ttl-refresh.ts has them checked). Negative entries are left to expire.
    */
   refreshDue(steps: number, horizonMs: number, now = this.now()): Map<string, string[]> {
     const due = new Map<string, string[]>();
