@@ -18,8 +18,12 @@ import { countRefreshes } from './metrics.js';
 
 /** The last part of an entry's TTL in which it is read again (if it was served since it was stored). */
 export const REFRESH_SHARE = 0.2;
-/** How often the hand moves: every 250 ms, or four times within a short horizon. */
-const TICK_MS = 250;
+/**
+ * How often the hand moves: every 50 ms (four times within a short horizon). A tick's checks
+ * are handled on the event loop (their rows parsed, each id found), so a tick stays small: at
+ * a million entries in use, ~850 ids a tick, about a millisecond.
+ */
+const TICK_MS = 50;
 
 export class TtlRefresh {
   private timer: NodeJS.Timeout | null = null;
