@@ -156,7 +156,8 @@ export const configSpec = {
   ),
   LOOKUP_CACHE_TTL_MS: int(
     300_000,
-    'Longest a cached embedding is served without being read again (the net beneath invalidation); entries in use are read again in its last fifth.',
+    'Longest a cached embedding is served without being read again (the net beneath invalidation); ' +
+      'entries in use are read again in its last fifth.',
     1000,
   ),
   LOOKUP_PRELOAD_SPACES: str(

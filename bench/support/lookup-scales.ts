@@ -141,7 +141,8 @@ function sideBySide(reports: LookupReport[]): { table: string; targets: string[]
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
   const targets = [
     [
-      `lookup p99 at ${int(last.load.items)} items ≤ 1.2× its value at ${int(first.load.items)} (single-item GET at half of each one's peak, ${half.kind === 'paced' ? 'paced runs' : 'judged runs'})`,
+      `lookup p99 at ${int(last.load.items)} items ≤ 1.2× its value at ${int(first.load.items)} ` +
+        `(single-item GET at half of each one's peak, ${half.kind === 'paced' ? 'paced runs' : 'judged runs'})`,
       p99Ratio === undefined ? 'n/a' : `${p99Ratio.toFixed(2)}× (${ms(p99b)} vs ${ms(p99a)})`,
       verdict(p99Ratio === undefined ? undefined : p99Ratio <= 1.2),
     ],

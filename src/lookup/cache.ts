@@ -27,7 +27,8 @@
 // - Entries are dropped on invalidation (a NOTIFY from the writing transaction, see
 //   invalidation.ts); while that feed is down the cache serves and stores nothing.
 import { FillGuards } from './fill-guards.js';
-import { JsonFragments } from './fragments.js';
+import { embeddingJson, JsonFragments } from './fragments.js';
+import { EntryColumns } from './entry-columns.js';
 import { IdIndex } from './id-index.js';
 import { VectorHeap } from './vector-heap.js';
 
@@ -75,27 +76,6 @@ const NEGATIVE = 4;
 /** Served since it was stored (or renewed): checked ahead of its deadline. */
 const SERVED = 8;
 
-/**
- * The numbers of the vector being written out, in one array kept for the process: a plain
- * array of doubles (JSON.stringify of a typed array would give an object), filled by index
- * (Array.from iterates, a few per cent slower) and never a new one per answer.
- */
-const scratch: number[] = [];
-
-export function embeddingJson(e: Pick<CachedEmbedding, 'vector' | 'version' | 'kind'>): string {
-  const v = e.vector;
-  scratch.length = v.length;
-  for (let i = 0; i < v.length; i++) scratch[i] = v[i]!;
-  return `"vector":${JSON.stringify(scratch)},"version":${e.version},"kind":${JSON.stringify(e.kind)}`;
-}
-
-/** A column grown to `n` elements, its contents kept. */
-function grown<T extends Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
-
 export class EmbeddingCache {
   /** (space number, id) → slot, in typed arrays (id-index.ts) */
   private index = new IdIndex();
@@ -104,22 +84,10 @@ export class EmbeddingCache {
   private kindNames: string[] = [];
   private kindNumbers = new Map<string, number>();
 
-  // ---- the columns, indexed by slot; `top` slots have ever been used ----
-  private capacity = 0;
+  // ---- the entries' columns, indexed by slot; `top` slots have ever been used ----
+  private c = new EntryColumns();
   private top = 0;
   private freeSlots: number[] = [];
-  private flags = new Uint8Array(0);
-  private kindOf = new Uint8Array(0);
-  private dimOf = new Uint16Array(0);
-  private bytesOf = new Uint32Array(0);
-  /** the row's first float in the heap */
-  private vectorAt = new Uint32Array(0);
-  private versionOf = new Uint32Array(0);
-  private interactionsOf = new Uint32Array(0);
-  /** -1: null */
-  private modelOf = new Int32Array(0);
-  private updatedOf = new Float64Array(0);
-  private expiresOf = new Float64Array(0);
   private heap = new VectorHeap();
 
   private hand = 0;
@@ -160,38 +128,38 @@ export class EmbeddingCache {
     if (n === undefined) return MISS;
     const slot = this.index.findIn(n, s, from, to);
     if (slot < 0) return MISS;
-    if (this.expiresOf[slot]! <= now) {
+    if (this.c.expiresOf[slot]! <= now) {
       this.remove(slot);
       return MISS;
     }
-    const f = this.flags[slot]!;
-    this.flags[slot] = f | REF | SERVED;
+    const f = this.c.flags[slot]!;
+    this.c.flags[slot] = f | REF | SERVED;
     return f & NEGATIVE ? ABSENT : slot;
   }
 
   // ---- an entry's fields, by the slot `get` gave ----
   /** A view of the cached vector (no copy). */
   vector(slot: number): Float32Array {
-    return this.heap.view(this.vectorAt[slot]!, this.dimOf[slot]!);
+    return this.heap.view(this.c.vectorAt[slot]!, this.c.dimOf[slot]!);
   }
   copyVector(slot: number, out: Float32Array, at: number): void {
-    this.heap.copy(this.vectorAt[slot]!, this.dimOf[slot]!, out, at);
+    this.heap.copy(this.c.vectorAt[slot]!, this.c.dimOf[slot]!, out, at);
   }
   version(slot: number): number {
-    return this.versionOf[slot]!;
+    return this.c.versionOf[slot]!;
   }
   kind(slot: number): string {
-    return this.kindNames[this.kindOf[slot]!]!;
+    return this.kindNames[this.c.kindOf[slot]!]!;
   }
   interactions(slot: number): number {
-    return this.interactionsOf[slot]!;
+    return this.c.interactionsOf[slot]!;
   }
   modelVersion(slot: number): number | null {
-    const m = this.modelOf[slot]!;
+    const m = this.c.modelOf[slot]!;
     return m < 0 ? null : m;
   }
   updatedMs(slot: number): number {
-    return this.updatedOf[slot]!;
+    return this.c.updatedOf[slot]!;
   }
   /** The entry as a row of its own (a copy: it outlives the slot). */
   embedding(slot: number): CachedEmbedding {
@@ -209,7 +177,7 @@ export class EmbeddingCache {
   json(slot: number): Buffer | string {
     const kept = this.fragments.get(slot);
     if (kept) return kept;
-    const text = embeddingJson({ vector: this.vector(slot), version: this.versionOf[slot]!, kind: this.kind(slot) });
+    const text = embeddingJson({ vector: this.vector(slot), version: this.c.versionOf[slot]!, kind: this.kind(slot) });
     return this.fragments.offer(slot, text, this.opts.maxBytes - this.used);
   }
 
@@ -249,37 +217,40 @@ export class EmbeddingCache {
     }
     const slot = this.freeSlots.pop() ?? this.newSlot();
     this.index.insert(n, id, slot);
-    this.bytesOf[slot] = bytes;
-    this.expiresOf[slot] = expires;
+    this.c.bytesOf[slot] = bytes;
+    this.c.expiresOf[slot] = expires;
     if (e) {
       const dim = e.vector.length;
       const at = this.heap.alloc(dim);
       this.heap.write(at, e.vector);
-      this.vectorAt[slot] = at;
-      this.dimOf[slot] = dim;
-      this.versionOf[slot] = e.version;
-      this.kindOf[slot] = this.kindNumber(e.kind);
-      this.interactionsOf[slot] = e.interactions;
-      this.modelOf[slot] = e.modelVersion ?? -1;
-      this.updatedOf[slot] = e.updatedAt.getTime();
-      this.flags[slot] = USED;
+      this.c.vectorAt[slot] = at;
+      this.c.dimOf[slot] = dim;
+      this.c.versionOf[slot] = e.version;
+      this.c.kindOf[slot] = this.kindNumber(e.kind);
+      this.c.interactionsOf[slot] = e.interactions;
+      this.c.modelOf[slot] = e.modelVersion ?? -1;
+      this.c.updatedOf[slot] = e.updatedAt.getTime();
+      this.c.flags[slot] = USED;
     } else {
-      this.dimOf[slot] = 0;
-      this.flags[slot] = USED | NEGATIVE;
+      this.c.dimOf[slot] = 0;
+      this.c.flags[slot] = USED | NEGATIVE;
     }
     this.count++;
     this.used += bytes;
     if (this.used + this.fragments.bytes > this.opts.maxBytes) this.evict(slot);
   }
 
+  /** Whether the slot holds that version of an embedding (a version and its write time name it: rows are never changed). */
+  private isVersion(slot: number, version: number, updatedAt: Date): boolean {
+    return (this.c.flags[slot]! & NEGATIVE) === 0 && this.c.versionOf[slot] === version && this.c.updatedOf[slot] === updatedAt.getTime();
+  }
+
   /** Whether the slot holds `e`'s embedding already (the same version of it: its vector, version and kind). */
   private holds(slot: number, e: CachedEmbedding): boolean {
     return (
-      (this.flags[slot]! & NEGATIVE) === 0 &&
-      this.versionOf[slot] === e.version &&
-      this.updatedOf[slot] === e.updatedAt.getTime() &&
-      this.dimOf[slot] === e.vector.length &&
-      this.kindOf[slot] === this.kindNumbers.get(e.kind)
+      this.isVersion(slot, e.version, e.updatedAt) &&
+      this.c.dimOf[slot] === e.vector.length &&
+      this.c.kindOf[slot] === this.kindNumbers.get(e.kind)
     );
   }
 
@@ -305,11 +276,11 @@ export class EmbeddingCache {
       const byId = new Map(stamps.map((s) => [s.id, s]));
       for (const id of ids) {
         const slot = this.index.find(n, id);
-        if (slot < 0 || stale(id) || this.flags[slot]! & NEGATIVE) continue;
+        if (slot < 0 || stale(id) || this.c.flags[slot]! & NEGATIVE) continue;
         const s = byId.get(id);
-        if (s && this.versionOf[slot] === s.version && this.updatedOf[slot] === s.updatedAt.getTime()) {
-          this.expiresOf[slot] = now + this.opts.ttlMs;
-          this.flags[slot] = this.flags[slot]! & ~SERVED;
+        if (s && this.isVersion(slot, s.version, s.updatedAt)) {
+          this.c.expiresOf[slot] = now + this.opts.ttlMs;
+          this.c.flags[slot] = this.c.flags[slot]! & ~SERVED;
         } else changed.push(id);
       }
       return changed;
@@ -320,10 +291,10 @@ export class EmbeddingCache {
 
   /** A re-read found what the slot holds: a new deadline, and its vector and JSON fragment stay. */
   private renew(slot: number, e: CachedEmbedding, expires: number): void {
-    this.expiresOf[slot] = expires;
-    this.interactionsOf[slot] = e.interactions;
-    this.modelOf[slot] = e.modelVersion ?? -1;
-    this.flags[slot] = this.flags[slot]! & ~SERVED;
+    this.c.expiresOf[slot] = expires;
+    this.c.interactionsOf[slot] = e.interactions;
+    this.c.modelOf[slot] = e.modelVersion ?? -1;
+    this.c.flags[slot] = this.c.flags[slot]! & ~SERVED;
   }
 
   /**
@@ -337,8 +308,8 @@ export class EmbeddingCache {
     for (let k = Math.min(steps, this.top); k > 0; k--) {
       if (this.refreshHand >= this.top) this.refreshHand = 0;
       const s = this.refreshHand++;
-      if ((this.flags[s]! & (USED | SERVED | NEGATIVE)) !== (USED | SERVED)) continue;
-      const left = this.expiresOf[s]! - now;
+      if ((this.c.flags[s]! & (USED | SERVED | NEGATIVE)) !== (USED | SERVED)) continue;
+      const left = this.c.expiresOf[s]! - now;
       if (left <= 0 || left > horizonMs) continue;
       const space = this.spaceNames[this.index.spaceOf(s)]!;
       let ids = due.get(space);
@@ -354,21 +325,11 @@ export class EmbeddingCache {
   }
 
   private newSlot(): number {
-    if (this.top === this.capacity) {
-      const n = Math.max(1024, this.capacity * 2);
-      this.flags = grown(this.flags, n);
-      this.kindOf = grown(this.kindOf, n);
-      this.dimOf = grown(this.dimOf, n);
-      this.bytesOf = grown(this.bytesOf, n);
-      this.vectorAt = grown(this.vectorAt, n);
-      this.versionOf = grown(this.versionOf, n);
-      this.interactionsOf = grown(this.interactionsOf, n);
-      this.modelOf = grown(this.modelOf, n);
-      this.updatedOf = grown(this.updatedOf, n);
-      this.expiresOf = grown(this.expiresOf, n);
+    if (this.top === this.c.capacity) {
+      const n = Math.max(1024, this.c.capacity * 2);
+      this.c.grow(n);
       this.index.reserve(n);
       this.fragments.reserve(n);
-      this.capacity = n;
     }
     return this.top++;
   }
@@ -398,9 +359,9 @@ export class EmbeddingCache {
     for (let steps = 2 * this.top; this.used + this.fragments.bytes > this.opts.maxBytes && steps > 0; steps--) {
       if (this.hand >= this.top) this.hand = 0;
       const s = this.hand++;
-      const f = this.flags[s]!;
+      const f = this.c.flags[s]!;
       if (!(f & USED) || s === keep) continue;
-      if (f & REF) this.flags[s] = f & ~REF;
+      if (f & REF) this.c.flags[s] = f & ~REF;
       else this.remove(s);
     }
     // Only the new entry left, and it alone is over the bound.
@@ -408,14 +369,14 @@ export class EmbeddingCache {
   }
 
   private remove(slot: number): void {
-    if (!(this.flags[slot]! & USED)) return;
+    if (!(this.c.flags[slot]! & USED)) return;
     this.index.delete(slot);
-    if (this.dimOf[slot]! > 0) this.heap.release(this.vectorAt[slot]!, this.dimOf[slot]!);
+    if (this.c.dimOf[slot]! > 0) this.heap.release(this.c.vectorAt[slot]!, this.c.dimOf[slot]!);
     this.fragments.drop(slot);
-    this.flags[slot] = 0;
+    this.c.flags[slot] = 0;
     this.freeSlots.push(slot);
     this.count--;
-    this.used -= this.bytesOf[slot]!;
+    this.used -= this.c.bytesOf[slot]!;
   }
 
   /** Ends a read whose result will not be filled in (it failed). */
@@ -435,7 +396,7 @@ export class EmbeddingCache {
     for (const id of ids) {
       const old = n === undefined ? -1 : this.index.find(n, id);
       if (old >= 0) {
-        if ((this.flags[old]! & NEGATIVE) === 0) cached.push(id);
+        if ((this.c.flags[old]! & NEGATIVE) === 0) cached.push(id);
         this.remove(old);
       }
     }
@@ -448,7 +409,7 @@ export class EmbeddingCache {
     const n = this.spaceNumbers.get(space);
     const ids: string[] = [];
     if (n !== undefined)
-      for (let s = 0; s < this.top; s++) if (this.flags[s]! & USED && this.index.spaceOf(s) === n) ids.push(this.index.idOf(s));
+      for (let s = 0; s < this.top; s++) if (this.c.flags[s]! & USED && this.index.spaceOf(s) === n) ids.push(this.index.idOf(s));
     this.invalidate(space, ids);
     this.guards.discardInFlight(); // and any fill in flight, whichever ids it read
   }
@@ -457,14 +418,10 @@ export class EmbeddingCache {
     this.guards.cleared();
     this.watcher?.cleared();
     this.index.clear();
-    this.capacity = this.top = 0;
+    this.c = new EntryColumns();
+    this.top = 0;
     this.freeSlots = [];
     this.fragments.clear();
-    for (const k of ['flags', 'kindOf'] as const) this[k] = new Uint8Array(0);
-    this.dimOf = new Uint16Array(0);
-    for (const k of ['bytesOf', 'vectorAt', 'versionOf', 'interactionsOf'] as const) this[k] = new Uint32Array(0);
-    this.modelOf = new Int32Array(0);
-    for (const k of ['updatedOf', 'expiresOf'] as const) this[k] = new Float64Array(0);
     this.heap.reset();
     this.hand = this.refreshHand = this.count = this.used = 0;
   }

@@ -1,7 +1,8 @@
 // A lookup of many ids: from the cache where it has them (nothing allocated per id), the
 // rest (each distinct id once) through reads.ts, whose reads fill the cache (rows, and
 // negative entries for the ids without) and are shared by every lookup missing the same id.
-import { MISS, embeddingJson, type CachedEmbedding, type EmbeddingCache } from './cache.js';
+import { MISS, type CachedEmbedding, type EmbeddingCache } from './cache.js';
+import { embeddingJson } from './fragments.js';
 import type { EmbeddingReads } from './reads.js';
 import { countHits, countMisses } from './metrics.js';
 

@@ -4,7 +4,8 @@
 // for hot entries within their share, and slots and vector rows reused without mixing entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ABSENT, EmbeddingCache, embeddingJson, type CacheOptions } from '../../src/lookup/cache.js';
+import { ABSENT, EmbeddingCache, type CacheOptions } from '../../src/lookup/cache.js';
+import { embeddingJson } from '../../src/lookup/fragments.js';
 
 const row = (id: string, version = 1, dim = 2) => ({
   id,
@@ -101,7 +102,7 @@ test('refreshDue: entries served since they were stored, near their deadline; a 
   assert.equal(version(c.get('s', 'a')), 2);
 });
 
-test('renewIfCurrent: entries still current get a new deadline; changed or gone ids come back; ids invalidated since the check began do not', () => {
+test('renewIfCurrent: current entries get a new deadline; changed or gone ids come back; ids invalidated during the check do not', () => {
   clock = 0;
   const c = cache(); // TTL 1000
   fill(c, 's', [row('a'), row('b'), row('c'), row('d')]);

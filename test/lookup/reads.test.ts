@@ -256,7 +256,7 @@ test('after cache.clear() a read does not join a read in flight, and the older r
   assert.deepEqual(cached('a'), { version, x: 6 }, 'the read from before the clear filled nothing');
 });
 
-test('before its deadline an entry in use is checked (ttl-refresh.ts): a change whose invalidation was lost is read, an unchanged entry renewed, an unused one expires', async (t) => {
+test('an entry in use is checked before its deadline: the change of a lost invalidation is read, an unchanged one renewed', async (t) => {
   let clock = 0;
   const { counting, cache, reads, write, cached } = await setup(t, { ttlMs: 1000, now: () => clock });
   await lookup({ cache, reads }, S, ['a', 'b'], 'json'); // both stored at 0: deadline 1000
